@@ -1,0 +1,36 @@
+"""Fixtures shared by every test folder: short generated audio, never downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+def tone(duration_s: float, sr: int, freq_hz: float = 440.0, channels: int = 1) -> np.ndarray:
+    """A sine at ``freq_hz`` of ``duration_s`` seconds, shape (samples,) or (samples, channels)."""
+    t = np.arange(int(round(duration_s * sr))) / sr
+    y = (0.5 * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+    return y if channels == 1 else np.repeat(y[:, None], channels, axis=1)
+
+
+@pytest.fixture
+def write_audio(tmp_path: Path):
+    """Factory: write a sine file and return its path (format from the suffix)."""
+
+    def _write(
+        name: str,
+        duration_s: float = 2.0,
+        sr: int = 22050,
+        channels: int = 1,
+        freq_hz: float = 440.0,
+        folder: Path | None = None,
+    ) -> Path:
+        path = (folder or tmp_path) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, tone(duration_s, sr, freq_hz, channels), sr)
+        return path
+
+    return _write
