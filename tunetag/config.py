@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tunetag.errors import ParameterError
@@ -73,10 +75,12 @@ class TrainConfig:
     tasks: tuple[str, ...] = ("mood",)  # CSV label columns, one head each
     crop_s: float = 3.0  # seconds per training crop for crop-based models
     crops_per_song: int = 8  # random crops drawn from each training song per epoch
-    batch_size: int = 16  # examples per optimiser step (`seed` uses the proposal's 8)
+    batch_size: int | None = (
+        None  # examples per step; None: the model's own (`seed`: 8, as proposed)
+    )
     epochs: int = 40  # most passes over the training songs
     patience: int = 8  # epochs without a better validation loss before stopping early
-    learning_rate: float = 1e-3  # Adam step size
+    learning_rate: float | None = None  # AdamW step size; None: the model's own default
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     val_fraction: float = 0.25  # share of songs (whole artists) held out for validation
     group_by: str = "artist"  # CSV column whose values never straddle the split
@@ -87,8 +91,12 @@ class TrainConfig:
             raise ParameterError("at least one task (label column) is needed")
         if not 0 < self.val_fraction < 1:
             raise ParameterError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.crop_s <= 0 or self.batch_size <= 0 or self.epochs <= 0:
-            raise ParameterError("crop_s, batch_size and epochs must be positive")
+        if self.crop_s <= 0 or self.epochs <= 0 or self.crops_per_song <= 0:
+            raise ParameterError("crop_s, crops_per_song and epochs must be positive")
+        if self.batch_size is not None and self.batch_size <= 0:
+            raise ParameterError(f"batch_size must be positive, got {self.batch_size}")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise ParameterError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
 @dataclass(frozen=True)
@@ -126,3 +134,12 @@ class RunConfig:
     def from_json(cls, text: str) -> RunConfig:
         """Parse `to_json` output."""
         return cls.from_dict(json.loads(text))
+
+
+def default_cache_dir() -> Path:
+    """Where cached views live unless told otherwise: ``$TUNETAG_CACHE`` or ~/.cache/tunetag.
+
+    Keys are content-addressed, so one cache safely serves every CSV and every run.
+    """
+    env = os.environ.get("TUNETAG_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "tunetag"

@@ -1,0 +1,230 @@
+"""The `tunetag` command: parse options, call the Python function, print. No logic here."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
+from tunetag.errors import TunetagError
+
+app = typer.Typer(
+    help="Learn how you hear your music: label songs, train a CNN, tag the rest.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache", help="Feature cache folder [default: $TUNETAG_CACHE or ~/.cache/tunetag]."
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Processes for decoding [default: all cores]."),
+]
+SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Analysis rate, Hz.")]
+WindowOption = Annotated[float, typer.Option("--window", help="Seconds analysed per song.")]
+NMelsOption = Annotated[int, typer.Option("--n-mels", help="Mel bands.")]
+
+
+def _features(sample_rate: int, window: float, n_mels: int) -> FeatureConfig:
+    return FeatureConfig(
+        audio=AudioConfig(sample_rate=sample_rate, window_s=window), mel=MelConfig(n_mels=n_mels)
+    )
+
+
+def _executor(workers: int | None):
+    return ProcessPoolExecutor(max_workers=workers) if workers else nullcontext(None)
+
+
+def _fail(exc: TunetagError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def scan(
+    music_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Song CSV to write or update.")],
+    label_from_folder: Annotated[
+        str | None,
+        typer.Option(help="Fill this label column from each song's folder name (e.g. mood)."),
+    ] = None,
+) -> None:
+    """Find the songs and write the song CSV (labels already in it are kept)."""
+    from tunetag.library.scan import scan as run_scan
+
+    try:
+        report = run_scan(music_dir, output, label_from_folder=label_from_folder)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"{output}: {len(report.table)} songs ({report.added} new, {report.kept} kept, "
+        f"{report.missing} whose files are gone)"
+    )
+
+
+@app.command()
+def extract(
+    csv_path: Annotated[Path, typer.Argument(help="Song CSV.")],
+    png: Annotated[
+        Path | None,
+        typer.Option("--png", help="Also write the proposal's 1600x400 images here."),
+    ] = None,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+    sample_rate: SampleRateOption = AudioConfig.sample_rate,
+    window: WindowOption = AudioConfig.window_s,
+    n_mels: NMelsOption = MelConfig.n_mels,
+) -> None:
+    """Decode every song and cache its log-mel spectrogram (a second run does no work)."""
+    from tunetag.features.extract import extract as run_extract
+
+    try:
+        with _executor(workers) as executor:
+            report = run_extract(
+                csv_path,
+                _features(sample_rate, window, n_mels),
+                cache_dir=cache,
+                png_dir=png,
+                executor=executor,
+            )
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"{len(report.ok)} songs ready ({report.computed} computed, {report.cached} cached), "
+        f"{len(report.errors)} skipped"
+    )
+
+
+@app.command()
+def train(
+    csv_path: Annotated[Path, typer.Argument(help="Song CSV with label columns.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to create.")],
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="Label column to learn (repeatable).")
+    ] = None,
+    model: Annotated[
+        str, typer.Option(help="Model name (see `tunetag models`).")
+    ] = TrainConfig.model,
+    epochs: Annotated[int, typer.Option(help="Most epochs.")] = TrainConfig.epochs,
+    patience: Annotated[
+        int, typer.Option(help="Stop after this many epochs without a better validation loss.")
+    ] = TrainConfig.patience,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Batch size [default: the model's].")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option("--lr", help="Learning rate [default: the model's].")
+    ] = None,
+    crop: Annotated[
+        float, typer.Option("--crop", help="Seconds per training crop.")
+    ] = TrainConfig.crop_s,
+    val_fraction: Annotated[
+        float, typer.Option(help="Share of songs held out.")
+    ] = TrainConfig.val_fraction,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+    sample_rate: SampleRateOption = AudioConfig.sample_rate,
+    window: WindowOption = AudioConfig.window_s,
+    n_mels: NMelsOption = MelConfig.n_mels,
+) -> None:
+    """Train a model on the labelled songs; write the run folder with plots and metrics."""
+    from tunetag.training.train import train as run_train
+
+    try:
+        config = RunConfig(
+            features=_features(sample_rate, window, n_mels),
+            train=TrainConfig(
+                model=model,
+                tasks=tuple(task or TrainConfig.tasks),
+                epochs=epochs,
+                patience=patience,
+                batch_size=batch_size,
+                learning_rate=lr,
+                crop_s=crop,
+                val_fraction=val_fraction,
+                seed=seed,
+            ),
+        )
+        with _executor(workers) as executor:
+            run = run_train(csv_path, output, config, cache_dir=cache, executor=executor)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    metrics = run.load_metrics()
+    songs = metrics["songs"]
+    typer.echo(
+        f"{run.path}: trained on {songs['train']} songs, validated on {songs['validation']} "
+        f"({songs['skipped']} skipped)"
+    )
+    for name, found in metrics["tasks"].items():
+        typer.echo(
+            f"  {name}: accuracy {found['accuracy']:.3f}, "
+            f"balanced {found['balanced_accuracy']:.3f} "
+            f"(chance {found['chance_accuracy']:.3f}); see {run.confusion_path(name)}"
+        )
+    typer.echo(f"  curves: {run.curves_path}")
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    csv_path: Annotated[Path, typer.Argument(help="Labelled song CSV.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Folder for metrics and plots.")
+    ] = None,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Score a trained run on a labelled CSV: metrics and a confusion matrix per task."""
+    from tunetag.evaluation.evaluate import evaluate as run_evaluate
+
+    try:
+        with _executor(workers) as executor:
+            metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    for name, found in metrics["tasks"].items():
+        typer.echo(
+            f"{name}: {found['n_songs']} songs, accuracy {found['accuracy']:.3f}, "
+            f"balanced {found['balanced_accuracy']:.3f}"
+        )
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Audio files, folders or song CSVs.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Predictions CSV to write.")
+    ] = Path("predictions.csv"),
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Classify songs with a trained run; write a CSV of classes and probabilities."""
+    from tunetag.predict import predict as run_predict
+
+    try:
+        with _executor(workers) as executor:
+            result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{output}: {len(result.paths)} songs classified, {len(result.errors)} skipped")
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the models `train --model` accepts."""
+    from tunetag import models
+
+    for name in models.available():
+        cls = models.model_class(name)
+        typer.echo(f"{name:12s} {(cls.__doc__ or '').strip().splitlines()[0]}")

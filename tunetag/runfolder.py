@@ -1,0 +1,111 @@
+"""A run folder is the unit of a trained model: everything needed to predict, and its report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tunetag import models
+from tunetag.atomic import atomic_open, atomic_write_text
+from tunetag.config import RunConfig
+from tunetag.errors import ParameterError
+
+
+class RunFolder:
+    """The files of one trained model, by name.
+
+    ``config.json`` (features and training settings), ``labels.json`` (classes per task),
+    ``model.pt`` (state_dict only), ``history.csv``, ``metrics.json``, ``curves.png`` and
+    ``confusion-<task>.png``. Every file is written atomically.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def labels_path(self) -> Path:
+        return self.path / "labels.json"
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / "model.pt"
+
+    @property
+    def history_path(self) -> Path:
+        return self.path / "history.csv"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def curves_path(self) -> Path:
+        return self.path / "curves.png"
+
+    def confusion_path(self, task: str) -> Path:
+        """The confusion-matrix picture of one task."""
+        return self.path / f"confusion-{task}.png"
+
+    def save_config(self, config: RunConfig) -> None:
+        atomic_write_text(self.config_path, config.to_json())
+
+    def load_config(self) -> RunConfig:
+        """The settings the model was trained with; ParameterError if this is no run folder."""
+        self._require(self.config_path)
+        return RunConfig.from_json(self.config_path.read_text(encoding="utf-8"))
+
+    def save_labels(self, classes: Mapping[str, Sequence[str]]) -> None:
+        data = {task: list(names) for task, names in classes.items()}
+        atomic_write_text(self.labels_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def load_labels(self) -> dict[str, list[str]]:
+        """Task -> class names, in the order of the model's outputs."""
+        self._require(self.labels_path)
+        return json.loads(self.labels_path.read_text(encoding="utf-8"))
+
+    def save_model(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+        with atomic_open(self.model_path, "wb") as handle:
+            torch.save(dict(state_dict), handle)
+
+    def load_model(self, device: torch.device | None = None) -> torch.nn.Module:
+        """Rebuild the network from config and labels, load its weights, in eval mode."""
+        config = self.load_config()
+        classes = self.load_labels()
+        self._require(self.model_path)
+        model = models.create(
+            config.train.model,
+            {task: len(names) for task, names in classes.items()},
+            n_mels=config.features.mel.n_mels,
+        )
+        state = torch.load(self.model_path, map_location=device or "cpu", weights_only=True)
+        model.load_state_dict(state)
+        return model.to(device or "cpu").eval()
+
+    def save_history(self, history: Sequence[Mapping[str, float]]) -> None:
+        """One row per epoch, as `training.fit` records it."""
+        columns = list(history[0]) if history else ["epoch"]
+        with atomic_open(self.history_path, "w") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(history)
+
+    def save_metrics(self, metrics: Mapping[str, Any], path: Path | None = None) -> None:
+        text = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
+        atomic_write_text(path or self.metrics_path, text)
+
+    def load_metrics(self) -> dict[str, Any]:
+        self._require(self.metrics_path)
+        return json.loads(self.metrics_path.read_text(encoding="utf-8"))
+
+    def _require(self, path: Path) -> None:
+        if not path.is_file():
+            raise ParameterError(f"{self.path}: not a run folder ({path.name} is missing)")
