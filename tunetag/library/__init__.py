@@ -1,0 +1,15 @@
+"""The person's music and labels: find audio files, read their tags, keep the song CSV."""
+
+from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
+from tunetag.library.songtable import COLUMNS, SongTable
+from tunetag.library.tags import read_tags
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "COLUMNS",
+    "ScanReport",
+    "SongTable",
+    "find_audio",
+    "read_tags",
+    "scan",
+]

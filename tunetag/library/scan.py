@@ -1,0 +1,182 @@
+"""Turn a music folder into the song CSV, or bring an existing CSV up to date.
+
+A rescan never loses the person's work: every row, label and extra column of the existing
+CSV is kept, only new files are added, and a filled cell is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tunetag.errors import ParameterError
+from tunetag.library.songtable import COLUMNS, SongTable, path_key
+from tunetag.library.tags import read_tags
+
+AUDIO_EXTENSIONS = (
+    ".mp3",
+    ".flac",
+    ".ogg",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".mp4",
+    ".wav",
+    ".aiff",
+    ".aif",
+)
+TAG_COLUMNS = tuple(column for column in COLUMNS if column != "path")
+
+
+def find_audio(music_dir: str | os.PathLike) -> list[Path]:
+    """Every audio file under a folder, sorted.
+
+    Extensions are matched ignoring case (see ``AUDIO_EXTENSIONS``). Hidden files and folders
+    (names starting with ".") are skipped. Symlinked folders are followed, each real folder
+    once, so a link loop cannot recurse forever.
+
+    Parameters
+    ----------
+    music_dir : path-like
+        The folder to search.
+
+    Returns
+    -------
+    list of Path
+        The files, each as ``music_dir`` joined with its path inside it.
+    """
+    found = []
+    seen_dirs: set[tuple[int, int]] = set()
+    for folder, dirnames, filenames in os.walk(music_dir, followlinks=True):
+        identity = _dir_identity(folder)
+        if identity in seen_dirs:
+            dirnames.clear()
+            continue
+        seen_dirs.add(identity)
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        for name in filenames:
+            path = Path(folder, name)
+            if (
+                not name.startswith(".")
+                and path.suffix.lower() in AUDIO_EXTENSIONS
+                and path.is_file()
+            ):
+                found.append(path)
+    return sorted(found)
+
+
+def _dir_identity(folder: str) -> tuple[int, int]:
+    stat = os.stat(folder)
+    return stat.st_dev, stat.st_ino
+
+
+@dataclass
+class ScanReport:
+    """What a scan did.
+
+    Attributes
+    ----------
+    table : SongTable
+        The table as written.
+    added : int
+        Rows added for files not yet in the CSV.
+    kept : int
+        Rows carried over from the existing CSV (all of them; ``kept + added == len(table)``).
+    missing : int
+        Kept rows whose audio file no longer exists (their labels are kept too).
+    """
+
+    table: SongTable
+    added: int
+    kept: int
+    missing: int
+
+
+def scan(
+    music_dir: str | os.PathLike,
+    csv_path: str | os.PathLike,
+    label_from_folder: str | None = None,
+    progress: bool = True,
+) -> ScanReport:
+    """Write (or update) the song CSV for every audio file under ``music_dir``.
+
+    Parameters
+    ----------
+    music_dir : path-like
+        The folder of music, searched recursively (see `find_audio`).
+    csv_path : path-like
+        The song CSV. If it exists its rows and columns are kept; new files are added and
+        empty cells are filled from tags, but no filled cell is overwritten.
+    label_from_folder : str, optional
+        A column to fill from folder names: a song's label is the name of the first folder
+        below ``music_dir`` on its path (``Music/mellow/x.mp3`` and
+        ``Music/mellow/album/y.mp3`` -> ``mellow``); a file directly in ``music_dir`` gets
+        none. Only empty cells are filled, before tags are read, so the folder beats a
+        file's own tag for the same column; the column is created if missing.
+    progress : bool
+        Show a progress bar over the files.
+
+    Returns
+    -------
+    ScanReport
+
+    Raises
+    ------
+    ParameterError
+        If ``music_dir`` is not a folder or ``label_from_folder`` is not a label column name.
+    LabelFileError
+        If the existing CSV cannot be read.
+    """
+    music_dir = Path(music_dir)
+    if not music_dir.is_dir():
+        raise ParameterError(f"{music_dir}: not a folder")
+    if label_from_folder is not None and label_from_folder.strip() in ("", "path"):
+        raise ParameterError(
+            f"label_from_folder must name a label column, got {label_from_folder!r}"
+        )
+    csv_path = Path(csv_path)
+    table = SongTable.read(csv_path, check_files=False) if csv_path.exists() else None
+    kept = len(table) if table is not None else 0
+    table = _with_scan_columns(table or SongTable.new(csv_path), label_from_folder)
+    rows_by_file = {path_key(table.audio_path(row)): row for row in table.rows}
+    files = find_audio(music_dir)
+    for audio_path in tqdm(files, desc="scan", unit="song", disable=not progress):
+        row = rows_by_file.get(path_key(audio_path))
+        if row is None:
+            row = dict.fromkeys(table.columns, "")
+            row["path"] = table.relative_path(audio_path)
+            table.rows.append(row)
+        if label_from_folder is not None:
+            _fill_empty(row, {label_from_folder: _top_folder(audio_path, music_dir)})
+        if any(not row[column].strip() for column in TAG_COLUMNS):
+            _fill_empty(row, read_tags(audio_path))
+    missing = sum(not table.audio_path(row).exists() for row in table.rows[:kept])
+    table.write()
+    return ScanReport(table=table, added=len(table) - kept, kept=kept, missing=missing)
+
+
+def _with_scan_columns(table: SongTable, label_from_folder: str | None) -> SongTable:
+    """The table with ``COLUMNS`` first, then its other columns, then the folder label column."""
+    extra = [column for column in table.columns if column not in COLUMNS]
+    if label_from_folder is not None and label_from_folder not in (*COLUMNS, *extra):
+        extra.append(label_from_folder)
+    table.columns = [*COLUMNS, *extra]
+    for row in table.rows:
+        for column in table.columns:
+            row.setdefault(column, "")
+    return table
+
+
+def _fill_empty(row: dict[str, str], values: dict[str, str]) -> None:
+    for column, value in values.items():
+        if not row[column].strip() and value:
+            row[column] = value
+
+
+def _top_folder(audio_path: Path, music_dir: Path) -> str:
+    """The first folder below ``music_dir`` on the file's path; "" for a file directly in it."""
+    parts = audio_path.relative_to(music_dir).parts
+    return parts[0] if len(parts) > 1 else ""
