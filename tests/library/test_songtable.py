@@ -210,7 +210,12 @@ def test_labels_missing_column_lists_columns(tmp_path):
 
 @pytest.mark.parametrize(
     ("first", "second"),
-    [("Mellow", "mellow "), ("not mellow", "not  mellow"), ("Rock", "ROCK")],
+    [
+        ("Mellow", "mellow "),
+        ("not mellow", "not  mellow"),
+        ("not mellow", "notmellow"),
+        ("Rock", "ROCK"),
+    ],
 )
 def test_labels_spelled_two_ways(tmp_path, first, second):
     table = table_with(tmp_path, "mood", [first, "other", second])

@@ -31,7 +31,7 @@ def path_key(path: str | os.PathLike) -> str:
 
 def _label_key(label: str) -> str:
     """Labels that a person would read as the same word map to the same key."""
-    return " ".join(label.split()).casefold()
+    return "".join(label.split()).casefold()
 
 
 @dataclass
