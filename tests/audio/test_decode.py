@@ -1,0 +1,221 @@
+"""Decoding every format we promise to mono float32 at one rate, and every way it can fail."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tunetag.audio import decode, load_window
+from tunetag.config import AudioConfig
+from tunetag.errors import AudioDecodeError, ParameterError
+
+
+def sine(duration_s: float, sr: int, freq_hz: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(round(duration_s * sr))) / sr
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def peak_hz(y: np.ndarray, sr: int) -> float:
+    """Frequency of the largest FFT bin, in Hz."""
+    spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    return float(np.argmax(spectrum) * sr / len(y))
+
+
+def encode_with_pyav(path: Path, y: np.ndarray, sr: int, codec: str) -> Path:
+    """Write mono ``y`` with an FFmpeg encoder; skip the test if this build lacks it."""
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception as exc:
+        pytest.skip(f"FFmpeg in this PyAV build has no {codec} encoder: {exc}")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sr)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(y[None, :], format="fltp", layout="mono")
+        frame.sample_rate = sr
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "subtype"),
+    [
+        ("int16.wav", "PCM_16"),
+        ("int24.wav", "PCM_24"),
+        ("float.wav", "FLOAT"),
+        ("song.flac", None),
+        ("song.ogg", None),
+        ("song.aiff", None),
+    ],
+)
+def test_soundfile_formats_decode_to_mono_float32_at_the_asked_rate(tmp_path, name, subtype):
+    path = tmp_path / name
+    sf.write(path, sine(2.0, 44100), 44100, subtype=subtype)
+    y = decode(path, 22050)
+    assert y.dtype == np.float32
+    assert y.ndim == 1
+    assert abs(len(y) - 2.0 * 22050) <= 0.01 * 22050
+    assert peak_hz(y, 22050) == pytest.approx(440.0, abs=2.0)
+    assert np.abs(y).max() == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "sr_in"),
+    [("song.mp3", "mp3", 44100), ("song.m4a", "aac", 44100), ("song.opus", "libopus", 48000)],
+)
+def test_compressed_formats_decode(tmp_path, name, codec, sr_in):
+    path = encode_with_pyav(tmp_path / name, sine(2.0, sr_in), sr_in, codec)
+    y = decode(path, 22050)
+    assert y.dtype == np.float32
+    # encoders add up to a frame or two of priming and padding
+    assert abs(len(y) - 2.0 * 22050) <= 0.05 * 22050
+    assert peak_hz(y, 22050) == pytest.approx(440.0, abs=2.0)
+    assert np.abs(y[2000:-2000]).max() == pytest.approx(0.5, abs=0.1)
+
+
+def test_m4a_is_read_by_the_ffmpeg_fallback(tmp_path):
+    path = encode_with_pyav(tmp_path / "song.m4a", sine(1.0, 44100), 44100, "aac")
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(str(path))
+    assert len(decode(path, 44100)) > 0.9 * 44100
+
+
+def test_ffmpeg_fallback_matches_soundfile_on_flac(tmp_path, monkeypatch):
+    path = tmp_path / "song.flac"
+    sf.write(path, np.stack([sine(1.0, 32000), sine(1.0, 32000, 880.0)], axis=1), 32000)
+    by_soundfile = decode(path, 16000)
+
+    def refuse(path):
+        raise RuntimeError("pretend libsndfile cannot read this")
+
+    # the module, not the function of the same name that tunetag.audio exports
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    monkeypatch.setattr(decode_module, "_read_soundfile", refuse)
+    by_ffmpeg = decode(path, 16000)
+    np.testing.assert_allclose(by_ffmpeg, by_soundfile, atol=1e-4)
+
+
+@pytest.mark.parametrize("sr_in", [8000, 22050, 44100, 96000])
+def test_any_rate_is_resampled_keeping_duration_and_pitch(tmp_path, sr_in):
+    path = tmp_path / f"tone-{sr_in}.wav"
+    sf.write(path, sine(1.5, sr_in), sr_in, subtype="FLOAT")
+    y = decode(path, 22050)
+    assert abs(len(y) - 1.5 * 22050) <= 2
+    assert peak_hz(y, 22050) == pytest.approx(440.0, abs=1.0)
+
+
+def test_same_rate_is_not_resampled(tmp_path):
+    path = tmp_path / "float.wav"
+    x = sine(1.0, 22050)
+    sf.write(path, x, 22050, subtype="FLOAT")
+    np.testing.assert_array_equal(decode(path, 22050), x)
+
+
+def test_sine_resampled_from_44100_to_22050_keeps_its_fft_peak_at_440_hz(tmp_path):
+    path = tmp_path / "a440.wav"
+    sf.write(path, sine(2.0, 44100), 44100)
+    y = decode(path, 22050)
+    assert peak_hz(y, 22050) == pytest.approx(440.0, abs=0.6)
+
+
+def test_stereo_is_downmixed_by_averaging(tmp_path):
+    x = sine(1.0, 22050)
+    opposite = tmp_path / "opposite.wav"
+    sf.write(opposite, np.stack([x, -x], axis=1), 22050, subtype="FLOAT")
+    assert np.abs(decode(opposite, 22050)).max() < 1e-6
+
+    mixed = tmp_path / "mixed.wav"
+    sf.write(mixed, np.stack([x, np.zeros_like(x)], axis=1), 22050, subtype="FLOAT")
+    np.testing.assert_allclose(decode(mixed, 22050), x / 2, atol=1e-7)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioDecodeError, match=r"nothere\.wav: file not found$"):
+        decode(tmp_path / "nothere.wav", 22050)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.flac"
+    path.touch()
+    with pytest.raises(AudioDecodeError, match=r"empty\.flac: empty file \(0 bytes\)$"):
+        decode(path, 22050)
+
+
+def test_text_file_renamed_mp3_is_not_audio(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("these are my notes, not a song\n" * 50)
+    with pytest.raises(AudioDecodeError) as info:
+        decode(path, 22050)
+    message = str(info.value)
+    assert message == f"{path}: not a readable audio file"
+
+
+def test_folder_is_not_a_file(tmp_path):
+    with pytest.raises(AudioDecodeError, match="not a file"):
+        decode(tmp_path, 22050)
+
+
+def test_file_with_no_samples(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(0, dtype=np.float32), 22050)
+    with pytest.raises(AudioDecodeError, match="no audio samples"):
+        decode(path, 22050)
+
+
+def test_non_finite_samples(tmp_path):
+    path = tmp_path / "nan.wav"
+    x = sine(0.5, 22050)
+    x[100] = np.nan
+    sf.write(path, x, 22050, subtype="FLOAT")
+    with pytest.raises(AudioDecodeError, match="non-finite"):
+        decode(path, 22050)
+
+
+def test_container_without_audio_stream(tmp_path):
+    path = tmp_path / "video.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with pytest.raises(AudioDecodeError, match="no audio stream"):
+        decode(path, 22050)
+
+
+def test_bad_rate_is_a_parameter_error(tmp_path):
+    with pytest.raises(ParameterError):
+        decode(tmp_path / "x.wav", 0)
+
+
+def test_load_window_rejects_songs_shorter_than_the_minimum(write_audio):
+    path = write_audio("short.wav", duration_s=0.42)
+    with pytest.raises(AudioDecodeError) as info:
+        load_window(path, AudioConfig(min_duration_s=1.0))
+    assert str(info.value) == f"{path}: too short (0.42 s < 1.0 s)"
+    assert re.fullmatch(r".+: too short \(\d+\.\d\d s < 1\.0 s\)", str(info.value))
+
+
+def test_load_window_returns_the_centre_window_at_the_configured_rate(tmp_path):
+    sr_in, sr = 16000, 8000
+    # a song whose first, middle and last 3 s each hold one pitch
+    x = np.concatenate([sine(3.0, sr_in, 300.0), sine(3.0, sr_in, 600.0), sine(3.0, sr_in, 900.0)])
+    path = tmp_path / "three.wav"
+    sf.write(path, x, sr_in, subtype="FLOAT")
+    audio = AudioConfig(sample_rate=sr, window_s=2.0, window_position="centre")
+    y = load_window(path, audio)
+    assert len(y) == 2 * sr
+    assert peak_hz(y, sr) == pytest.approx(600.0, abs=2.0)
+    start = load_window(path, AudioConfig(sample_rate=sr, window_s=2.0, window_position="start"))
+    assert peak_hz(start, sr) == pytest.approx(300.0, abs=2.0)

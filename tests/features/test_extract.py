@@ -1,0 +1,169 @@
+"""Parallel extraction: cache reuse, per-song errors, PNGs, and any executor."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tunetag.config import AudioConfig, FeatureConfig
+from tunetag.errors import ParameterError
+from tunetag.features import ExtractReport, FeatureCache, extract_files
+
+# a short window keeps every test fast
+FEATURES = FeatureConfig(audio=AudioConfig(window_s=1.0, min_duration_s=0.5))
+
+# the module, not the function of the same name that tunetag.features exports
+extract_module = importlib.import_module("tunetag.features.extract")
+
+
+@pytest.fixture
+def songs(write_audio):
+    return [
+        write_audio("low.wav", duration_s=1.5, freq_hz=220.0),
+        write_audio("mid.flac", duration_s=1.2, freq_hz=880.0),
+        write_audio("high.ogg", duration_s=1.0, freq_hz=3000.0, sr=44100, channels=2),
+    ]
+
+
+def test_first_run_computes_and_second_run_is_all_cached(tmp_path, songs):
+    with ThreadPoolExecutor(2) as pool:
+        first = extract_files(songs, FEATURES, tmp_path / "cache", executor=pool, progress=False)
+        second = extract_files(songs, FEATURES, tmp_path / "cache", executor=pool, progress=False)
+    assert isinstance(first, ExtractReport)
+    assert (first.computed, first.cached, first.errors) == (len(songs), 0, {})
+    assert (second.computed, second.cached, second.errors) == (0, len(songs), {})
+    assert list(first.ok) == songs  # in the order given
+    assert second.ok == first.ok
+    cache = FeatureCache(tmp_path / "cache")
+    for song in songs:
+        stored = np.load(first.ok[song]["mel"])
+        assert stored.shape == (128, 1 + 22050 // 512)
+        np.testing.assert_array_equal(cache.load(song, FEATURES, "mel"), stored)
+
+
+def test_bad_files_are_reported_while_the_others_succeed(tmp_path, songs, write_audio, capsys):
+    text = tmp_path / "notes.mp3"
+    text.write_text("not a song\n" * 20)
+    short = write_audio("blip.wav", duration_s=0.1)
+    missing = tmp_path / "gone.wav"
+    paths = [text, *songs, short, missing]
+    with ThreadPoolExecutor(2) as pool:
+        report = extract_files(paths, FEATURES, tmp_path / "cache", executor=pool, progress=False)
+    assert list(report.ok) == songs
+    assert report.computed == len(songs)
+    assert report.errors == {
+        text: "not a readable audio file",
+        short: "too short (0.10 s < 0.5 s)",
+        missing: "file not found",
+    }
+    err = capsys.readouterr().err
+    for path, reason in report.errors.items():
+        assert f"error: {path}: {reason}\n" in err
+
+
+def test_unexpected_worker_exception_is_reported_per_song(tmp_path, songs, monkeypatch):
+    real_load_window = extract_module.load_window
+
+    def fail_on_mid(path, audio):
+        if path.name == "mid.flac":
+            raise ValueError("something\nbroke")
+        return real_load_window(path, audio)
+
+    monkeypatch.setattr(extract_module, "load_window", fail_on_mid)
+    with ThreadPoolExecutor(2) as pool:
+        report = extract_files(songs, FEATURES, tmp_path / "cache", executor=pool, progress=False)
+    assert report.errors == {songs[1]: "ValueError: something broke"}
+    assert list(report.ok) == [songs[0], songs[2]]
+
+
+def test_png_is_the_proposal_picture(tmp_path, songs):
+    report = extract_files(
+        songs[:1], FEATURES, tmp_path / "cache", png_dir=tmp_path / "png", progress=False
+    )
+    assert report.computed == 1
+    [png] = (tmp_path / "png" / "mel").iterdir()
+    assert re.fullmatch(r"low-[0-9a-f]{8}\.png", png.name)
+    with Image.open(png) as image:
+        assert (image.size, image.mode) == ((1600, 400), "RGBA")
+
+
+def test_songs_with_the_same_stem_get_their_own_png(tmp_path, write_audio):
+    paths = [
+        write_audio("song.wav", duration_s=1.0, folder=tmp_path / "a"),
+        write_audio("song.wav", duration_s=1.0, folder=tmp_path / "b", freq_hz=880.0),
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        extract_files(
+            paths, FEATURES, tmp_path / "cache", pool, png_dir=tmp_path / "png", progress=False
+        )
+    assert len(list((tmp_path / "png" / "mel").glob("song-*.png"))) == 2
+
+
+def test_missing_png_is_drawn_from_the_cache_without_decoding(tmp_path, songs, monkeypatch):
+    extract_files(songs[:1], FEATURES, tmp_path / "cache", progress=False)
+
+    def no_decoding(path, audio):
+        raise AssertionError("the song was decoded again")
+
+    monkeypatch.setattr(extract_module, "load_window", no_decoding)
+    report = extract_files(
+        songs[:1], FEATURES, tmp_path / "cache", png_dir=tmp_path / "png", progress=False
+    )
+    assert (report.computed, report.errors) == (1, {})
+    assert len(list((tmp_path / "png" / "mel").iterdir())) == 1
+    again = extract_files(
+        songs[:1], FEATURES, tmp_path / "cache", png_dir=tmp_path / "png", progress=False
+    )
+    assert (again.computed, again.cached) == (0, 1)
+
+
+def test_changed_setting_recomputes(tmp_path, songs):
+    extract_files(songs[:1], FEATURES, tmp_path / "cache", progress=False)
+    other = FeatureConfig(audio=FEATURES.audio, mel=type(FEATURES.mel)(n_mels=64))
+    report = extract_files(songs[:1], other, tmp_path / "cache", progress=False)
+    assert report.computed == 1
+    assert np.load(report.ok[songs[0]]["mel"]).shape[0] == 64
+
+
+def test_given_executor_is_left_running(tmp_path, songs):
+    pool = ThreadPoolExecutor(2)
+    try:
+        extract_files(songs, FEATURES, tmp_path / "cache", executor=pool, progress=False)
+        assert pool.submit(sum, [1, 2]).result() == 3
+    finally:
+        pool.shutdown()
+
+
+def test_default_process_pool(tmp_path, songs):
+    report = extract_files(songs, FEATURES, tmp_path / "cache", progress=False)
+    assert (report.computed, report.errors) == (len(songs), {})
+    assert all(paths["mel"].is_file() for paths in report.ok.values())
+
+
+def test_duplicates_are_done_once(tmp_path, songs):
+    report = extract_files([songs[0], songs[0]], FEATURES, tmp_path / "cache", progress=False)
+    assert (report.computed, list(report.ok)) == (1, [songs[0]])
+
+
+def test_no_songs(tmp_path):
+    report = extract_files([], FEATURES, tmp_path / "cache", progress=False)
+    assert report == ExtractReport()
+
+
+def test_progress_bar_is_on_stderr_and_off_on_request(tmp_path, songs, capsys):
+    extract_files(songs[:1], FEATURES, tmp_path / "cache", progress=True)
+    assert "extract" in capsys.readouterr().err
+    extract_files(songs[:1], FEATURES, tmp_path / "cache", progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_unknown_view_is_refused_before_any_work(tmp_path, songs):
+    features = FeatureConfig(views=("mel", "sparkle"))
+    with pytest.raises(ParameterError, match="sparkle"):
+        extract_files(songs, features, tmp_path / "cache", progress=False)
+    assert not (tmp_path / "cache").exists()

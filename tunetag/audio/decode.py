@@ -1,0 +1,145 @@
+"""Turn any audio file into mono float32 samples at one sample rate.
+
+libsndfile (through soundfile) reads WAV, FLAC, OGG, AIFF and, in recent versions, MP3 quickly
+and exactly; FFmpeg (through PyAV) reads the rest (M4A/AAC, Opus, MP3 on old libsndfile).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+import soxr
+
+from tunetag.audio.window import analysis_window
+from tunetag.config import AudioConfig
+from tunetag.errors import AudioDecodeError, ParameterError
+
+
+def decode(path: str | os.PathLike, sr: int) -> np.ndarray:
+    """Read a whole audio file as mono float32 samples at ``sr`` Hz.
+
+    Every view is computed from the same kind of signal whatever the file held: channels
+    are averaged and the rate is converted with soxr (high quality) only when it differs.
+
+    Parameters
+    ----------
+    path : path-like
+        The audio file (WAV, FLAC, OGG, AIFF, MP3, M4A/AAC, Opus, ...).
+    sr : int
+        Sample rate of the result in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape (samples,), float32
+        The song, about ``duration_s * sr`` samples long.
+
+    Raises
+    ------
+    AudioDecodeError
+        ``<path>: <reason>`` when the file is missing, empty, not audio, has no audio stream,
+        holds no samples or holds non-finite samples.
+    """
+    if int(sr) != sr or sr <= 0:
+        raise ParameterError(f"sr must be a positive whole number of Hz, got {sr}")
+    path = Path(path)
+    if not path.exists():
+        raise AudioDecodeError(f"{path}: file not found")
+    if not path.is_file():
+        raise AudioDecodeError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"{path}: empty file (0 bytes)")
+
+    try:
+        channels, sr_in = _read_soundfile(path)
+    except (sf.SoundFileError, RuntimeError):
+        channels, sr_in = _read_pyav(path)
+
+    if channels.shape[1] == 0:
+        raise AudioDecodeError(f"{path}: no audio samples")
+    y = channels[0] if len(channels) == 1 else _downmix(channels)
+    if not np.isfinite(y).all():
+        raise AudioDecodeError(f"{path}: non-finite samples (NaN or infinity)")
+    if sr_in != sr:
+        y = soxr.resample(y, sr_in, int(sr), quality="HQ")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def load_window(path: str | os.PathLike, audio: AudioConfig) -> np.ndarray:
+    """Decode a song and return the stretch of it that is analysed.
+
+    Parameters
+    ----------
+    path : path-like
+        The audio file.
+    audio : AudioConfig
+        Sample rate (Hz), window length and position (seconds), shortest usable song
+        (seconds).
+
+    Returns
+    -------
+    np.ndarray, shape (samples,), float32
+        At most ``audio.window_s * audio.sample_rate`` samples at ``audio.sample_rate`` Hz.
+
+    Raises
+    ------
+    AudioDecodeError
+        As `decode`, or ``<path>: too short (0.42 s < 1.0 s)`` for songs shorter than
+        ``audio.min_duration_s``.
+    """
+    y = decode(path, audio.sample_rate)
+    duration_s = len(y) / audio.sample_rate
+    if duration_s < audio.min_duration_s:
+        raise AudioDecodeError(f"{path}: too short ({duration_s:.2f} s < {audio.min_duration_s} s)")
+    return analysis_window(y, audio.sample_rate, audio.window_s, audio.window_position)
+
+
+def _downmix(channels: np.ndarray) -> np.ndarray:
+    """The average of the channels (a matrix product: ten times faster than ``mean``)."""
+    weights = np.full(len(channels), 1.0 / len(channels), dtype=np.float32)
+    return weights @ channels
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    """Samples as (channels, samples) float32 and the file's rate in Hz, via libsndfile."""
+    data, sr_in = sf.read(str(path), dtype="float32", always_2d=True)
+    return data.T, int(sr_in)
+
+
+def _read_pyav(path: Path) -> tuple[np.ndarray, int]:
+    """Samples as (channels, samples) float32 and the stream's rate in Hz, via FFmpeg.
+
+    Packets FFmpeg cannot decode (a damaged frame in an otherwise good MP3) are skipped.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise AudioDecodeError(f"{path}: not a readable audio file") from exc
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError(f"{path}: no audio stream")
+        stream = container.streams.audio[0]
+        planar = av.AudioResampler(format="fltp")
+        chunks: list[np.ndarray] = []
+        sr_in = stream.rate
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:
+                    continue
+                for frame in frames:
+                    for out in planar.resample(frame):
+                        chunks.append(out.to_ndarray())
+                        sr_in = out.sample_rate
+            for out in planar.resample(None):
+                chunks.append(out.to_ndarray())
+        except (av.FFmpegError, ValueError) as exc:
+            reason = " ".join(str(exc).split())
+            raise AudioDecodeError(f"{path}: decoding failed ({reason})") from exc
+    if not chunks or not sr_in:
+        raise AudioDecodeError(f"{path}: no audio samples")
+    return np.concatenate(chunks, axis=1), int(sr_in)

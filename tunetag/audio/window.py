@@ -1,0 +1,47 @@
+"""Pick the stretch of a song that is analysed (the proposal's 130 s window)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tunetag.config import WINDOW_POSITIONS
+from tunetag.errors import ParameterError
+
+
+def analysis_window(
+    y: np.ndarray, sr: int, window_s: float, position: str = "centre"
+) -> np.ndarray:
+    """The ``window_s``-second stretch of a song that every view is computed from.
+
+    Songs differ in length; analysing the same duration of each keeps the views the same
+    shape. The centre of a song is the part most typical of it (intros and fades are left
+    out), so it is the default.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (samples,)
+        The whole song, mono.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    window_s : float
+        Length of the window in seconds.
+    position : {"centre", "start"}
+        ``"centre"`` takes the middle of the song, ``"start"`` its first ``window_s`` seconds.
+
+    Returns
+    -------
+    np.ndarray, shape (samples,)
+        A view (no copy) of ``y``: ``round(window_s * sr)`` samples, or all of ``y`` when the
+        song is shorter than the window.
+    """
+    if sr <= 0:
+        raise ParameterError(f"sr must be a positive number of Hz, got {sr}")
+    if window_s <= 0:
+        raise ParameterError(f"window_s must be a positive number of seconds, got {window_s}")
+    if position not in WINDOW_POSITIONS:
+        raise ParameterError(f"position must be one of {WINDOW_POSITIONS}, got {position!r}")
+    length = int(round(window_s * sr))
+    if len(y) <= length:
+        return y
+    start = (len(y) - length) // 2 if position == "centre" else 0
+    return y[start : start + length]

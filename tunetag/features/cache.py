@@ -1,0 +1,97 @@
+"""The on-disk cache of views: one .npy file per song and view, content-addressed.
+
+A key hashes the file's identity (resolved path, size, modification time) and every decode
+and view parameter, so a changed setting or an edited file can never reuse a stale array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tunetag.atomic import atomic_open
+from tunetag.config import FeatureConfig
+from tunetag.errors import AudioDecodeError
+
+CACHE_FORMAT_VERSION = 1  # bump when the meaning of a cached array changes
+
+
+class FeatureCache:
+    """Views of songs stored under ``root / view / key[:2] / key.npy``.
+
+    Parameters
+    ----------
+    root : path-like
+        Folder of the cache; created on the first save.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def key(self, audio_path: str | os.PathLike, features: FeatureConfig, view: str) -> str:
+        """The sha256 hex digest naming one view of one song under one set of settings.
+
+        ``features.views`` is left out on purpose: adding a view keeps the others' keys.
+
+        Raises
+        ------
+        AudioDecodeError
+            ``<path>: file not found`` when the audio file is missing or unreadable.
+        """
+        path = Path(audio_path)
+        try:
+            resolved = path.resolve()
+            stat = resolved.stat()
+        except FileNotFoundError as exc:
+            raise AudioDecodeError(f"{path}: file not found") from exc
+        except OSError as exc:
+            raise AudioDecodeError(f"{path}: {exc.strerror or 'cannot read file'}") from exc
+        identity = {
+            "format": CACHE_FORMAT_VERSION,
+            "path": str(resolved),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "audio": dataclasses.asdict(features.audio),
+            "mel": dataclasses.asdict(features.mel),
+            "view": view,
+        }
+        text = json.dumps(identity, sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def path_for(self, audio_path: str | os.PathLike, features: FeatureConfig, view: str) -> Path:
+        """Where the view of this song under these settings is (or would be) stored."""
+        key = self.key(audio_path, features, view)
+        return self.root / view / key[:2] / f"{key}.npy"
+
+    def load(
+        self, audio_path: str | os.PathLike, features: FeatureConfig, view: str
+    ) -> np.ndarray | None:
+        """The cached view, memory-mapped read-only, or None when missing or unreadable.
+
+        Raises
+        ------
+        AudioDecodeError
+            When the audio file itself is missing (see `key`).
+        """
+        try:
+            return np.load(self.path_for(audio_path, features, view), mmap_mode="r")
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def save(
+        self,
+        audio_path: str | os.PathLike,
+        features: FeatureConfig,
+        view: str,
+        array: np.ndarray,
+    ) -> Path:
+        """Store a view atomically and return the path of its .npy file."""
+        path = self.path_for(audio_path, features, view)
+        with atomic_open(path, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        return path
