@@ -1,0 +1,17 @@
+"""Training: artist-grouped splits, crop datasets of cached log-mels, the training loop."""
+
+from tunetag.training.datasets import SongExample, TrainCrops, crop_frames, song_inputs
+from tunetag.training.loop import FitResult, fit, pick_device, predict_songs
+from tunetag.training.splits import grouped_stratified_split
+
+__all__ = [
+    "FitResult",
+    "SongExample",
+    "TrainCrops",
+    "crop_frames",
+    "fit",
+    "grouped_stratified_split",
+    "pick_device",
+    "predict_songs",
+    "song_inputs",
+]

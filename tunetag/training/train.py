@@ -59,6 +59,7 @@ def train(
         The run folder, with model, config, labels, history, metrics and plots.
     """
     config = config or RunConfig()
+    model_class = models.model_class(config.train.model)
     table = SongTable.read(csv_path)
     tasks = list(config.train.tasks)
     labels = {task: table.labels(task) for task in tasks}
@@ -90,7 +91,6 @@ def train(
     train_examples = [examples[i] for i in train_idx]
     val_examples = [examples[i] for i in val_idx]
 
-    model_class = models.model_class(config.train.model)
     resolved = dataclasses.replace(
         config.train,
         batch_size=config.train.batch_size or model_class.default_batch_size,
