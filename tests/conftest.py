@@ -16,6 +16,14 @@ def tone(duration_s: float, sr: int, freq_hz: float = 440.0, channels: int = 1) 
     return y if channels == 1 else np.repeat(y[:, None], channels, axis=1)
 
 
+@pytest.fixture(autouse=True)
+def private_feature_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test's default feature cache out of the user's home folder."""
+    cache = tmp_path / "default-cache"
+    monkeypatch.setenv("TUNETAG_CACHE", str(cache))
+    return cache
+
+
 @pytest.fixture
 def write_audio(tmp_path: Path):
     """Factory: write a sine file and return its path (format from the suffix)."""

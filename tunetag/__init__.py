@@ -1,0 +1,47 @@
+"""tunetag: learn how a person hears their own music, then tag the rest of their library.
+
+Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
+`scan`, `extract`, `train`, `evaluate`, `predict`. They are imported on first use, so that
+`import tunetag` stays fast and a CLI step loads only what it needs.
+"""
+
+from importlib import import_module
+
+from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
+from tunetag.errors import (
+    AudioDecodeError,
+    LabelFileError,
+    ParameterError,
+    TagWriteError,
+    TunetagError,
+)
+
+__version__ = "0.1.0"
+
+_STEPS = {
+    "scan": "tunetag.library.scan",
+    "extract": "tunetag.features.extract",
+    "train": "tunetag.training.train",
+    "evaluate": "tunetag.evaluation.evaluate",
+    "predict": "tunetag.predict",
+}
+
+__all__ = [
+    *_STEPS,
+    "AudioConfig",
+    "AudioDecodeError",
+    "FeatureConfig",
+    "LabelFileError",
+    "MelConfig",
+    "ParameterError",
+    "RunConfig",
+    "TagWriteError",
+    "TrainConfig",
+    "TunetagError",
+]
+
+
+def __getattr__(name: str):
+    if name in _STEPS:
+        return getattr(import_module(_STEPS[name]), name)
+    raise AttributeError(f"module 'tunetag' has no attribute {name!r}")

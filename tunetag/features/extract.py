@@ -17,11 +17,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tunetag.audio.decode import load_window
-from tunetag.config import FeatureConfig
+from tunetag.config import FeatureConfig, default_cache_dir
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
 from tunetag.features.image import seed_image, write_png
 from tunetag.features.views import VIEW_NAMES, compute_view
+from tunetag.library.songtable import SongTable
 
 
 @dataclass
@@ -109,6 +110,39 @@ def extract_files(
     report.ok = {path: report.ok[path] for path in songs if path in report.ok}
     report.errors = {path: report.errors[path] for path in songs if path in report.errors}
     return report
+
+
+def extract(
+    csv_path: str | os.PathLike,
+    features: FeatureConfig | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    png_dir: str | os.PathLike | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> ExtractReport:
+    """Cache the views of every song in a song CSV (the `tunetag extract` step).
+
+    Parameters
+    ----------
+    csv_path : path
+        The song CSV; it is validated (columns, duplicates, files that exist) first.
+    features : FeatureConfig, optional
+        Decode and view settings; the defaults otherwise.
+    cache_dir : path, optional
+        Feature cache root (default: `default_cache_dir`).
+    png_dir, executor, progress
+        As in `extract_files`.
+    """
+    table = SongTable.read(csv_path)
+    return extract_files(
+        [table.audio_path(row) for row in table.rows],
+        features or FeatureConfig(),
+        Path(cache_dir) if cache_dir else default_cache_dir(),
+        executor=executor,
+        png_dir=Path(png_dir) if png_dir else None,
+        progress=progress,
+    )
 
 
 _Outcome = tuple[dict[str, Path] | None, str | None]

@@ -1,0 +1,94 @@
+"""scan -> extract -> train -> evaluate -> predict through the real `tunetag` entry point."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tunetag.cli import app
+from tunetag.demolibrary import make_demo_library
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, f"{args}: {result.output}"
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> dict[str, Path]:
+    """One tiny library, trained on once; the tests below read what it left."""
+    root = tmp_path_factory.mktemp("e2e")
+    cache = root / "cache"
+    make_demo_library(root / "music", songs_per_class=10, duration_s=12.0, seed=0, progress=False)
+    make_demo_library(root / "unseen", songs_per_class=6, duration_s=12.0, seed=1, progress=False)
+    songs, unseen = root / "songs.csv", root / "unseen.csv"
+    invoke("scan", root / "music", "-o", songs, "--label-from-folder", "mood")
+    invoke("scan", root / "unseen", "-o", unseen, "--label-from-folder", "mood")
+    invoke("extract", songs, "--cache", cache, "--png", root / "png", "--workers", 2)
+    run = root / "run"
+    invoke(
+        "train", songs, "--task", "mood", "-o", run, "--cache", cache,
+        "--epochs", 12, "--patience", 12, "--crop", 2.0,
+    )  # fmt: skip
+    invoke("evaluate", run, unseen, "-o", root / "eval", "--cache", cache)
+    invoke("predict", run, root / "unseen", "-o", root / "predictions.csv", "--cache", cache)
+    return {"root": root, "songs": songs, "unseen": unseen, "run": run, "cache": cache}
+
+
+def test_scan_labels_every_song_from_its_folder(pipeline):
+    with open(pipeline["songs"], newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 20
+    assert {row["mood"] for row in rows} == {"mellow", "not mellow"}
+    assert all(row["genre"] and row["artist"] for row in rows)
+
+
+def test_extract_writes_the_proposals_images(pipeline):
+    from PIL import Image
+
+    pngs = sorted((pipeline["root"] / "png").rglob("*.png"))
+    assert len(pngs) == 20
+    with Image.open(pngs[0]) as image:
+        assert image.size == (1600, 400) and image.mode == "RGBA"
+
+
+def test_run_folder_is_complete(pipeline):
+    run = pipeline["run"]
+    for name in ("config.json", "labels.json", "model.pt", "history.csv", "metrics.json"):
+        assert (run / name).is_file(), name
+    for name in ("curves.png", "confusion-mood.png"):
+        assert (run / name).stat().st_size > 1000, name
+    assert json.loads((run / "labels.json").read_text()) == {"mood": ["mellow", "not mellow"]}
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["model"] == "shortchunk" and config["train"]["batch_size"] == 16
+
+
+def test_model_beats_chance_on_unseen_songs(pipeline):
+    metrics = json.loads((pipeline["root"] / "eval" / "metrics.json").read_text())
+    mood = metrics["tasks"]["mood"]
+    assert mood["n_songs"] == 12
+    assert mood["accuracy"] >= 0.75 > mood["chance_accuracy"]
+    assert (pipeline["root"] / "eval" / "confusion-mood.png").is_file()
+
+
+def test_predictions_cover_every_song_with_probabilities(pipeline):
+    with open(pipeline["root"] / "predictions.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    probs = np.array([[float(r["mood:mellow"]), float(r["mood:not mellow"])] for r in rows])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    assert all(r["mood"] in ("mellow", "not mellow") for r in rows)
+    assert all((pipeline["root"] / r["path"]).is_file() for r in rows)
+
+
+def test_second_extract_is_served_from_the_cache(pipeline):
+    output = invoke("extract", pipeline["songs"], "--cache", pipeline["cache"])
+    assert "0 computed, 20 cached" in output
