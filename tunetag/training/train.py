@@ -98,6 +98,7 @@ def train(
     )
     config = dataclasses.replace(config, train=resolved)
     n_classes = {task: len(names) for task, names in classes.items()}
+    torch.manual_seed(resolved.seed)
     model = models.create(resolved.model, n_classes, n_mels=config.features.mel.n_mels)
     frames = crop_frames(resolved.crop_s, config.features.frames_per_second())
     device = pick_device()
