@@ -47,7 +47,6 @@ def score_songs(
     run = RunFolder(run_dir)
     config = run.load_config()
     classes = run.load_labels()
-    model = run.load_model(pick_device())
     report = extract_files(
         paths,
         config.features,
@@ -55,6 +54,7 @@ def score_songs(
         executor=executor,
         progress=progress,
     )
+    model = run.load_model(pick_device())
     scored = [path for path in paths if path in report.ok]
     probabilities = predict_songs(
         model,
