@@ -12,7 +12,7 @@ import numpy as np
 from tunetag import models
 from tunetag.atomic import atomic_open
 from tunetag.config import default_cache_dir
-from tunetag.errors import ParameterError
+from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.extract import extract_files
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import SongTable
@@ -56,6 +56,8 @@ def score_songs(
     )
     model = run.load_model(pick_device())
     scored = [path for path in paths if path in report.ok]
+    if not scored:
+        raise AudioDecodeError(f"none of the {len(paths)} songs could be read; nothing to score")
     probabilities = predict_songs(
         model,
         [report.ok[path]["mel"] for path in scored],
