@@ -29,6 +29,7 @@ def pipeline(tmp_path_factory) -> dict[str, Path]:
     cache = root / "cache"
     make_demo_library(root / "music", songs_per_class=10, duration_s=12.0, seed=0, progress=False)
     make_demo_library(root / "unseen", songs_per_class=6, duration_s=12.0, seed=1, progress=False)
+    (root / "music" / "mellow" / "broken.mp3").write_text("not audio at all", encoding="utf-8")
     songs, unseen = root / "songs.csv", root / "unseen.csv"
     invoke("scan", root / "music", "-o", songs, "--label-from-folder", "mood")
     invoke("scan", root / "unseen", "-o", unseen, "--label-from-folder", "mood")
@@ -46,9 +47,9 @@ def pipeline(tmp_path_factory) -> dict[str, Path]:
 def test_scan_labels_every_song_from_its_folder(pipeline):
     with open(pipeline["songs"], newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 20
+    assert len(rows) == 21
     assert {row["mood"] for row in rows} == {"mellow", "not mellow"}
-    assert all(row["genre"] and row["artist"] for row in rows)
+    assert sum(1 for row in rows if row["genre"] and row["artist"]) == 20
 
 
 def test_extract_writes_the_proposals_images(pipeline):
@@ -69,6 +70,9 @@ def test_run_folder_is_complete(pipeline):
     assert json.loads((run / "labels.json").read_text()) == {"mood": ["mellow", "not mellow"]}
     config = json.loads((run / "config.json").read_text())
     assert config["train"]["model"] == "shortchunk" and config["train"]["batch_size"] == 16
+    songs = json.loads((run / "metrics.json").read_text())["songs"]
+    assert (songs["labelled"], songs["used"], songs["skipped"]) == (21, 20, 1)
+    assert songs["train"] + songs["validation"] == 20 and songs["validation"] >= 4
 
 
 def test_model_beats_chance_on_unseen_songs(pipeline):
@@ -91,4 +95,4 @@ def test_predictions_cover_every_song_with_probabilities(pipeline):
 
 def test_second_extract_is_served_from_the_cache(pipeline):
     output = invoke("extract", pipeline["songs"], "--cache", pipeline["cache"])
-    assert "0 computed, 20 cached" in output
+    assert "20 songs ready" in output and "20 cached" in output and "1 skipped" in output
