@@ -55,12 +55,41 @@ class MelConfig:
 
 
 @dataclass(frozen=True)
+class ChromaConfig:
+    """The chromagram: energy per pitch class, on the mel's frame grid (n_fft, hop_length)."""
+
+    n_chroma: int = 12  # pitch classes (rows)
+    tuning: float | None = 0.0  # deviation from A440 in fractions of a bin; None estimates it
+
+
+@dataclass(frozen=True)
+class TempogramConfig:
+    """The tempogram: local autocorrelation of onset strength, on the mel's frame grid."""
+
+    win_length: int = 384  # onset frames per autocorrelation window (rows; 8.9 s at 22050/512)
+
+
+@dataclass(frozen=True)
+class WaveformConfig:
+    """The waveform view: the proposal's waveform picture as a frame-rate amplitude envelope."""
+
+    floor_db: float = -80.0  # dB re full scale; quieter frames are clipped to this
+
+
+@dataclass(frozen=True)
 class FeatureConfig:
-    """Everything that decides the cached arrays: decoding, window and views."""
+    """Everything that decides the cached arrays: decoding, window and views.
+
+    Every view shares the mel's ``n_fft`` and ``hop_length``, so their frames line up and a
+    crop takes the same seconds of every view.
+    """
 
     audio: AudioConfig = field(default_factory=AudioConfig)
     mel: MelConfig = field(default_factory=MelConfig)
-    views: tuple[str, ...] = ("mel",)  # which views are computed and cached
+    chroma: ChromaConfig = field(default_factory=ChromaConfig)
+    tempogram: TempogramConfig = field(default_factory=TempogramConfig)
+    waveform: WaveformConfig = field(default_factory=WaveformConfig)
+    views: tuple[str, ...] = ("mel",)  # which views are computed, cached and fed to a model
 
     def frames_per_second(self) -> float:
         """Frame rate of the frame-based views, in frames per second."""
@@ -83,12 +112,28 @@ class TrainConfig:
     learning_rate: float | None = None  # AdamW step size; None: the model's own default
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     val_fraction: float = 0.25  # share of songs (whole artists) held out for validation
+    folds: int = 1  # k of artist-grouped stratified k-fold; 1 means one train/validation split
+    augment_gain_db: float = 0.0  # random gain of up to +-this many dB per crop; 0 is off
+    augment_time_masks: int = 1  # SpecAugment masks across time per crop; 0 is off
+    augment_freq_masks: int = 1  # SpecAugment masks across rows (bands, bins) per crop; 0 is off
+    augment_mask_fraction: float = 0.1  # widest mask, as a share of the crop's frames or rows
+    mixup_alpha: float = 0.0  # mixup of crops and targets with Beta(alpha, alpha); 0 is off
     group_by: str = "artist"  # CSV column whose values never straddle the split
     seed: int = 0  # random seed for the split, crops and initialisation
 
     def __post_init__(self) -> None:
         if not self.tasks:
             raise ParameterError("at least one task (label column) is needed")
+        if self.folds < 1:
+            raise ParameterError(f"folds must be 1 (one split) or more, got {self.folds}")
+        if self.augment_gain_db < 0 or self.mixup_alpha < 0:
+            raise ParameterError("augment_gain_db and mixup_alpha must be 0 (off) or positive")
+        if self.augment_time_masks < 0 or self.augment_freq_masks < 0:
+            raise ParameterError("augment_time_masks and augment_freq_masks must be 0 or more")
+        if not 0 < self.augment_mask_fraction < 1:
+            raise ParameterError(
+                f"augment_mask_fraction must be in (0, 1), got {self.augment_mask_fraction}"
+            )
         if not 0 < self.val_fraction < 1:
             raise ParameterError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.crop_s <= 0 or self.epochs <= 0 or self.crops_per_song <= 0:
@@ -122,6 +167,9 @@ class RunConfig:
             features = FeatureConfig(
                 audio=AudioConfig(**feats["audio"]),
                 mel=MelConfig(**feats["mel"]),
+                chroma=ChromaConfig(**feats["chroma"]),
+                tempogram=TempogramConfig(**feats["tempogram"]),
+                waveform=WaveformConfig(**feats["waveform"]),
                 views=tuple(feats["views"]),
             )
             train = dict(data["train"])
