@@ -251,3 +251,28 @@ def test_len_and_iteration(tmp_path):
     table = table_with(tmp_path, "mood", ["a", "b", "c"])
     assert len(table) == 3
     assert [row["mood"] for row in table] == ["a", "b", "c"]
+
+
+def test_multi_label_cells_split_on_semicolons(tmp_path):
+    table = table_with(tmp_path, "mood", ["mellow; sad", "happy", "", "sad;;mellow;sad"])
+    assert table.is_multilabel("mood")
+    assert table.label_sets("mood") == {
+        0: ("mellow", "sad"),
+        1: ("happy",),
+        3: ("sad", "mellow"),
+    }
+    assert table.classes("mood") == ["happy", "mellow", "sad"]
+    with pytest.raises(LabelFileError, match="several labels in one cell.*multi-label"):
+        table.labels("mood")
+
+
+def test_single_label_column_is_not_multi_label(tmp_path):
+    table = table_with(tmp_path, "mood", ["mellow", "loud"])
+    assert not table.is_multilabel("mood")
+    assert table.label_sets("mood") == {0: ("mellow",), 1: ("loud",)}
+
+
+def test_a_label_inside_a_multi_label_cell_spelled_two_ways(tmp_path):
+    table = table_with(tmp_path, "mood", ["Sad;mellow", "sad"])
+    with pytest.raises(LabelFileError, match="spells one label two ways"):
+        table.label_sets("mood")

@@ -29,6 +29,9 @@ def path_key(path: str | os.PathLike) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
+LABEL_SEPARATOR = ";"  # between the labels of one cell of a multi-label column
+
+
 def _label_key(label: str) -> str:
     """Labels that a person would read as the same word map to the same key."""
     return "".join(label.split()).casefold()
@@ -229,7 +232,7 @@ class SongTable:
             return Path(absolute).as_posix()
 
     def labels(self, task: str) -> dict[int, str]:
-        """The labelled songs of one label column.
+        """The labelled songs of a single-label column.
 
         Parameters
         ----------
@@ -244,38 +247,71 @@ class SongTable:
         Raises
         ------
         LabelFileError
+            If the column is missing, one label is spelled two ways (case or spaces), fewer
+            than two classes are present, or a cell holds several labels (see `label_sets`).
+        """
+        sets = self.label_sets(task)
+        several = next((i for i, found in sets.items() if len(found) > 1), None)
+        if several is not None:
+            raise LabelFileError(
+                f"{self.csv_path}: column {task!r} holds several labels in one cell "
+                f"({self.rows[several][task]!r}, {self.rows[several]['path']}): "
+                "it is a multi-label task"
+            )
+        return {i: found[0] for i, found in sets.items()}
+
+    def is_multilabel(self, task: str) -> bool:
+        """Whether any cell of ``task`` holds several labels separated by ``;``."""
+        return any(LABEL_SEPARATOR in row.get(task, "") for row in self.rows)
+
+    def label_sets(self, task: str) -> dict[int, tuple[str, ...]]:
+        """The labels of every labelled song, for single- and multi-label columns alike.
+
+        A cell may hold several labels separated by ``;`` (``mellow;sad``); each is
+        stripped, and empty pieces are dropped.
+
+        Returns
+        -------
+        dict of int to tuple of str
+            Row index -> its labels, for every row with at least one.
+
+        Raises
+        ------
+        LabelFileError
             If the column is missing, one label is spelled two ways (case or spaces), or
-            fewer than two classes are present.
+            fewer than two distinct labels are present.
         """
         if task not in self.columns:
             raise LabelFileError(
                 f"{self.csv_path}: no label column {task!r} (columns: {', '.join(self.columns)})"
             )
-        labels: dict[int, str] = {}
-        first_spelling: dict[str, int] = {}
+        sets: dict[int, tuple[str, ...]] = {}
+        first_spelling: dict[str, tuple[str, int]] = {}
         for index, row in enumerate(self.rows):
-            label = row[task].strip()
-            if not label:
-                continue
-            first = first_spelling.setdefault(_label_key(label), index)
-            if self.rows[first][task].strip() != label:
-                raise LabelFileError(
-                    f"{self.csv_path}: column {task!r} spells one label two ways: "
-                    f"{self.rows[first][task]!r} ({self.rows[first]['path']}) and "
-                    f"{row[task]!r} ({row['path']}); use one spelling"
-                )
-            labels[index] = label
-        classes = sorted(set(labels.values()))
+            found = tuple(
+                dict.fromkeys(p.strip() for p in row[task].split(LABEL_SEPARATOR) if p.strip())
+            )
+            for label in found:
+                spelling, first = first_spelling.setdefault(_label_key(label), (label, index))
+                if spelling != label:
+                    raise LabelFileError(
+                        f"{self.csv_path}: column {task!r} spells one label two ways: "
+                        f"{self.rows[first][task]!r} ({self.rows[first]['path']}) and "
+                        f"{row[task]!r} ({row['path']}); use one spelling"
+                    )
+            if found:
+                sets[index] = found
+        classes = sorted({label for found in sets.values() for label in found})
         if len(classes) < 2:
             raise LabelFileError(
                 f"{self.csv_path}: column {task!r} needs at least two classes, found "
-                f"{len(classes)} {classes} among {len(labels)} labelled songs"
+                f"{len(classes)} {classes} among {len(sets)} labelled songs"
             )
-        return labels
+        return sets
 
     def classes(self, task: str) -> list[str]:
-        """The distinct labels of a label column, sorted; validated as in `labels`."""
-        return sorted(set(self.labels(task).values()))
+        """The distinct labels of a label column, sorted; validated as in `label_sets`."""
+        return sorted({label for found in self.label_sets(task).values() for label in found})
 
     def groups(self, column: str = "artist") -> list[str]:
         """Per row, the key that keeps related songs on one side of a train/validation split.
