@@ -32,12 +32,34 @@ WorkersOption = Annotated[
 SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Analysis rate, Hz.")]
 WindowOption = Annotated[float, typer.Option("--window", help="Seconds analysed per song.")]
 NMelsOption = Annotated[int, typer.Option("--n-mels", help="Mel bands.")]
+ViewsOption = Annotated[
+    str, typer.Option("--views", help="Comma-separated views: mel, chroma, tempogram, waveform.")
+]
 
 
-def _features(sample_rate: int, window: float, n_mels: int) -> FeatureConfig:
+def _features(sample_rate: int, window: float, n_mels: int, views: str) -> FeatureConfig:
     return FeatureConfig(
-        audio=AudioConfig(sample_rate=sample_rate, window_s=window), mel=MelConfig(n_mels=n_mels)
+        audio=AudioConfig(sample_rate=sample_rate, window_s=window),
+        mel=MelConfig(n_mels=n_mels),
+        views=tuple(view.strip() for view in views.split(",") if view.strip()),
     )
+
+
+def _task_line(found: dict) -> str:
+    """One line per task of a metrics.json: accuracy or ROC-AUC, k-fold or not."""
+    if "pooled" in found:
+        summary, lo_hi = found["summary"], found["interval_95"]
+        key = "accuracy" if "accuracy" in summary else "macro_roc_auc"
+        text = f"{key} {summary[key]['mean']:.3f} +- {summary[key]['std']:.3f} over folds"
+        return text + (f", 95% interval {lo_hi[0]:.3f}-{lo_hi[1]:.3f}" if lo_hi else "")
+    if "accuracy" in found:
+        return (
+            f"{found['n_songs']} songs, accuracy {found['accuracy']:.3f}, balanced "
+            f"{found['balanced_accuracy']:.3f} (chance {found['chance_accuracy']:.3f})"
+        )
+    if "macro_roc_auc" in found:
+        return f"{found['n_songs']} songs, macro ROC-AUC {found['macro_roc_auc']}"
+    return "no labelled song scored"
 
 
 def _executor(workers: int | None):
@@ -83,15 +105,16 @@ def extract(
     sample_rate: SampleRateOption = AudioConfig.sample_rate,
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
+    views: ViewsOption = "mel",
 ) -> None:
-    """Decode every song and cache its log-mel spectrogram (a second run does no work)."""
+    """Decode every song and cache its views (a second run does no work)."""
     from tunetag.features.extract import extract as run_extract
 
     try:
         with _executor(workers) as executor:
             report = run_extract(
                 csv_path,
-                _features(sample_rate, window, n_mels),
+                _features(sample_rate, window, n_mels, views),
                 cache_dir=cache,
                 png_dir=png,
                 executor=executor,
@@ -130,19 +153,35 @@ def train(
     val_fraction: Annotated[
         float, typer.Option(help="Share of songs held out.")
     ] = TrainConfig.val_fraction,
+    folds: Annotated[
+        int, typer.Option(help="k-fold cross-validation (artist-grouped); 1: one split.")
+    ] = TrainConfig.folds,
+    gain: Annotated[
+        float, typer.Option("--augment-gain", help="Random gain of up to +-this many dB; 0: off.")
+    ] = TrainConfig.augment_gain_db,
+    time_masks: Annotated[
+        int, typer.Option("--time-masks", help="SpecAugment time masks per crop; 0: off.")
+    ] = TrainConfig.augment_time_masks,
+    freq_masks: Annotated[
+        int, typer.Option("--freq-masks", help="SpecAugment row masks per crop; 0: off.")
+    ] = TrainConfig.augment_freq_masks,
+    mixup: Annotated[
+        float, typer.Option("--mixup", help="Mixup Beta(alpha, alpha); 0: off.")
+    ] = TrainConfig.mixup_alpha,
     seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
     cache: CacheOption = None,
     workers: WorkersOption = None,
     sample_rate: SampleRateOption = AudioConfig.sample_rate,
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
+    views: ViewsOption = "mel",
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
     from tunetag.training.train import train as run_train
 
     try:
         config = RunConfig(
-            features=_features(sample_rate, window, n_mels),
+            features=_features(sample_rate, window, n_mels, views),
             train=TrainConfig(
                 model=model,
                 tasks=tuple(task or TrainConfig.tasks),
@@ -152,6 +191,11 @@ def train(
                 learning_rate=lr,
                 crop_s=crop,
                 val_fraction=val_fraction,
+                folds=folds,
+                augment_gain_db=gain,
+                augment_time_masks=time_masks,
+                augment_freq_masks=freq_masks,
+                mixup_alpha=mixup,
                 seed=seed,
             ),
         )
@@ -162,16 +206,12 @@ def train(
     metrics = run.load_metrics()
     songs = metrics["songs"]
     typer.echo(
-        f"{run.path}: trained on {songs['train']} songs, validated on {songs['validation']} "
-        f"({songs['skipped']} skipped)"
+        f"{run.path}: {songs['used']} songs used, {songs['skipped']} skipped, "
+        f"{songs['scored']} scored by a model that never saw them ({metrics['folds']} folds)"
     )
     for name, found in metrics["tasks"].items():
-        typer.echo(
-            f"  {name}: accuracy {found['accuracy']:.3f}, "
-            f"balanced {found['balanced_accuracy']:.3f} "
-            f"(chance {found['chance_accuracy']:.3f}); see {run.confusion_path(name)}"
-        )
-    typer.echo(f"  curves: {run.curves_path}")
+        typer.echo(f"  {name}: {_task_line(found)}")
+    typer.echo(f"  curves: {run.curves_path}; confusion matrices: {run.path}/confusion-*.png")
 
 
 @app.command()
@@ -193,10 +233,7 @@ def evaluate(
     except TunetagError as exc:
         raise _fail(exc) from None
     for name, found in metrics["tasks"].items():
-        typer.echo(
-            f"{name}: {found['n_songs']} songs, accuracy {found['accuracy']:.3f}, "
-            f"balanced {found['balanced_accuracy']:.3f}"
-        )
+        typer.echo(f"{name}: {_task_line(found)}")
 
 
 @app.command()
@@ -218,6 +255,25 @@ def predict(
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(f"{output}: {len(result.paths)} songs classified, {len(result.errors)} skipped")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to set side by side.")],
+    plot: Annotated[Path, typer.Option("--plot", help="Where to draw the comparison.")] = Path(
+        "compare.png"
+    ),
+) -> None:
+    """One table of every run's metrics per task (mean +- std over folds), and a plot."""
+    from tunetag.evaluation.compare import compare as run_compare
+    from tunetag.evaluation.compare import format_comparison
+
+    try:
+        rows = run_compare(runs, plot)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(format_comparison(rows))
+    typer.echo(f"plot: {plot}")
 
 
 @app.command("models")

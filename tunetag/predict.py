@@ -15,10 +15,13 @@ from tunetag.config import default_cache_dir
 from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.extract import extract_files
 from tunetag.library.scan import find_audio
-from tunetag.library.songtable import SongTable
+from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.runfolder import RunFolder
 from tunetag.training.datasets import crop_frames
 from tunetag.training.loop import pick_device, predict_songs
+from tunetag.training.tasks import Task
+
+MULTILABEL_THRESHOLD = 0.5  # a multi-label song gets every label at least this probable
 
 
 @dataclass
@@ -26,13 +29,21 @@ class SongPredictions:
     """Probabilities for the songs that decoded; the reasons for those that did not."""
 
     paths: list[Path]  # songs scored, in input order
-    classes: dict[str, list[str]]  # task -> class names, columns of `probabilities`
-    probabilities: dict[str, np.ndarray]  # task -> (n_songs, n_classes)
+    tasks: list[Task]  # the run's tasks; their classes are the columns of `probabilities`
+    probabilities: dict[str, np.ndarray]  # task name -> (n_songs, n_outputs)
     errors: dict[Path, str]  # songs skipped -> reason
 
-    def predicted(self, task: str) -> list[str]:
-        """The most probable class of each song for ``task``."""
-        return [self.classes[task][k] for k in self.probabilities[task].argmax(axis=1)]
+    def predicted(self, task: Task) -> list[str]:
+        """Each song's class (single-label) or its labels joined by ``;`` (multi-label)."""
+        probs = self.probabilities[task.name]
+        if task.multilabel:
+            return [
+                LABEL_SEPARATOR.join(
+                    c for c, p in zip(task.classes, row, strict=True) if p >= MULTILABEL_THRESHOLD
+                )
+                for row in probs
+            ]
+        return [task.classes[k] for k in probs.argmax(axis=1)]
 
 
 def score_songs(
@@ -46,7 +57,7 @@ def score_songs(
     """Score audio files with a trained run, averaging over every crop of each song."""
     run = RunFolder(run_dir)
     config = run.load_config()
-    classes = run.load_labels()
+    tasks = run.load_tasks()
     report = extract_files(
         paths,
         config.features,
@@ -60,14 +71,14 @@ def score_songs(
         raise AudioDecodeError(f"none of the {len(paths)} songs could be read; nothing to score")
     probabilities = predict_songs(
         model,
-        [report.ok[path]["mel"] for path in scored],
-        list(classes),
+        [report.ok[path] for path in scored],
+        tasks,
         input_kind=models.model_class(config.train.model).input_kind,
         crop_frames=crop_frames(config.train.crop_s, config.features.frames_per_second()),
         device=next(model.parameters()).device,
         progress=progress,
     )
-    return SongPredictions(scored, classes, probabilities, dict(report.errors))
+    return SongPredictions(scored, tasks, probabilities, dict(report.errors))
 
 
 def collect_audio(inputs: list[str | Path]) -> list[Path]:
@@ -101,7 +112,8 @@ def predict(
     """Classify songs and write ``output_csv``: path, class and class probabilities per task.
 
     Columns: ``path`` (relative to the CSV's folder), then for each task ``<task>`` (the
-    predicted class) and ``<task>:<class>`` (its probability, 0-1) for every class.
+    predicted class; for a multi-label task every label of probability at least 0.5, joined
+    by ``;``) and ``<task>:<class>`` (its probability, 0-1) for every class or label.
     """
     output_csv = Path(output_csv)
     result = score_songs(
@@ -109,15 +121,15 @@ def predict(
     )
     table = SongTable.new(output_csv)
     header = ["path"]
-    for task, names in result.classes.items():
-        header += [task] + [f"{task}:{name}" for name in names]
+    for task in result.tasks:
+        header += [task.name] + [f"{task.name}:{name}" for name in task.classes]
+    columns = [result.predicted(task) for task in result.tasks]
     with atomic_open(output_csv, "w") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for k, path in enumerate(result.paths):
             row = [table.relative_path(path)]
-            for task in result.classes:
-                probs = result.probabilities[task][k]
-                row += [result.classes[task][int(probs.argmax())]] + [f"{p:.4f}" for p in probs]
+            for task, predicted in zip(result.tasks, columns, strict=True):
+                row += [predicted[k]] + [f"{p:.4f}" for p in result.probabilities[task.name][k]]
             writer.writerow(row)
     return result

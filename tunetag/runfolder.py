@@ -12,8 +12,10 @@ import torch
 
 from tunetag import models
 from tunetag.atomic import atomic_open, atomic_write_text
-from tunetag.config import RunConfig
+from tunetag.config import FeatureConfig, RunConfig
 from tunetag.errors import ParameterError
+from tunetag.features.views import view_rows
+from tunetag.training.tasks import Task
 
 
 class RunFolder:
@@ -63,14 +65,17 @@ class RunFolder:
         self._require(self.config_path)
         return RunConfig.from_json(self.config_path.read_text(encoding="utf-8"))
 
-    def save_labels(self, classes: Mapping[str, Sequence[str]]) -> None:
-        data = {task: list(names) for task, names in classes.items()}
+    def save_tasks(self, tasks: Sequence[Task]) -> None:
+        """``labels.json``: per task its classes (in the order of the model's outputs) and
+        whether it is multi-label."""
+        data = {task.name: task.to_dict() for task in tasks}
         atomic_write_text(self.labels_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
-    def load_labels(self) -> dict[str, list[str]]:
-        """Task -> class names, in the order of the model's outputs."""
+    def load_tasks(self) -> list[Task]:
+        """The tasks the model was trained on, in the order of its heads."""
         self._require(self.labels_path)
-        return json.loads(self.labels_path.read_text(encoding="utf-8"))
+        data = json.loads(self.labels_path.read_text(encoding="utf-8"))
+        return [Task.from_dict(name, found) for name, found in data.items()]
 
     def save_model(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         with atomic_open(self.model_path, "wb") as handle:
@@ -79,12 +84,12 @@ class RunFolder:
     def load_model(self, device: torch.device | None = None) -> torch.nn.Module:
         """Rebuild the network from config and labels, load its weights, in eval mode."""
         config = self.load_config()
-        classes = self.load_labels()
+        tasks = self.load_tasks()
         self._require(self.model_path)
         model = models.create(
             config.train.model,
-            {task: len(names) for task, names in classes.items()},
-            n_mels=config.features.mel.n_mels,
+            {task.name: task.n_outputs for task in tasks},
+            view_rows=model_view_rows(config.features),
         )
         state = torch.load(self.model_path, map_location=device or "cpu", weights_only=True)
         model.load_state_dict(state)
@@ -109,3 +114,8 @@ class RunFolder:
     def _require(self, path: Path) -> None:
         if not path.is_file():
             raise ParameterError(f"{self.path}: not a run folder ({path.name} is missing)")
+
+
+def model_view_rows(features: FeatureConfig) -> dict[str, int]:
+    """View name -> rows, in the run's view order: what `models.create` needs."""
+    return {view: view_rows(view, features) for view in features.views}

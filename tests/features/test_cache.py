@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 
 import numpy as np
 import pytest
 
-from tunetag.config import AudioConfig, FeatureConfig, MelConfig
-from tunetag.errors import AudioDecodeError
-from tunetag.features import FeatureCache
+from tunetag.config import (
+    AudioConfig,
+    ChromaConfig,
+    FeatureConfig,
+    MelConfig,
+    TempogramConfig,
+    WaveformConfig,
+)
+from tunetag.errors import AudioDecodeError, ParameterError
+from tunetag.features import VIEW_NAMES, FeatureCache
+
+# the module, not the class of the same name that tunetag.features exports
+cache_module = importlib.import_module("tunetag.features.cache")
 
 FEATURES = FeatureConfig()
 ARRAY = np.arange(12, dtype=np.float32).reshape(3, 4)
@@ -82,11 +93,44 @@ def test_relative_and_absolute_paths_share_a_key(tmp_path, song, monkeypatch):
     assert cache.key(song.name, FEATURES, "mel") == cache.key(song, FEATURES, "mel")
 
 
-def test_adding_a_view_keeps_the_mel_key(tmp_path, song):
+def test_adding_a_view_keeps_every_key(tmp_path, song):
     cache = FeatureCache(tmp_path)
-    more_views = dataclasses.replace(FEATURES, views=("mel", "chroma"))
-    assert cache.key(song, more_views, "mel") == cache.key(song, FEATURES, "mel")
-    assert cache.key(song, FEATURES, "chroma") != cache.key(song, FEATURES, "mel")
+    more_views = dataclasses.replace(FEATURES, views=VIEW_NAMES)
+    for view in VIEW_NAMES:
+        assert cache.key(song, more_views, view) == cache.key(song, FEATURES, view)
+    assert len({cache.key(song, FEATURES, view) for view in VIEW_NAMES}) == len(VIEW_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("changed", "view"),
+    [
+        (FeatureConfig(chroma=ChromaConfig(n_chroma=24)), "chroma"),
+        (FeatureConfig(chroma=ChromaConfig(tuning=None)), "chroma"),
+        (FeatureConfig(tempogram=TempogramConfig(win_length=200)), "tempogram"),
+        (FeatureConfig(waveform=WaveformConfig(floor_db=-60.0)), "waveform"),
+    ],
+)
+def test_a_view_own_setting_changes_its_key_only(tmp_path, song, changed, view):
+    cache = FeatureCache(tmp_path)
+    for other in VIEW_NAMES:
+        same = cache.key(song, changed, other) == cache.key(song, FEATURES, other)
+        assert same == (other != view), other
+
+
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_the_frame_grid_and_the_decoding_change_every_view_key(tmp_path, song, view):
+    cache = FeatureCache(tmp_path)
+    for changed in (
+        FeatureConfig(mel=MelConfig(hop_length=256)),
+        FeatureConfig(mel=MelConfig(n_fft=1024)),
+        FeatureConfig(audio=AudioConfig(sample_rate=16000)),
+    ):
+        assert cache.key(song, changed, view) != cache.key(song, FEATURES, view)
+
+
+def test_unknown_view_is_a_parameter_error(tmp_path, song):
+    with pytest.raises(ParameterError, match="unknown view 'audio'; known views: mel, chroma"):
+        FeatureCache(tmp_path).key(song, FEATURES, "audio")
 
 
 @pytest.mark.parametrize(
@@ -109,3 +153,10 @@ def test_corrupt_file_is_a_miss(tmp_path, song, damage):
 def test_missing_audio_file_is_an_audio_error(tmp_path):
     with pytest.raises(AudioDecodeError, match="gone.wav: file not found"):
         FeatureCache(tmp_path).key(tmp_path / "gone.wav", FEATURES, "mel")
+
+
+def test_a_new_cache_format_is_a_miss(tmp_path, song, monkeypatch):
+    cache = FeatureCache(tmp_path)
+    cache.save(song, FEATURES, "mel", ARRAY)
+    monkeypatch.setattr(cache_module, "CACHE_FORMAT_VERSION", cache_module.CACHE_FORMAT_VERSION + 1)
+    assert cache.load(song, FEATURES, "mel") is None

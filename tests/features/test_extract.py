@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,8 @@ from PIL import Image
 
 from tunetag.config import AudioConfig, FeatureConfig
 from tunetag.errors import ParameterError
-from tunetag.features import ExtractReport, FeatureCache, extract_files
+from tunetag.features import VIEW_NAMES, ExtractReport, FeatureCache, extract_files
+from tunetag.features.views import view_rows
 
 # a short window keeps every test fast
 FEATURES = FeatureConfig(audio=AudioConfig(window_s=1.0, min_duration_s=0.5))
@@ -44,6 +46,45 @@ def test_first_run_computes_and_second_run_is_all_cached(tmp_path, songs):
         stored = np.load(first.ok[song]["mel"])
         assert stored.shape == (128, 1 + 22050 // 512)
         np.testing.assert_array_equal(cache.load(song, FEATURES, "mel"), stored)
+
+
+def test_all_four_views_are_cached_per_song_from_one_decoding(tmp_path, songs, monkeypatch):
+    features = dataclasses.replace(FEATURES, views=VIEW_NAMES)
+    real_load_window = extract_module.load_window
+    decoded = []
+
+    def counting_load_window(path, audio):
+        decoded.append(path)
+        return real_load_window(path, audio)
+
+    monkeypatch.setattr(extract_module, "load_window", counting_load_window)
+    with ThreadPoolExecutor(2) as pool:  # threads see the counting decoder
+        first = extract_files(songs, features, tmp_path / "cache", executor=pool, progress=False)
+    assert sorted(decoded) == sorted(songs)  # each song decoded once for its four views
+    assert (first.computed, first.errors) == (len(songs), {})
+    cache = FeatureCache(tmp_path / "cache")
+    for song in songs:
+        assert list(first.ok[song]) == list(VIEW_NAMES)
+        for view, path in first.ok[song].items():
+            stored = np.load(path)
+            assert stored.shape == (view_rows(view, features), 1 + 22050 // 512)
+            np.testing.assert_array_equal(cache.load(song, features, view), stored)
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4 * len(songs)
+    second = extract_files(songs, features, tmp_path / "cache", progress=False)
+    assert (second.computed, second.cached) == (0, len(songs))
+    assert len(decoded) == len(songs)
+
+
+def test_a_new_view_computes_only_that_view(tmp_path, songs):
+    extract_files(songs[:1], FEATURES, tmp_path / "cache", progress=False)
+    mel = FeatureCache(tmp_path / "cache").path_for(songs[0], FEATURES, "mel")
+    before = mel.stat().st_mtime_ns
+    features = dataclasses.replace(FEATURES, views=("mel", "chroma"))
+    report = extract_files(songs[:1], features, tmp_path / "cache", progress=False)
+    assert report.computed == 1
+    assert report.ok[songs[0]]["mel"] == mel
+    assert mel.stat().st_mtime_ns == before  # the cached mel was not rewritten
+    assert np.load(report.ok[songs[0]]["chroma"]).shape[0] == 12
 
 
 def test_bad_files_are_reported_while_the_others_succeed(tmp_path, songs, write_audio, capsys):
@@ -90,6 +131,16 @@ def test_png_is_the_proposal_picture(tmp_path, songs):
     assert re.fullmatch(r"low-[0-9a-f]{8}\.png", png.name)
     with Image.open(png) as image:
         assert (image.size, image.mode) == ((1600, 400), "RGBA")
+
+
+def test_every_view_gets_its_own_picture(tmp_path, songs):
+    features = dataclasses.replace(FEATURES, views=VIEW_NAMES)
+    extract_files(songs[:1], features, tmp_path / "cache", png_dir=tmp_path / "png", progress=False)
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == sorted(VIEW_NAMES)
+    for view in VIEW_NAMES:
+        [png] = (tmp_path / "png" / view).iterdir()
+        with Image.open(png) as image:
+            assert image.size == (1600, 400)
 
 
 def test_songs_with_the_same_stem_get_their_own_png(tmp_path, write_audio):

@@ -11,34 +11,38 @@ from tunetag.errors import ParameterError
 from tunetag.models import registry
 
 TASKS = {"mood": 2, "genre": 3}
+VIEW_ROWS = {"mel": 64, "chroma": 12, "tempogram": 96, "waveform": 3}
 
 
-def example_input(input_kind: str, n_mels: int) -> torch.Tensor:
-    """A small batch of what a model of ``input_kind`` takes."""
+def example_input(input_kind: str) -> dict[str, torch.Tensor]:
+    """A small batch of what a model of ``input_kind`` takes, for every view."""
     if input_kind == "image":
-        return torch.rand(1, 4, 400, 1600)
-    return torch.randn(2, 1, n_mels, 65) * 20 - 40
+        return {"image": torch.rand(1, 4, 400, 1600)}
+    if input_kind == "summary":
+        return {"summary": torch.randn(4, 2 * sum(VIEW_ROWS.values()))}
+    return {view: torch.randn(2, 1, rows, 65) * 20 - 40 for view, rows in VIEW_ROWS.items()}
 
 
 @pytest.mark.parametrize("name", models.available())
 def test_every_model_builds_runs_and_learns(name):
     torch.manual_seed(0)
     cls = models.model_class(name)
-    assert cls.input_kind in ("image", "crop")
+    assert cls.input_kind in ("image", "crop", "summary")
     assert cls.default_batch_size > 0 and cls.default_learning_rate > 0
-    model = models.create(name, TASKS, n_mels=64)
-    x = example_input(cls.input_kind, n_mels=64)
+    model = models.create(name, TASKS, VIEW_ROWS)
+    x = example_input(cls.input_kind)
+    batch = len(next(iter(x.values())))
 
     logits = model(x)
 
     assert set(logits) == set(TASKS)
     for task, n_classes in TASKS.items():
-        assert logits[task].shape == (len(x), n_classes)
+        assert logits[task].shape == (batch, n_classes)
         assert torch.isfinite(logits[task]).all()
     first = next(model.parameters())
     before = first.detach().clone()
     loss = sum(
-        nn.functional.cross_entropy(logits[task], torch.zeros(len(x), dtype=torch.long))
+        nn.functional.cross_entropy(logits[task], torch.zeros(batch, dtype=torch.long))
         for task in TASKS
     )
     loss.backward()
@@ -48,7 +52,7 @@ def test_every_model_builds_runs_and_learns(name):
 
 def test_unknown_name_lists_available_models():
     with pytest.raises(ParameterError, match="unknown model 'nope'.*shortchunk"):
-        models.create("nope", TASKS, n_mels=64)
+        models.create("nope", TASKS, VIEW_ROWS)
 
 
 def test_duplicate_name_is_refused():
@@ -69,33 +73,41 @@ def test_a_new_model_is_one_decorated_class(monkeypatch):
         default_batch_size = 4
         default_learning_rate = 1e-2
 
-        def __init__(self, tasks, n_mels):
+        def __init__(self, tasks, view_rows):
             super().__init__()
-            self.heads = nn.ModuleDict({t: nn.Linear(n_mels, k) for t, k in tasks.items()})
+            rows = view_rows["mel"]
+            self.heads = nn.ModuleDict({t: nn.Linear(rows, k) for t, k in tasks.items()})
 
-        def forward(self, x):
-            return {t: head(x.mean(dim=(1, 3))) for t, head in self.heads.items()}
+        def forward(self, inputs):
+            return {t: head(inputs["mel"].mean(dim=(1, 3))) for t, head in self.heads.items()}
 
     assert "tiny" in models.available()
     assert models.available() == sorted(models.available())
-    assert isinstance(models.create("tiny", {"mood": 2}, n_mels=8), Tiny)
+    assert isinstance(models.create("tiny", {"mood": 2}, {"mel": 8}), Tiny)
 
 
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
         ({}, "at least one task"),
-        ({"mood": 1}, "at least 2 classes"),
+        ({"mood": 0}, "at least 1 output"),
         ({"type": 2}, "cannot name a network head"),
     ],
 )
 def test_bad_tasks_are_refused(tasks, message):
     with pytest.raises(ParameterError, match=message):
-        models.create("shortchunk", tasks, n_mels=64)
+        models.create("shortchunk", tasks, {"mel": 64})
+
+
+def test_a_model_needs_views_with_rows():
+    with pytest.raises(ParameterError, match="every view needs rows"):
+        models.create("shortchunk", TASKS, {})
+    with pytest.raises(ParameterError, match="every view needs rows"):
+        models.create("multiview", TASKS, {"mel": 64, "chroma": 0})
 
 
 def test_seed_is_the_proposals_music_classifier():
-    model = models.create("seed", {"mood": 2}, n_mels=128)
+    model = models.create("seed", {"mood": 2}, {"mel": 128})
     convs = [model.conv0, model.conv1, model.conv2, model.conv3]
     assert [(c.in_channels, c.out_channels) for c in convs] == [
         (4, 32),
@@ -115,13 +127,25 @@ def test_seed_is_the_proposals_music_classifier():
     assert type(model).default_batch_size == 8
 
 
-def test_shortchunk_is_small():
-    model = models.create("shortchunk", TASKS, n_mels=128)
+@pytest.mark.parametrize("name", ["shortchunk", "multiview"])
+def test_our_cnns_are_small(name):
+    model = models.create(name, TASKS, VIEW_ROWS)
     assert sum(p.numel() for p in model.parameters()) < 1_000_000
 
 
-@pytest.mark.parametrize(("n_mels", "frames"), [(64, 65), (96, 130), (128, 260), (128, 65)])
-def test_shortchunk_fits_every_crop_size(n_mels, frames):
-    model = models.create("shortchunk", TASKS, n_mels=n_mels).eval()
-    logits = model(torch.randn(3, 1, n_mels, frames))
+@pytest.mark.parametrize(("rows", "frames"), [(3, 65), (12, 65), (64, 65), (128, 260), (384, 130)])
+def test_shortchunk_fits_every_view_and_crop_size(rows, frames):
+    model = models.create("shortchunk", TASKS, {"view": rows}).eval()
+    logits = model({"view": torch.randn(3, 1, rows, frames)})
     assert logits["genre"].shape == (3, 3)
+
+
+def test_shortchunk_reads_the_first_view_and_multiview_reads_them_all():
+    torch.manual_seed(0)
+    inputs = {view: torch.randn(2, 1, rows, 65) for view, rows in VIEW_ROWS.items()}
+    changed = {**inputs, "chroma": inputs["chroma"] + 5.0}
+    single = models.create("shortchunk", TASKS, VIEW_ROWS).eval()
+    assert torch.equal(single(inputs)["mood"], single(changed)["mood"])
+    several = models.create("multiview", TASKS, VIEW_ROWS).eval()
+    assert set(several.branches) == set(VIEW_ROWS)
+    assert not torch.allclose(several(inputs)["mood"], several(changed)["mood"])

@@ -1,4 +1,7 @@
-"""Whole artists go to one side; validation holds its share and, when it can, every class."""
+"""Whole artists go to one side; validation holds its share and, when it can, every class.
+
+k-fold: every song is tested once, no artist in two folds, the folds are reproducible.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import numpy as np
 import pytest
 
 from tunetag.errors import ParameterError
-from tunetag.training.splits import grouped_stratified_split
+from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
 
 
 def random_library(rng: np.random.Generator) -> tuple[list[str], list[str]]:
@@ -95,3 +98,93 @@ def test_val_fraction_must_be_a_share(val_fraction):
 def test_lengths_must_match():
     with pytest.raises(ParameterError, match="2 labels but 3 groups"):
         grouped_stratified_split(["a", "b"], ["x", "y", "z"], 0.25, seed=0)
+    with pytest.raises(ParameterError, match="2 labels but 3 groups"):
+        grouped_stratified_folds(["a", "b"], ["x", "y", "z"], 2, seed=0)
+
+
+def test_small_classes_with_many_splits_fall_back_to_a_random_split():
+    # 10 splits for 0.1, but no class has 10 songs: scikit-learn would refuse.
+    labels = [name for name in "abcd" for _ in range(3)]
+    groups = [f"artist {i}" for i in range(12)]
+    train, val = grouped_stratified_split(labels, groups, 0.1, seed=0)
+    assert len(val) == 1
+    assert sorted([*train, *val]) == list(range(12))
+
+
+@pytest.mark.parametrize("n_folds", [2, 3, 5])
+def test_folds_partition_the_songs_and_never_share_an_artist(n_folds):
+    rng = np.random.default_rng(n_folds)
+    tested = 0
+    for seed in range(120):
+        labels, groups = random_library(rng)
+        if len(set(groups)) < n_folds or max(map(labels.count, set(labels))) < n_folds:
+            continue
+        folds = grouped_stratified_folds(labels, groups, n_folds, seed)
+        assert len(folds) == n_folds
+        tests = [list(test) for _, test in folds]
+        assert sorted(i for test in tests for i in test) == list(range(len(labels)))
+        for train, test in folds:
+            assert len(test) > 0
+            assert list(train) == sorted(train) and list(test) == sorted(test)
+            assert sorted([*train, *test]) == list(range(len(labels)))
+            assert not {groups[i] for i in train} & {groups[i] for i in test}
+        tested += 1
+    assert tested > 50
+
+
+def test_same_seed_same_folds_other_seed_other_folds():
+    labels, groups = balanced_library()
+    first = grouped_stratified_folds(labels, groups, 4, seed=7)
+    again = grouped_stratified_folds(labels, groups, 4, seed=7)
+    other = grouped_stratified_folds(labels, groups, 4, seed=8)
+    for (train_a, test_a), (train_b, test_b) in zip(first, again, strict=True):
+        assert np.array_equal(train_a, train_b) and np.array_equal(test_a, test_b)
+    assert any(
+        not np.array_equal(test_a, test_b)
+        for (_, test_a), (_, test_b) in zip(first, other, strict=True)
+    )
+
+
+@pytest.mark.parametrize("n_folds", [3, 5])
+def test_every_class_is_in_every_fold_when_possible(n_folds):
+    rng = np.random.default_rng(n_folds)
+    for seed in range(40):
+        # At least n_folds artists per class, so each fold can hold each class.
+        labels, groups = balanced_library(n_artists=3 * int(rng.integers(n_folds, 12)))
+        for _, test in grouped_stratified_folds(labels, groups, n_folds, seed):
+            assert {labels[i] for i in test} == set(labels)
+
+
+def test_folds_keep_the_class_shares():
+    # 25 % jazz over 40 artists: each of 4 folds holds about a quarter of the jazz songs.
+    labels = ["jazz" if a % 4 == 0 else "mellow" for a in range(40) for _ in range(3)]
+    groups = [f"artist {a}" for a in range(40) for _ in range(3)]
+    for seed in range(10):
+        for _, test in grouped_stratified_folds(labels, groups, 4, seed):
+            share = sum(labels[i] == "jazz" for i in test) / len(test)
+            assert abs(share - 0.25) <= 0.05
+
+
+def test_one_artist_per_fold_is_enough():
+    labels = ["mellow", "mellow", "jazz", "jazz", "jazz", "mellow"]
+    groups = ["a", "a", "b", "b", "c", "c"]
+    folds = grouped_stratified_folds(labels, groups, 3, seed=0)
+    assert sorted(tuple(test) for _, test in folds) == [(0, 1), (2, 3), (4, 5)]
+
+
+def test_fewer_artists_than_folds_is_an_error_that_counts_them():
+    labels, groups = balanced_library(n_artists=4)
+    with pytest.raises(ParameterError, match="at least 5 groups, got 4"):
+        grouped_stratified_folds(labels, groups, 5, seed=0)
+
+
+@pytest.mark.parametrize("n_folds", [1, 0, -3])
+def test_fewer_than_two_folds_is_an_error(n_folds):
+    labels, groups = balanced_library()
+    with pytest.raises(ParameterError, match="at least 2 folds"):
+        grouped_stratified_folds(labels, groups, n_folds, seed=0)
+
+
+def test_folds_need_a_class_as_large_as_the_fold_count():
+    with pytest.raises(ParameterError, match="largest has 2"):
+        grouped_stratified_folds(["a", "a", "b", "b"], ["w", "x", "y", "z"], 3, seed=0)

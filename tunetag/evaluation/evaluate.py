@@ -6,10 +6,12 @@ import sys
 from concurrent.futures import Executor
 from pathlib import Path
 
+import numpy as np
+
 from tunetag.errors import LabelFileError
-from tunetag.evaluation.metrics import classification_metrics
 from tunetag.evaluation.plots import plot_confusion
-from tunetag.library.songtable import SongTable
+from tunetag.evaluation.scoring import task_metrics
+from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.predict import score_songs
 from tunetag.runfolder import RunFolder
 
@@ -26,48 +28,55 @@ def evaluate(
     """Score ``run_dir`` on the labelled songs of ``csv_path``.
 
     Songs whose label the run never saw cannot be scored: they are counted and skipped.
-    Writes ``metrics.json`` and ``confusion-<task>.png`` into ``out_dir`` (default:
-    ``<run>/eval-<csv name>``) and returns the metrics.
+    Writes ``metrics.json`` and ``confusion-<task>.png`` (single-label tasks) into
+    ``out_dir`` (default: ``<run>/eval-<csv name>``) and returns the metrics.
     """
     run = RunFolder(run_dir)
-    classes = run.load_labels()
+    tasks = run.load_tasks()
     table = SongTable.read(csv_path)
-    missing = [task for task in classes if task not in table.columns]
+    missing = [task.name for task in tasks if task.name not in table.columns]
     if missing:
         raise LabelFileError(f"{csv_path}: no column {', '.join(missing)} to evaluate against")
-    labels = {
-        task: {i: row[task].strip() for i, row in enumerate(table.rows) if row[task].strip()}
-        for task in classes
+    cells = {
+        task.name: {
+            i: [label.strip() for label in row[task.name].split(LABEL_SEPARATOR) if label.strip()]
+            for i, row in enumerate(table.rows)
+        }
+        for task in tasks
     }
-    rows = sorted(set().union(*(found.keys() for found in labels.values())))
+    rows = sorted(i for i in range(len(table.rows)) if any(cells[t.name][i] for t in tasks))
     if not rows:
-        raise LabelFileError(f"{csv_path}: no song has a label for {', '.join(classes)}")
+        raise LabelFileError(f"{csv_path}: no song has a label for the run's tasks")
     paths = [table.audio_path(table.rows[i]) for i in rows]
     result = score_songs(run_dir, paths, cache_dir=cache_dir, executor=executor, progress=progress)
     position = {path: k for k, path in enumerate(result.paths)}
     out = Path(out_dir) if out_dir else run.path / f"eval-{Path(csv_path).stem}"
     metrics: dict = {"csv": str(csv_path), "songs_skipped": len(result.errors), "tasks": {}}
-    for task, names in classes.items():
-        known = [
-            (position[path], names.index(labels[task][i]))
-            for i, path in zip(rows, paths, strict=True)
-            if i in labels[task] and path in position and labels[task][i] in names
-        ]
-        unknown = sum(1 for i in labels[task] if labels[task][i] not in names)
+    for task in tasks:
+        truth = np.full((len(result.paths), task.n_outputs), np.nan)
+        unknown = 0
+        for i, path in zip(rows, paths, strict=True):
+            labels = cells[task.name][i]
+            if path not in position or not labels:
+                continue
+            if all(label in task.classes for label in labels):
+                truth[position[path]] = task.target(labels)
+            else:
+                unknown += 1
         if unknown:
             print(
-                f"{task}: {unknown} songs have labels the run never saw; not scored",
+                f"{task.name}: {unknown} songs have labels the run never saw; not scored",
                 file=sys.stderr,
             )
-        if not known:
-            continue
-        task_metrics = classification_metrics(
-            [target for _, target in known],
-            result.probabilities[task][[k for k, _ in known]],
-            names,
-        )
-        task_metrics["songs_unknown_label"] = unknown
-        metrics["tasks"][task] = task_metrics
-        plot_confusion(task_metrics["confusion"], names, out / f"confusion-{task}.png", title=task)
+        found = task_metrics(task, truth, result.probabilities[task.name])
+        found["songs_unknown_label"] = unknown
+        metrics["tasks"][task.name] = found
+        if found["n_songs"] and not task.multilabel:
+            plot_confusion(
+                found["confusion"],
+                list(task.classes),
+                out / f"confusion-{task.name}.png",
+                title=task.name,
+            )
     run.save_metrics(metrics, out / "metrics.json")
     return metrics

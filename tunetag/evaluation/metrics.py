@@ -1,14 +1,19 @@
-"""Song-level classification metrics, as plain JSON-ready numbers.
+"""Song-level metrics, as plain JSON-ready numbers, and how sure we can be of them.
 
-Computed with numpy alone so that an undefined ratio (a class never predicted, a class absent
-from the truth) is a quiet 0.0 rather than a warning.
+Ratios are computed with numpy so that an undefined one (a class never predicted, a class
+absent from the truth) is a quiet 0.0 rather than a warning; an undefined ranking score
+(ROC-AUC of a label every song shares) is None.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import numpy as np
+from scipy.stats import norm
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tunetag.errors import ParameterError
 
@@ -122,3 +127,188 @@ def classification_metrics(
         "per_class": per_class,
         "confusion": confusion.astype(int).tolist(),
     }
+
+
+def accuracy_interval(n_correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of an accuracy measured on ``n`` songs.
+
+    Forty test songs cannot pin an accuracy down to a percent; the interval says how far the
+    true accuracy may plausibly lie from the measured ``n_correct / n``. Wilson's interval
+    stays inside [0, 1] and keeps its coverage for small ``n`` and for accuracies near 0 or 1,
+    where the textbook normal interval fails.
+
+    Parameters
+    ----------
+    n_correct : int
+        Songs predicted right, in ``[0, n]``.
+    n : int
+        Songs scored, at least 1.
+    confidence : float
+        Coverage of the interval, in (0, 1); 0.95 gives the usual 95 % interval.
+
+    Returns
+    -------
+    low, high : float
+        Bounds of the interval, fractions in [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        If ``n`` < 1, ``n_correct`` is outside ``[0, n]`` or ``confidence`` outside (0, 1).
+    """
+    if n < 1:
+        raise ParameterError(f"an accuracy interval needs at least 1 song, got {n}")
+    if not 0 <= n_correct <= n:
+        raise ParameterError(f"n_correct must be in [0, {n}], got {n_correct}")
+    if not 0 < confidence < 1:
+        raise ParameterError(f"confidence must be in (0, 1), got {confidence}")
+    z = float(norm.ppf(0.5 + confidence / 2))
+    share = n_correct / n
+    shrink = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / shrink
+    half_width = z / shrink * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
+def multilabel_metrics(
+    y_true: np.ndarray, y_prob: np.ndarray, labels: Sequence[str], threshold: float = 0.5
+) -> dict:
+    """Score one multi-label task (e.g. several moods per song) at song level.
+
+    Each label is its own yes/no question. ROC-AUC and average precision judge the ranking
+    of the songs by probability, whatever the threshold; precision, recall and F1 judge the
+    yes/no decisions at ``threshold``. ROC-AUC is undefined for a label that every scored song
+    has (or none has), and average precision for a label no song has: such a score is None and
+    is left out of the macro mean.
+
+    Parameters
+    ----------
+    y_true : np.ndarray of 0/1, shape (n_songs, n_labels)
+        1 where the song carries the label.
+    y_prob : np.ndarray, shape (n_songs, n_labels)
+        Predicted probability of each label (sigmoid outputs), in [0, 1].
+    labels : sequence of str, length n_labels
+        Label names, in column order.
+    threshold : float
+        Probability at or above which a label is predicted, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``n_songs``; ``per_label`` ({name: {roc_auc, pr_auc, precision, recall, f1,
+        support}}, support being the songs carrying the label); ``macro_roc_auc`` and
+        ``macro_pr_auc`` (means over the labels where defined, None if none is);
+        ``subset_accuracy`` (share of songs whose whole label set is right) and
+        ``hamming_accuracy`` (share of song-label decisions that are right). Every value is a
+        built-in ``int``, ``float``, ``dict`` or None.
+
+    Raises
+    ------
+    ParameterError
+        On empty input, mismatched shapes, truth other than 0/1, probabilities outside
+        [0, 1] or NaN, duplicate label names, or ``threshold`` outside (0, 1).
+    """
+    truth = np.asarray(y_true)
+    prob = np.asarray(y_prob, dtype=np.float64)
+    n_labels = len(labels)
+    if n_labels == 0:
+        raise ParameterError("at least one label name is needed")
+    if len(set(labels)) != n_labels:
+        raise ParameterError(f"label names must be unique, got {list(labels)}")
+    if truth.ndim != 2 or truth.shape[0] == 0:
+        raise ParameterError(f"y_true must be (n_songs >= 1, n_labels), got shape {truth.shape}")
+    if truth.shape != (truth.shape[0], n_labels) or prob.shape != truth.shape:
+        raise ParameterError(
+            f"y_true and y_prob must both have shape ({truth.shape[0]}, {n_labels}) for "
+            f"{n_labels} labels, got {truth.shape} and {prob.shape}"
+        )
+    if not np.isin(truth, (0, 1)).all():
+        raise ParameterError("y_true must hold only 0 and 1")
+    if not (np.all(np.isfinite(prob)) and prob.min() >= 0 and prob.max() <= 1):
+        raise ParameterError("y_prob must hold probabilities in [0, 1]")
+    if not 0 < threshold < 1:
+        raise ParameterError(f"threshold must be in (0, 1), got {threshold}")
+
+    truth = truth.astype(bool)
+    pred = prob >= threshold
+    per_label = {}
+    for index, name in enumerate(labels):
+        is_label, predicted, scores = truth[:, index], pred[:, index], prob[:, index]
+        support = int(is_label.sum())
+        true_positives = int((is_label & predicted).sum())
+        precision = _safe_ratio(true_positives, predicted.sum())
+        recall = _safe_ratio(true_positives, support)
+        both_kinds = 0 < support < is_label.size
+        per_label[str(name)] = {
+            "roc_auc": float(roc_auc_score(is_label, scores)) if both_kinds else None,
+            "pr_auc": float(average_precision_score(is_label, scores)) if support else None,
+            "precision": precision,
+            "recall": recall,
+            "f1": _safe_ratio(2 * precision * recall, precision + recall),
+            "support": support,
+        }
+    return {
+        "n_songs": int(truth.shape[0]),
+        "per_label": per_label,
+        "macro_roc_auc": _mean_of_defined(scores["roc_auc"] for scores in per_label.values()),
+        "macro_pr_auc": _mean_of_defined(scores["pr_auc"] for scores in per_label.values()),
+        "subset_accuracy": float(np.mean(np.all(pred == truth, axis=1))),
+        "hamming_accuracy": float(np.mean(pred == truth)),
+    }
+
+
+def _mean_of_defined(values) -> float | None:
+    """Mean of the values that are not None; None if every one is."""
+    defined = [value for value in values if value is not None]
+    return float(np.mean(defined)) if defined else None
+
+
+def summarise_folds(fold_metrics: Sequence[Mapping]) -> dict:
+    """Mean and spread of each score over the folds of a k-fold run.
+
+    The spread between folds shows how much an accuracy depends on which songs happen to be
+    tested; a difference between two models smaller than it is no evidence of a better model.
+
+    Parameters
+    ----------
+    fold_metrics : sequence of mapping
+        One metrics dict per fold (as `classification_metrics` or `multilabel_metrics`
+        return, or any dict of top-level numbers).
+
+    Returns
+    -------
+    dict
+        ``{key: {"mean": float, "std": float, "folds": [float, ...]}}`` for every top-level
+        key whose value is a finite number (not a bool) in every fold, in the first fold's key
+        order. ``std`` is the sample standard deviation (ddof=1), 0.0 for a single fold.
+
+    Raises
+    ------
+    ParameterError
+        If ``fold_metrics`` is empty.
+    """
+    if len(fold_metrics) == 0:
+        raise ParameterError("no folds to summarise")
+    summary = {}
+    for key in fold_metrics[0]:
+        values = [fold.get(key) for fold in fold_metrics]
+        if not all(is_finite_number(value) for value in values):
+            continue
+        folds = [float(value) for value in values]
+        summary[key] = {
+            "mean": float(np.mean(folds)),
+            "std": float(np.std(folds, ddof=1)) if len(folds) >= 2 else 0.0,
+            "folds": folds,
+        }
+    return summary
+
+
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` is a score: a finite real number, numpy's included.
+
+    False for bool, for None (an undefined score, such as ROC-AUC of a label every song
+    has), for NaN and infinity, and for anything that is not a number.
+    """
+    return (
+        isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    )

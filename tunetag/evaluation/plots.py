@@ -1,4 +1,4 @@
-"""PNG figures of a run: training curves and confusion matrices.
+"""PNG figures of a run: training curves, confusion matrices and comparisons of runs.
 
 Drawn on a bare ``matplotlib.figure.Figure`` with the Agg canvas, so no pyplot global state
 and no display are involved, and written atomically.
@@ -10,13 +10,16 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tunetag.atomic import atomic_write_bytes
 from tunetag.errors import ParameterError
+from tunetag.evaluation.metrics import is_finite_number
 
 _DPI = 120
 _ROTATE_LABELS_LONGER_THAN = 6  # characters; longer x tick labels are slanted
@@ -46,6 +49,70 @@ def _accuracy_tasks(history: Sequence[Mapping[str, float]]) -> list[str]:
     return tasks
 
 
+class _Series(NamedTuple):
+    """One curve of the training figure: which panel, which column, how it is drawn."""
+
+    panel: int  # 0: loss, 1: accuracy
+    column: str
+    linestyle: str  # dashed for training, solid for validation
+    colour: str
+    label: str
+
+    @property
+    def is_validation(self) -> bool:
+        return self.linestyle == "-"
+
+
+def _series(history: Sequence[Mapping[str, float]]) -> list[_Series]:
+    """The curves of a history: both losses, then training and validation accuracy per task."""
+    series = [
+        _Series(0, "train_loss", "--", "dimgray", "train"),
+        _Series(0, "val_loss", "-", "black", "validation"),
+    ]
+    for index, task in enumerate(_accuracy_tasks(history)):
+        colour = f"C{index % 10}"
+        series.append(_Series(1, f"train_acc_{task}", "--", colour, f"{task} train"))
+        series.append(_Series(1, f"val_acc_{task}", "-", colour, f"{task} validation"))
+    return series
+
+
+def _check_history(
+    history: Sequence[Mapping[str, float]], path: Path, columns: Sequence[str]
+) -> None:
+    """ParameterError unless ``history`` has rows and every row has every one of ``columns``."""
+    if len(history) == 0:
+        raise ParameterError(f"{path}: no epochs to plot")
+    for column in columns:
+        if any(column not in row for row in history):
+            raise ParameterError(f"{path}: every history row needs an {column!r} column")
+
+
+def _curve_figure() -> tuple[Figure, tuple[Axes, Axes]]:
+    """An empty two-panel figure: loss on the left, accuracy on the right."""
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    loss_axes, acc_axes = figure.subplots(1, 2)
+    return figure, (loss_axes, acc_axes)
+
+
+def _finish_curves(figure: Figure, panels: tuple[Axes, Axes], title: str, path: Path) -> None:
+    """Label, grid and legend both panels, title the figure and write it."""
+    loss_axes, acc_axes = panels
+    loss_axes.set_title("Loss")
+    loss_axes.set_ylabel("loss (cross-entropy)")
+    acc_axes.set_title("Accuracy")
+    acc_axes.set_ylabel("accuracy")
+    acc_axes.set_ylim(-0.02, 1.02)
+    for axes in panels:
+        axes.set_xlabel("epoch")
+        axes.grid(True, alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(loc="best", fontsize="small")
+    if title:
+        figure.suptitle(title)
+    _save_png(figure, Path(path))
+
+
 def plot_curves(history: Sequence[Mapping[str, float]], path: Path, title: str = "") -> None:
     """Draw loss and accuracy per epoch, the way the proposal reports training.
 
@@ -68,22 +135,26 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: Path, title: str =
     ParameterError
         If ``history`` is empty or a row lacks ``epoch``.
     """
-    if len(history) == 0:
-        raise ParameterError(f"{path}: no epochs to plot")
-    if any("epoch" not in row for row in history):
-        raise ParameterError(f"{path}: every history row needs an 'epoch' column")
+    _check_history(history, path, ("epoch",))
     epochs = _column(history, "epoch")
     val_loss = _column(history, "val_loss")
     best = int(np.nanargmin(val_loss)) if np.any(np.isfinite(val_loss)) else None
 
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
-    loss_axes, acc_axes = figure.subplots(1, 2)
+    figure, panels = _curve_figure()
     marker = "o" if len(history) <= 30 else None
-
-    loss_axes.plot(epochs, _column(history, "train_loss"), "--", color="dimgray", label="train")
-    loss_axes.plot(epochs, val_loss, "-", marker=marker, color="black", label="validation")
+    for series in _series(history):
+        values = _column(history, series.column)
+        if np.any(np.isfinite(values)):
+            panels[series.panel].plot(
+                epochs,
+                values,
+                series.linestyle,
+                marker=marker if series.is_validation else None,
+                color=series.colour,
+                label=series.label,
+            )
     if best is not None:
-        loss_axes.plot(
+        panels[0].plot(
             epochs[best],
             val_loss[best],
             "*",
@@ -92,33 +163,181 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: Path, title: str =
             zorder=5,
             label=f"best (epoch {epochs[best]:g})",
         )
-    loss_axes.set_title("Loss")
-    loss_axes.set_ylabel("loss (cross-entropy)")
+        panels[1].axvline(epochs[best], color="crimson", linestyle=":", label="best epoch")
+    _finish_curves(figure, panels, title, path)
 
-    for index, task in enumerate(_accuracy_tasks(history)):
-        colour = f"C{index % 10}"
-        train_acc = _column(history, f"train_acc_{task}")
-        val_acc = _column(history, f"val_acc_{task}")
-        if np.any(np.isfinite(train_acc)):
-            acc_axes.plot(epochs, train_acc, "--", color=colour, label=f"{task} train")
-        if np.any(np.isfinite(val_acc)):
-            acc_axes.plot(
-                epochs, val_acc, "-", marker=marker, color=colour, label=f"{task} validation"
+
+def plot_fold_curves(history: Sequence[Mapping[str, float]], path: Path, title: str = "") -> None:
+    """Draw the training curves of every fold of a k-fold run, and their mean.
+
+    The panels and colours are those of `plot_curves`. Each fold is a thin line; each
+    series' mean over the folds is a bold line, at every epoch over the folds that reached
+    it (folds stop early at different epochs). The spread of the thin lines shows how much
+    the curves depend on which songs a fold holds. Each fold's kept epoch (lowest
+    validation loss) is a star on the loss panel.
+
+    Parameters
+    ----------
+    history : sequence of mapping
+        One row per fold and epoch: ``fold``, ``epoch`` and the columns of `plot_curves`
+        (fractions in [0, 1] for accuracies). A missing or NaN value leaves a gap.
+    path : Path
+        The PNG file to write; its folder is created if missing.
+    title : str
+        Figure title, e.g. the run name; the fold count is appended.
+
+    Raises
+    ------
+    ParameterError
+        If ``history`` is empty or a row lacks ``fold`` or ``epoch``.
+    """
+    _check_history(history, path, ("fold", "epoch"))
+    folds = [[row for row in history if row["fold"] == fold] for fold in _unique(history, "fold")]
+    figure, panels = _curve_figure()
+    for series in _series(history):
+        axes = panels[series.panel]
+        for rows in folds:
+            axes.plot(
+                _column(rows, "epoch"),
+                _column(rows, series.column),
+                series.linestyle,
+                color=series.colour,
+                linewidth=0.8,
+                alpha=0.4,
             )
-    if best is not None:
-        acc_axes.axvline(epochs[best], color="crimson", linestyle=":", label="best epoch")
-    acc_axes.set_title("Accuracy")
-    acc_axes.set_ylabel("accuracy")
-    acc_axes.set_ylim(-0.02, 1.02)
+        epochs, mean = _mean_over_folds(folds, series.column)
+        if np.any(np.isfinite(mean)):
+            axes.plot(
+                epochs,
+                mean,
+                series.linestyle,
+                color=series.colour,
+                linewidth=2.4,
+                label=f"{series.label} (mean)",
+            )
+    best_label = "kept epoch of each fold"
+    for rows in folds:
+        val_loss = _column(rows, "val_loss")
+        if np.any(np.isfinite(val_loss)):
+            best = int(np.nanargmin(val_loss))
+            panels[0].plot(
+                _column(rows, "epoch")[best],
+                val_loss[best],
+                "*",
+                color="crimson",
+                markersize=11,
+                zorder=5,
+                label=best_label,
+            )
+            best_label = "_nolegend_"
+    summary = f"{len(folds)} folds: thin lines one fold each, bold lines their mean"
+    _finish_curves(figure, panels, f"{title}\n{summary}" if title else summary, path)
 
-    for axes in (loss_axes, acc_axes):
-        axes.set_xlabel("epoch")
-        axes.grid(True, alpha=0.3)
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        if axes.get_legend_handles_labels()[0]:
-            axes.legend(loc="best", fontsize="small")
+
+def _mean_over_folds(
+    folds: Sequence[Sequence[Mapping[str, float]]], column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every epoch any fold reached, and the mean of ``column`` over the folds that have it.
+
+    Returns
+    -------
+    epochs, mean : np.ndarray of float, shape (n_epochs,)
+        Sorted epochs; the mean over the folds with a finite value there, NaN where none has.
+    """
+    epochs = np.unique(np.concatenate([_column(rows, "epoch") for rows in folds]))
+    table = np.full((len(folds), epochs.size), math.nan)
+    for index, rows in enumerate(folds):
+        table[index, np.searchsorted(epochs, _column(rows, "epoch"))] = _column(rows, column)
+    reached = np.isfinite(table).sum(axis=0)
+    total = np.where(np.isfinite(table), table, 0.0).sum(axis=0)
+    return epochs, np.where(reached > 0, total / np.maximum(reached, 1), math.nan)
+
+
+def _unique(rows: Sequence[Mapping], key: str) -> list:
+    """The distinct values of ``key`` over ``rows``, in order of first appearance."""
+    return list(dict.fromkeys(row[key] for row in rows))
+
+
+def plot_comparison(rows: Sequence[Mapping], path: Path, title: str = "") -> None:
+    """Draw several runs' scores side by side, with their spread over folds.
+
+    One group of horizontal bars per task and metric, one bar (one colour) per run; the
+    error bar is +-1 standard deviation over folds, and each bar's end carries its value. Two
+    runs whose bars overlap within their error bars are not shown to differ.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One per run, task and metric: ``run``, ``task``, ``metric``, ``mean`` and ``std``
+        (scores such as accuracy, fractions in [0, 1]; std 0.0 for a one-split run), as
+        `tunetag.evaluation.compare.compare` returns. An optional ``folds`` of 1 marks the
+        value "(one split)".
+    path : Path
+        The PNG file to write; its folder is created if missing.
+    title : str
+        Figure title.
+
+    Raises
+    ------
+    ParameterError
+        If ``rows`` is empty, a row lacks a key, or a mean or std is not a finite number
+        (std negative included).
+    """
+    if len(rows) == 0:
+        raise ParameterError(f"{path}: no scores to compare")
+    for row in rows:
+        missing = [key for key in ("run", "task", "metric", "mean", "std") if key not in row]
+        if missing:
+            raise ParameterError(f"{path}: a comparison row lacks {', '.join(missing)}")
+        numbers = (row["mean"], row["std"])
+        if not all(map(is_finite_number, numbers)) or row["std"] < 0:
+            raise ParameterError(f"{path}: mean and std must be finite, std >= 0, got {row}")
+    runs = _unique(rows, "run")
+    groups = list(dict.fromkeys((row["task"], row["metric"]) for row in rows))
+    bar_height = 0.8 / len(runs)
+
+    figure = Figure(figsize=(9, 1.2 + len(groups) * (0.3 * len(runs) + 0.35)), layout="constrained")
+    axes = figure.subplots()
+    ends = [row["mean"] + row["std"] for row in rows]
+    right = max(1.0, *ends)
+    for run_index, run in enumerate(runs):
+        colour = f"C{run_index % 10}"
+        for row in rows:
+            if row["run"] != run:
+                continue
+            y = groups.index((row["task"], row["metric"])) + (run_index + 0.5) * bar_height - 0.4
+            axes.barh(y, row["mean"], height=bar_height * 0.9, color=colour, label=str(run))
+            if row["std"] > 0:
+                axes.errorbar(
+                    row["mean"], y, xerr=row["std"], fmt="none", ecolor="black", capsize=3
+                )
+            text = f"{row['mean']:.3f}" + (f" ± {row['std']:.3f}" if row["std"] > 0 else "")
+            if row.get("folds") == 1:
+                text += " (one split)"
+            axes.text(
+                row["mean"] + row["std"] + 0.01 * right,
+                y,
+                text,
+                va="center",
+                fontsize="small" if len(runs) <= 4 else "x-small",
+            )
+    for boundary in range(1, len(groups)):
+        axes.axhline(boundary - 0.5, color="lightgray", linewidth=0.8)
+    axes.set_yticks(range(len(groups)))
+    axes.set_yticklabels([f"{task}\n{metric}" for task, metric in groups])
+    axes.set_ylim(len(groups) - 0.5, -0.5)
+    left = min(0.0, *(row["mean"] for row in rows))
+    axes.set_xlim(left, right * 1.3)
+    axes.set_xticks([tick for tick in axes.get_xticks() if left <= tick <= right])
+    axes.set_xlabel("score (mean ± std over folds)")
+    axes.grid(True, axis="x", alpha=0.3)
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    figure.legend(
+        unique.values(), unique.keys(), loc="outside lower center", ncols=min(len(runs), 4)
+    )
     if title:
-        figure.suptitle(title)
+        axes.set_title(title)
     _save_png(figure, Path(path))
 
 

@@ -1,7 +1,9 @@
 """The on-disk cache of views: one .npy file per song and view, content-addressed.
 
-A key hashes the file's identity (resolved path, size, modification time) and every decode
-and view parameter, so a changed setting or an edited file can never reuse a stale array.
+A key hashes the file's identity (resolved path, size, modification time), the decode
+settings, the frame grid (the mel's settings) and the view's own settings, so a changed
+setting or an edited file can never reuse a stale array, while changing one view's settings
+or the list of views leaves the other views' arrays in place.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import numpy as np
 
 from tunetag.atomic import atomic_open
 from tunetag.config import FeatureConfig
-from tunetag.errors import AudioDecodeError
+from tunetag.errors import AudioDecodeError, ParameterError
+from tunetag.features.views import VIEW_NAMES
 
-CACHE_FORMAT_VERSION = 1  # bump when the meaning of a cached array changes
+CACHE_FORMAT_VERSION = 2  # bump when the meaning of a cached array changes (2: mel in dBFS)
 
 
 class FeatureCache:
@@ -36,13 +39,20 @@ class FeatureCache:
     def key(self, audio_path: str | os.PathLike, features: FeatureConfig, view: str) -> str:
         """The sha256 hex digest naming one view of one song under one set of settings.
 
-        ``features.views`` is left out on purpose: adding a view keeps the others' keys.
+        The key covers ``features.audio``, ``features.mel`` (every view's frame grid: n_fft
+        and hop_length) and the view's own settings (``features.chroma`` for ``"chroma"``,
+        ...). Other views' settings and ``features.views`` are left out on purpose: adding a
+        view or retuning one keeps the others' keys.
 
         Raises
         ------
+        ParameterError
+            When ``view`` is not one of `VIEW_NAMES`.
         AudioDecodeError
             ``<path>: file not found`` when the audio file is missing or unreadable.
         """
+        if view not in VIEW_NAMES:
+            raise ParameterError(f"unknown view {view!r}; known views: {', '.join(VIEW_NAMES)}")
         path = Path(audio_path)
         try:
             resolved = path.resolve()
@@ -59,6 +69,7 @@ class FeatureCache:
             "audio": dataclasses.asdict(features.audio),
             "mel": dataclasses.asdict(features.mel),
             "view": view,
+            "settings": dataclasses.asdict(getattr(features, view)),
         }
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -21,7 +21,7 @@ from tunetag.config import FeatureConfig, default_cache_dir
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
 from tunetag.features.image import seed_image, write_png
-from tunetag.features.views import VIEW_NAMES, compute_view
+from tunetag.features.views import VIEW_NAMES, compute_views
 from tunetag.library.songtable import SongTable
 
 
@@ -236,12 +236,10 @@ def _compute_song(
     missing: tuple[str, ...],
     png_dir: Path | None,
 ) -> dict[str, Path]:
-    arrays = {}
-    if missing:
-        y = load_window(path, features.audio)
-        for view in missing:
-            arrays[view] = compute_view(view, y, features)
-            cache.save(path, features, view, arrays[view])
+    """Decode once, compute the missing views together (one STFT), cache and draw them."""
+    arrays = compute_views(missing, load_window(path, features.audio), features) if missing else {}
+    for view, array in arrays.items():
+        cache.save(path, features, view, array)
     if png_dir is not None:
         for view in features.views:
             png = _png_path(png_dir, cache, path, features, view)

@@ -1,13 +1,21 @@
 """Pure functions from samples to the arrays a network sees ("views" of a song).
 
-Each view is one function (librosa's keyword conventions: ``y=``, ``sr=``, ``hop_length=``)
-and one entry in ``_VIEWS``; `compute_view` dispatches on the name with a `FeatureConfig`.
+The proposal looked at "spectrograms, chromagrams, tempograms and waveforms ... because they
+provide very different views of the same data". Each view is one function with librosa's
+keyword conventions (``y=``, ``sr=``, ``n_fft=``, ``hop_length=``) and one entry in
+``_VIEWS``. Every view uses centred frames on one grid, ``1 + len(y) // hop_length`` frames
+of ``hop_length`` samples, so frames ``[a, b)`` are the same seconds in every view.
+
+`compute_views` computes several views of one song from a `FeatureConfig`, sharing one
+short-time Fourier transform between the mel, the chromagram and the tempogram's onsets.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+import functools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -27,10 +35,60 @@ def mel_spectrogram(
     fmax: float | None = None,
     top_db: float = 80.0,
 ) -> np.ndarray:
-    """Log-power mel spectrogram in dB below its loudest bin (the proposal's input).
+    """Log-power mel spectrogram in dB re full scale (the proposal's input, level kept).
 
-    Relative to the maximum, so a song's level does not matter, and floored ``top_db``
-    below it, so silence does not reach minus infinity.
+    Loudness is a main cue of mood (mellow songs are soft), so the level is kept: 0 dB is
+    the power a full-scale sine (amplitude 1) gives in the band where it reads loudest,
+    which holds for sines below about 1 kHz, where the mel bands are narrowest; a
+    full-scale sine higher up reads a few dB lower (its band is wider and flatter). Values
+    are floored ``top_db`` below the song's loudest bin, and never below -100 dB, so
+    silence does not reach minus infinity.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (samples,)
+        Mono float samples, full scale at +-1.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    n_fft : int
+        FFT length in samples (Hann window).
+    hop_length : int
+        Samples between frames.
+    n_mels : int
+        Number of mel bands.
+    fmin, fmax : float
+        Lowest and highest band edge in Hz; ``fmax=None`` means ``sr / 2``.
+    top_db : float
+        Dynamic range kept below the loudest bin, in dB.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, 1 + len(y) // hop_length), float32
+        dB re full scale, lowest band first; at most about 0 dB for full-scale music, and
+        within ``[max - top_db, max]``.
+    """
+    _check_samples(y)
+    _check_grid(sr, n_fft, hop_length)
+    _check_positive_int("n_mels", n_mels)
+    if not top_db > 0:
+        raise ParameterError(f"top_db must be a positive number of dB, got {top_db}")
+    power = _power_spectrogram(y, n_fft, hop_length)
+    return _log_mel(power, sr, n_mels, fmin, fmax, top_db)
+
+
+def chromagram(
+    *,
+    y: np.ndarray,
+    sr: int,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    n_chroma: int = 12,
+    tuning: float | None = 0.0,
+) -> np.ndarray:
+    """Energy per pitch class, frame by frame: the harmony, whatever the octave or level.
+
+    ``librosa.feature.chroma_stft`` of the power spectrogram, each frame divided by its
+    largest pitch class.
 
     Parameters
     ----------
@@ -39,41 +97,147 @@ def mel_spectrogram(
     sr : int
         Sample rate of ``y`` in Hz.
     n_fft : int
-        FFT length in samples.
+        FFT length in samples (Hann window).
     hop_length : int
         Samples between frames.
-    n_mels : int
-        Number of mel bands.
-    fmin, fmax : float
-        Lowest and highest band edge in Hz; ``fmax=None`` means ``sr / 2``.
-    top_db : float
-        Dynamic range kept, in dB.
+    n_chroma : int
+        Pitch classes per octave (rows); 12 is one per semitone.
+    tuning : float or None
+        Deviation from A440 in fractions of a chroma bin; None estimates it from ``y``.
 
     Returns
     -------
-    np.ndarray, shape (n_mels, 1 + len(y) // hop_length), float32
-        Values in ``[-top_db, 0]`` dB; the loudest bin is 0 dB.
+    np.ndarray, shape (n_chroma, 1 + len(y) // hop_length), float32
+        Values in [0, 1]: 1 for each frame's strongest pitch class, 0 in digital silence.
+        Row 0 is C, row ``n_chroma * 9 // 12`` is A.
     """
     _check_samples(y)
-    if sr <= 0:
-        raise ParameterError(f"sr must be a positive number of Hz, got {sr}")
-    if top_db <= 0:
-        raise ParameterError(f"top_db must be a positive number of dB, got {top_db}")
-    power = librosa.feature.melspectrogram(
-        y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax
-    )
-    return librosa.power_to_db(power, ref=np.max, top_db=top_db).astype(np.float32)
+    _check_grid(sr, n_fft, hop_length)
+    _check_positive_int("n_chroma", n_chroma)
+    _check_tuning(tuning)
+    power = _power_spectrogram(y, n_fft, hop_length)
+    return _chroma(power, sr, n_chroma, tuning)
 
 
-def _mel_view(y: np.ndarray, features: FeatureConfig) -> np.ndarray:
-    return mel_spectrogram(y=y, sr=features.audio.sample_rate, **dataclasses.asdict(features.mel))
+def tempogram(
+    *,
+    y: np.ndarray,
+    sr: int,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    win_length: int = 384,
+) -> np.ndarray:
+    """How periodic the onsets are at each lag, frame by frame: tempo and rhythm.
+
+    ``librosa.feature.tempogram`` (local autocorrelation, Hann-windowed, each frame divided
+    by its largest value) of ``librosa.onset.onset_strength`` (spectral flux of a 128-band
+    log-mel) on the same frame grid.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (samples,)
+        Mono float samples.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    n_fft : int
+        FFT length in samples of the onset detector's spectrogram.
+    hop_length : int
+        Samples between frames; also the lag step.
+    win_length : int
+        Onset frames per autocorrelation window, and the number of lags (rows).
+
+    Returns
+    -------
+    np.ndarray, shape (win_length, 1 + len(y) // hop_length), float32
+        Values in [0, 1]; row ``k`` is a lag of ``k`` frames, a tempo of
+        ``60 * sr / (hop_length * k)`` BPM (``librosa.tempo_frequencies(win_length,
+        hop_length=hop_length, sr=sr)`` gives every row's BPM); row 0 is 1 unless the frame
+        has no onsets at all.
+    """
+    _check_samples(y)
+    _check_grid(sr, n_fft, hop_length)
+    _check_positive_int("win_length", win_length)
+    power = _power_spectrogram(y, n_fft, hop_length)
+    return _tempogram(power, sr, n_fft, hop_length, win_length)
 
 
-_VIEWS: dict[str, Callable[[np.ndarray, FeatureConfig], np.ndarray]] = {
-    "mel": _mel_view,
-}
+def waveform_envelope(
+    *,
+    y: np.ndarray,
+    sr: int,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    floor_db: float = -80.0,
+) -> np.ndarray:
+    """The proposal's waveform picture as a frame-rate envelope a network can use.
 
-VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
+    Per centred frame of ``n_fft`` samples (zero-padded at the ends, as the mel's frames):
+    the peak of the positive half, the peak of the negative half and the RMS, so level,
+    dynamics and asymmetry are kept at the mel's frame rate.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (samples,)
+        Mono float samples, full scale at +-1.
+    sr : int
+        Sample rate of ``y`` in Hz (checked only; the envelope is in samples).
+    n_fft : int
+        Frame length in samples.
+    hop_length : int
+        Samples between frames.
+    floor_db : float
+        Negative dB re full scale; quieter values are clipped to it.
+
+    Returns
+    -------
+    np.ndarray, shape (3, 1 + len(y) // hop_length), float32
+        dB re full scale (``20 * log10``, an amplitude of 1 is 0 dB), in ``[floor_db, 0]``
+        for samples within +-1. Row 0: largest sample; row 1: largest magnitude of a
+        negative sample; row 2: RMS (``librosa.feature.rms``, ``frame_length=n_fft``).
+    """
+    _check_samples(y)
+    _check_grid(sr, n_fft, hop_length)
+    if not (math.isfinite(floor_db) and floor_db < 0):
+        raise ParameterError(f"floor_db must be a negative number of dB, got {floor_db}")
+    padded = np.pad(y, n_fft // 2)
+    frames = librosa.util.frame(padded, frame_length=n_fft, hop_length=hop_length)
+    positive = np.maximum(frames.max(axis=0), 0.0)
+    negative = np.maximum(-frames.min(axis=0), 0.0)
+    rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length, center=True)[0]
+    amplitude = np.stack([positive, negative, rms])
+    with np.errstate(divide="ignore"):  # silence is -inf dB until clipped
+        level_db = 20.0 * np.log10(amplitude)
+    return np.maximum(level_db, floor_db).astype(np.float32)
+
+
+def compute_views(
+    names: Iterable[str], y: np.ndarray, features: FeatureConfig
+) -> dict[str, np.ndarray]:
+    """Compute several views of one song, sharing its power spectrogram between them.
+
+    The same arrays as calling each view's function, with the STFT computed once.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Views to compute, each one of `VIEW_NAMES`.
+    y : np.ndarray, shape (samples,)
+        Mono float samples at ``features.audio.sample_rate`` Hz.
+    features : FeatureConfig
+        Sample rate, the frame grid (``features.mel.n_fft`` and ``hop_length``, shared by
+        every view) and each view's own settings (``features.chroma``, ...).
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32.
+    """
+    names = tuple(names)
+    for name in names:
+        _check_view_name(name)
+    _check_samples(y)
+    song = _Song(y, features)
+    return {name: _VIEWS[name].compute(song, features) for name in names}
 
 
 def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarray:
@@ -86,16 +250,145 @@ def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarra
     y : np.ndarray, shape (samples,)
         Mono float samples at ``features.audio.sample_rate`` Hz.
     features : FeatureConfig
-        Sample rate and the parameters of every view.
+        Sample rate, frame grid and the parameters of every view.
 
     Returns
     -------
-    np.ndarray
-        The view; ``"mel"`` is (n_mels, frames) in dB.
+    np.ndarray, shape (view_rows(name, features), 1 + len(y) // hop_length), float32
+        ``"mel"``: bands in dB; ``"chroma"``: pitch classes in [0, 1]; ``"tempogram"``: lags
+        in [0, 1]; ``"waveform"``: peak+, peak- and RMS in dB.
     """
+    return compute_views((name,), y, features)[name]
+
+
+def view_rows(name: str, features: FeatureConfig) -> int:
+    """Rows of a view's array under ``features``, without computing it (to build models).
+
+    Parameters
+    ----------
+    name : str
+        One of `VIEW_NAMES`.
+    features : FeatureConfig
+        The view settings.
+
+    Returns
+    -------
+    int
+        Mel bands, pitch classes, tempogram lags, or 3 for the waveform envelope.
+    """
+    _check_view_name(name)
+    return _VIEWS[name].rows(features)
+
+
+class _Song:
+    """One song's samples and, computed on first use, the power spectrogram views share."""
+
+    def __init__(self, y: np.ndarray, features: FeatureConfig) -> None:
+        self.y = y
+        self.sr = features.audio.sample_rate
+        self.n_fft = features.mel.n_fft
+        self.hop_length = features.mel.hop_length
+
+    @functools.cached_property
+    def power(self) -> np.ndarray:
+        return _power_spectrogram(self.y, self.n_fft, self.hop_length)
+
+
+@dataclass(frozen=True)
+class _View:
+    compute: Callable[[_Song, FeatureConfig], np.ndarray]
+    rows: Callable[[FeatureConfig], int]
+
+
+def _mel_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+    mel = features.mel
+    return _log_mel(song.power, song.sr, mel.n_mels, mel.fmin, mel.fmax, mel.top_db)
+
+
+def _chroma_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+    chroma = features.chroma
+    _check_positive_int("n_chroma", chroma.n_chroma)
+    _check_tuning(chroma.tuning)
+    return _chroma(song.power, song.sr, chroma.n_chroma, chroma.tuning)
+
+
+def _tempogram_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+    win_length = features.tempogram.win_length
+    _check_positive_int("win_length", win_length)
+    return _tempogram(song.power, song.sr, song.n_fft, song.hop_length, win_length)
+
+
+def _waveform_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+    return waveform_envelope(
+        y=song.y,
+        sr=song.sr,
+        n_fft=song.n_fft,
+        hop_length=song.hop_length,
+        floor_db=features.waveform.floor_db,
+    )
+
+
+_VIEWS: dict[str, _View] = {
+    "mel": _View(_mel_view, lambda features: features.mel.n_mels),
+    "chroma": _View(_chroma_view, lambda features: features.chroma.n_chroma),
+    "tempogram": _View(_tempogram_view, lambda features: features.tempogram.win_length),
+    "waveform": _View(_waveform_view, lambda features: 3),
+}
+
+VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
+
+
+def _power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """|STFT|^2 with centred, zero-padded Hann frames: (1 + n_fft // 2, frames)."""
+    return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** 2
+
+
+def _log_mel(
+    power: np.ndarray, sr: int, n_mels: int, fmin: float, fmax: float | None, top_db: float
+) -> np.ndarray:
+    n_fft = 2 * (power.shape[0] - 1)
+    mel_power = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    full_scale = _full_scale_mel_power(sr, n_fft, n_mels, fmin, fmax)
+    log_mel = librosa.power_to_db(mel_power / full_scale, ref=1.0, amin=1e-10, top_db=top_db)
+    return log_mel.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _full_scale_mel_power(
+    sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
+) -> float:
+    """Mel power of a full-scale sine on the FFT bin and in the band where it is largest.
+
+    A periodic Hann window's spectrum has three non-zero bins, so a sine on bin k puts
+    ``lobe[0]`` in bin k and ``lobe[1]`` in each neighbour.
+    """
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    window = librosa.filters.get_window("hann", n_fft, fftbins=True)
+    lobe = np.abs(np.fft.fft(window)[:2]) ** 2 / 4  # a unit sine is two half-amplitude lines
+    sine_power = lobe[0] * basis[:, 1:-1] + lobe[1] * (basis[:, :-2] + basis[:, 2:])
+    return float(sine_power.max())
+
+
+def _chroma(power: np.ndarray, sr: int, n_chroma: int, tuning: float | None) -> np.ndarray:
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=n_chroma, tuning=tuning)
+    return chroma.astype(np.float32)
+
+
+def _tempogram(
+    power: np.ndarray, sr: int, n_fft: int, hop_length: int, win_length: int
+) -> np.ndarray:
+    """librosa's default onset strength (from a 128-band log-mel), then its tempogram."""
+    onset_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, fmax=sr / 2))
+    onsets = librosa.onset.onset_strength(S=onset_mel, sr=sr, n_fft=n_fft, hop_length=hop_length)
+    rows = librosa.feature.tempogram(
+        onset_envelope=onsets, sr=sr, hop_length=hop_length, win_length=win_length
+    )
+    return np.clip(rows, 0.0, 1.0).astype(np.float32)  # onsets are >= 0; FFT round-off is not
+
+
+def _check_view_name(name: str) -> None:
     if name not in _VIEWS:
-        raise ParameterError(f"unknown view {name!r}; known views: {', '.join(VIEW_NAMES)}")
-    return _VIEWS[name](y, features)
+        raise ParameterError(f"unknown view {name!r}; known views: {', '.join(_VIEWS)}")
 
 
 def _check_samples(y: np.ndarray) -> None:
@@ -108,3 +401,20 @@ def _check_samples(y: np.ndarray) -> None:
         raise ParameterError("y is empty")
     if not np.isfinite(y).all():
         raise ParameterError("y holds non-finite samples (NaN or infinity)")
+
+
+def _check_grid(sr: int, n_fft: int, hop_length: int) -> None:
+    if not sr > 0:
+        raise ParameterError(f"sr must be a positive number of Hz, got {sr}")
+    _check_positive_int("n_fft", n_fft)
+    _check_positive_int("hop_length", hop_length)
+
+
+def _check_positive_int(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ParameterError(f"{name} must be a positive whole number, got {value!r}")
+
+
+def _check_tuning(tuning: float | None) -> None:
+    if tuning is not None and not math.isfinite(tuning):
+        raise ParameterError(f"tuning must be a finite fraction of a bin or None, got {tuning}")

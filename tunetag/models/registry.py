@@ -2,9 +2,11 @@
 
 A new model is one file with a ``@register_model("name")`` class and one import line in
 ``tunetag/models/__init__.py``. Every model class has the class attributes ``input_kind``
-(``"image"``: the proposal's RGBA picture; ``"crop"``: log-mel crops), ``default_batch_size``
-and ``default_learning_rate``, is built as ``cls(tasks=..., n_mels=...)`` and returns from
-``forward(x)`` a dict task -> logits of shape (batch, n_classes).
+(``"image"``: the proposal's RGBA picture of the first view, key ``"image"``; ``"crop"``:
+crops of every view, keyed by view name, each (batch, 1, rows, frames); ``"summary"``:
+per-song statistics of every view, key ``"summary"``), ``default_batch_size`` and
+``default_learning_rate``, is built as ``cls(tasks=..., view_rows=...)`` and returns from
+``forward(inputs)`` (a dict of tensors) a dict task -> logits of shape (batch, n_outputs).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch import nn
 
 from tunetag.errors import ParameterError
 
-INPUT_KINDS = ("image", "crop")
+INPUT_KINDS = ("image", "crop", "summary")
 
 _MODELS: dict[str, type[nn.Module]] = {}
 
@@ -66,7 +68,7 @@ def model_class(name: str) -> type[nn.Module]:
         ) from None
 
 
-def create(name: str, tasks: Mapping[str, int], n_mels: int) -> nn.Module:
+def create(name: str, tasks: Mapping[str, int], view_rows: Mapping[str, int]) -> nn.Module:
     """Build the network registered as ``name`` with one output head per task.
 
     Parameters
@@ -74,9 +76,11 @@ def create(name: str, tasks: Mapping[str, int], n_mels: int) -> nn.Module:
     name : str
         A registered model name (see `available`).
     tasks : mapping of str to int
-        Task name (a CSV label column) -> number of classes (at least 2).
-    n_mels : int
-        Mel bands of the log-mel input; models fed with pictures ignore it.
+        Task name (a CSV label column) -> outputs: classes of a single-label task, labels of
+        a multi-label one.
+    view_rows : mapping of str to int
+        View name -> rows of its array (mel bands, pitch classes, lags...), in the order the
+        run uses them; single-view models take the first.
 
     Returns
     -------
@@ -86,17 +90,17 @@ def create(name: str, tasks: Mapping[str, int], n_mels: int) -> nn.Module:
     Raises
     ------
     ParameterError
-        For an unknown name, no task, fewer than 2 classes, a task name that cannot name a
-        network head, or a non-positive ``n_mels``.
+        For an unknown name, no task, a task with no output, a task name that cannot name
+        a network head, no view, or a view with no rows.
     """
     cls = model_class(name)
     if not tasks:
         raise ParameterError(f"model {name!r}: at least one task is needed")
-    for task, n_classes in tasks.items():
+    for task, n_outputs in tasks.items():
         if not task or "." in task or hasattr(nn.ModuleDict, task):
             raise ParameterError(f"task name {task!r} cannot name a network head; rename it")
-        if n_classes < 2:
-            raise ParameterError(f"task {task!r} needs at least 2 classes, got {n_classes}")
-    if n_mels <= 0:
-        raise ParameterError(f"n_mels must be positive, got {n_mels}")
-    return cls(tasks=dict(tasks), n_mels=n_mels)
+        if n_outputs < 1:
+            raise ParameterError(f"task {task!r} needs at least 1 output, got {n_outputs}")
+    if not view_rows or any(rows <= 0 for rows in view_rows.values()):
+        raise ParameterError(f"model {name!r}: every view needs rows, got {dict(view_rows)}")
+    return cls(tasks=dict(tasks), view_rows=dict(view_rows))

@@ -32,15 +32,16 @@ class SeedCNN(nn.Module):
     ----------
     tasks : mapping of str to int
         Task name -> number of classes.
-    n_mels : int
-        Accepted for the registry and ignored: the picture is always 400 x 1600 pixels.
+    view_rows : mapping of str to int
+        Accepted for the registry and ignored: the picture (of the run's first view, the
+        log-mel as proposed) is always 400 x 1600 pixels.
     """
 
     input_kind = "image"
     default_batch_size = 8
     default_learning_rate = 1e-4
 
-    def __init__(self, tasks: Mapping[str, int], n_mels: int) -> None:
+    def __init__(self, tasks: Mapping[str, int], view_rows: Mapping[str, int]) -> None:
         super().__init__()
         self.conv0 = nn.Conv2d(4, 32, kernel_size=3, padding=1)
         self.relu = nn.ReLU()
@@ -52,8 +53,10 @@ class SeedCNN(nn.Module):
         self.dropout = nn.Dropout(0.5)
         self.fc2 = nn.ModuleDict({task: nn.Linear(512, k) for task, k in tasks.items()})
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits per task, each (batch, n_classes), for pictures (batch, 4, 400, 1600)."""
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Logits per task, each (batch, n_classes), for ``inputs["image"]`` (batch, 4, 400,
+        1600)."""
+        x = inputs["image"]
         for conv in (self.conv0, self.conv1, self.conv2, self.conv3):
             x = self.pool(self.relu(conv(x)))
         x = self.dropout(self.relu(self.fc1(torch.flatten(x, 1))))

@@ -1,8 +1,8 @@
-"""A compact short-chunk CNN on log-mel crops: the default model."""
+"""A compact short-chunk CNN on crops of one view (the log-mel by default): the default model."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -15,37 +15,22 @@ HIDDEN = 128  # units of the dense layer before the heads
 DROPOUT = 0.5  # dropout before the dense layer and before the heads
 
 
-@register_model("shortchunk")
-class ShortChunkCNN(nn.Module):
-    """Short-chunk CNN after Won et al. (2020), "Evaluation of CNN-based automatic music
-    tagging models", made small for a few hundred labelled songs.
+class ConvTrunk(nn.Module):
+    """Conv blocks over a (batch, 1, rows, frames) crop, pooled to one vector per crop.
 
-    Input: (batch, 1, n_mels, frames), log-mel crops in dB (a few seconds each). An input
-    batch norm puts the dB scale in range, so no external normalisation is needed. Six
-    blocks of Conv2d 3x3 -> BatchNorm -> ReLU -> 2x2 max-pool (channels 32-32-64-64-128-128)
-    follow; a block pools an axis only while it is at least 2 long, so 64-128 bands and
-    crops of 65-260 frames all fit. Global max and mean pooling over frequency and time,
-    a 128-unit dense layer with dropout, and one linear head per task give the logits.
-    About 0.3M parameters.
-
-    Parameters
-    ----------
-    tasks : mapping of str to int
-        Task name -> number of classes.
-    n_mels : int
-        Mel bands of the input crops (the network adapts to any size; kept for the registry).
+    An input batch norm puts any scale (dB, 0-1 chroma) in range, so no external
+    normalisation is needed. Each block is Conv2d 3x3 -> BatchNorm -> ReLU -> 2x2 max-pool;
+    a block pools an axis only while it is at least 2 long, so 3-row waveform envelopes,
+    12-row chromagrams and 128-band log-mels all fit. Global max and mean pooling over rows
+    and frames give ``2 * channels[-1]`` features.
     """
 
-    input_kind = "crop"
-    default_batch_size = 16
-    default_learning_rate = 1e-3
-
-    def __init__(self, tasks: Mapping[str, int], n_mels: int) -> None:
+    def __init__(self, channels: Sequence[int] = CHANNELS) -> None:
         super().__init__()
         self.input_norm = nn.BatchNorm2d(1)
         blocks = []
         in_channels = 1
-        for out_channels in CHANNELS:
+        for out_channels in channels:
             blocks.append(
                 nn.Sequential(
                     nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
@@ -55,21 +40,64 @@ class ShortChunkCNN(nn.Module):
             )
             in_channels = out_channels
         self.blocks = nn.ModuleList(blocks)
-        self.dense = nn.Sequential(
-            nn.Dropout(DROPOUT),
-            nn.Linear(2 * in_channels, HIDDEN),
-            nn.ReLU(),
-            nn.Dropout(DROPOUT),
-        )
-        self.heads = nn.ModuleDict({task: nn.Linear(HIDDEN, k) for task, k in tasks.items()})
+        self.n_features = 2 * in_channels
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits per task, each (batch, n_classes), for crops (batch, 1, n_mels, frames)."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 2 * channels[-1]) features for crops (batch, 1, rows, frames)."""
         x = self.input_norm(x)
         for block in self.blocks:
             x = block(x)
             kernel = (2 if x.shape[2] >= 2 else 1, 2 if x.shape[3] >= 2 else 1)
             x = F.max_pool2d(x, kernel)
-        x = torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)
-        x = self.dense(x)
-        return {task: head(x) for task, head in self.heads.items()}
+        return torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)
+
+
+def task_heads(n_features: int, tasks: Mapping[str, int]) -> nn.ModuleDict:
+    """A dense layer with dropout, then one linear head per task, shared by our CNNs."""
+    return nn.ModuleDict(
+        {
+            "dense": nn.Sequential(
+                nn.Dropout(DROPOUT), nn.Linear(n_features, HIDDEN), nn.ReLU(), nn.Dropout(DROPOUT)
+            ),
+            "heads": nn.ModuleDict({task: nn.Linear(HIDDEN, k) for task, k in tasks.items()}),
+        }
+    )
+
+
+def apply_heads(top: nn.ModuleDict, features: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Logits per task from pooled features, through `task_heads`' layers."""
+    hidden = top["dense"](features)
+    return {task: head(hidden) for task, head in top["heads"].items()}
+
+
+@register_model("shortchunk")
+class ShortChunkCNN(nn.Module):
+    """Short-chunk CNN after Won et al. (2020), "Evaluation of CNN-based automatic music
+    tagging models", made small for a few hundred labelled songs.
+
+    Input: crops of the run's first view (the log-mel unless ``--views`` says otherwise),
+    (batch, 1, rows, frames), a few seconds each. Six conv blocks (channels
+    32-32-64-64-128-128, see `ConvTrunk`), global max and mean pooling, a 128-unit dense
+    layer with dropout and one linear head per task. About 0.3M parameters.
+
+    Parameters
+    ----------
+    tasks : mapping of str to int
+        Task name -> number of outputs.
+    view_rows : mapping of str to int
+        View name -> rows; the first view is the one this model reads.
+    """
+
+    input_kind = "crop"
+    default_batch_size = 16
+    default_learning_rate = 1e-3
+
+    def __init__(self, tasks: Mapping[str, int], view_rows: Mapping[str, int]) -> None:
+        super().__init__()
+        self.view = next(iter(view_rows))
+        self.trunk = ConvTrunk()
+        self.top = task_heads(self.trunk.n_features, tasks)
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Logits per task, each (batch, n_outputs), for crops of the first view."""
+        return apply_heads(self.top, self.trunk(inputs[self.view]))

@@ -1,10 +1,10 @@
-"""What a network sees of a song: random log-mel crops (training), every crop or the
-proposal's picture (scoring).
+"""What a network sees of a song: random crops of its views (training), every crop, the
+proposal's picture or per-song statistics (scoring).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,19 +16,19 @@ from tunetag.errors import ParameterError
 from tunetag.features.image import seed_image
 from tunetag.models.registry import INPUT_KINDS
 
-IGNORE_INDEX = -100  # target of a song unlabelled for a task; cross-entropy skips it
-
 
 @dataclass(frozen=True)
 class SongExample:
-    """One labelled song: its cached log-mel and its class index per task.
+    """One song: its cached views and its target per task.
 
-    ``mel_path`` is a ``.npy`` array (n_mels, frames) in dB. A task missing from
-    ``targets`` means the song is unlabelled for it and adds nothing to that task's loss.
+    ``view_paths`` maps view names to ``.npy`` arrays (rows, frames) on one frame grid, in
+    the run's view order. ``targets`` maps each task to a float32 (n_outputs,) vector
+    (one-hot or multi-hot; see `Task.target`); a task missing from it, or a NaN vector,
+    means the song is unlabelled for that task and adds nothing to its loss.
     """
 
-    mel_path: Path
-    targets: dict[str, int]
+    view_paths: dict[str, Path]
+    targets: dict[str, np.ndarray]
 
 
 def crop_frames(crop_s: float, frames_per_second: float) -> int:
@@ -39,12 +39,7 @@ def crop_frames(crop_s: float, frames_per_second: float) -> int:
     crop_s : float
         Crop length in seconds.
     frames_per_second : float
-        Frame rate of the log-mel, in frames per second (sample rate / hop length).
-
-    Returns
-    -------
-    int
-        ``round(crop_s * frames_per_second)``, at least 1.
+        Frame rate of the views, in frames per second (sample rate / hop length).
     """
     if crop_s <= 0 or frames_per_second <= 0:
         raise ParameterError(
@@ -53,31 +48,38 @@ def crop_frames(crop_s: float, frames_per_second: float) -> int:
     return max(1, round(crop_s * frames_per_second))
 
 
+def load_views(view_paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
+    """Memory-map a song's cached views, cut to the frames they all have."""
+    views = {name: np.load(path, mmap_mode="r") for name, path in view_paths.items()}
+    frames = min(view.shape[1] for view in views.values())
+    return {name: view[:, :frames] for name, view in views.items()}
+
+
+def summary_statistics(views: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Mean and standard deviation over frames of every row of every view, float32.
+
+    Rows of view after view, means then deviations per view: ``2 * sum(rows)`` values,
+    what the ``summary`` models (the logistic-regression baseline) take.
+    """
+    parts = []
+    for view in views.values():
+        array = np.asarray(view, dtype=np.float64)
+        parts += [array.mean(axis=1), array.std(axis=1)]
+    return np.concatenate(parts).astype(np.float32)
+
+
 class TrainCrops(Dataset):
-    """Training examples: random crops (``"crop"``) or one picture per song (``"image"``).
+    """Training examples: random crops (``"crop"``), one picture (``"image"``) or one
+    statistics vector (``"summary"``) per song.
 
-    For ``"crop"`` each song gives ``crops_per_song`` crops per epoch, at offsets drawn from
-    (seed, epoch, index), so the crops change with `set_epoch` but are reproducible and do
-    not depend on the order a DataLoader asks for them. A song shorter than a crop is padded
-    at the end with its minimum value (the quietest dB it has).
+    For ``"crop"`` each song gives ``crops_per_song`` crops per epoch, the same frames of
+    every view, at offsets drawn from (seed, epoch, index), so crops change with `set_epoch`
+    but are reproducible whatever order a DataLoader asks in. A song shorter than a crop is
+    padded at the end with each view's minimum.
 
-    Parameters
-    ----------
-    examples : sequence of SongExample
-        The training songs.
-    tasks : sequence of str
-        Task order of the target vector.
-    input_kind : {"crop", "image"}
-        What the model takes (its class attribute ``input_kind``).
-    crop_frames : int
-        Frames per crop (see `crop_frames`); unused for ``"image"``.
-    crops_per_song : int
-        Random crops per song per epoch; ``"image"`` always gives one example per song.
-    seed : int
-        Random seed of the crop offsets.
-
-    Items are ``(x, y)``: ``x`` float32 (1, n_mels, crop_frames) or (4, 400, 1600) in [0, 1];
-    ``y`` int64 (n_tasks,), class indices with -100 where a song has no label.
+    Items are ``(inputs, targets)``: dicts of float32 tensors, inputs by view name (each
+    (1, rows, crop_frames)), ``"image"`` (4, 400, 1600) in [0, 1], or ``"summary"`` (d,);
+    targets by task, (n_outputs,) with NaN for an unlabelled song.
     """
 
     def __init__(
@@ -107,51 +109,60 @@ class TrainCrops(Dataset):
     def __len__(self) -> int:
         return len(self.examples) * self.crops_per_song
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         example = self.examples[index // self.crops_per_song]
-        mel = np.load(example.mel_path, mmap_mode="r")
-        if self.input_kind == "image":
-            x = _picture(mel)
-        else:
+        views = load_views(example.view_paths)
+        if self.input_kind == "crop":
+            frames = next(iter(views.values())).shape[1]
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            start = int(rng.integers(0, max(mel.shape[1] - self.crop_frames, 0) + 1))
-            x = _crop(mel, start, self.crop_frames)[None]
-        y = torch.tensor(
-            [example.targets.get(task, IGNORE_INDEX) for task in self.tasks], dtype=torch.int64
-        )
-        return x, y
+            start = int(rng.integers(0, max(frames - self.crop_frames, 0) + 1))
+            inputs = {
+                name: _crop(view, start, self.crop_frames)[None] for name, view in views.items()
+            }
+        else:
+            inputs = {name: x[0] for name, x in _whole_song(views, self.input_kind).items()}
+        return inputs, {task: torch.from_numpy(_target(example, task)) for task in self.tasks}
 
 
-def song_inputs(mel: np.ndarray, input_kind: str, crop_frames: int) -> torch.Tensor:
-    """Every input needed to score one whole song.
+def song_inputs(
+    views: Mapping[str, np.ndarray], input_kind: str, crop_frames: int
+) -> dict[str, torch.Tensor]:
+    """Every input needed to score one whole song, each with a leading crop axis.
 
-    Parameters
-    ----------
-    mel : np.ndarray, shape (n_mels, frames)
-        The song's log-mel in dB.
-    input_kind : {"crop", "image"}
-        What the model takes.
-    crop_frames : int
-        Frames per crop; unused for ``"image"``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``"crop"``: float32 (n_crops, 1, n_mels, crop_frames), consecutive non-overlapping
-        crops with the last one aligned to the song's end (so it may overlap the one
-        before); a song shorter than a crop gives one crop padded with its minimum.
-        ``"image"``: float32 (1, 4, 400, 1600) in [0, 1].
+    ``"crop"``: by view, float32 (n_crops, 1, rows, crop_frames), consecutive
+    non-overlapping crops with the last one aligned to the song's end (so it may overlap the
+    one before); a song shorter than a crop gives one crop padded with each view's minimum.
+    ``"image"``: (1, 4, 400, 1600) in [0, 1], the picture of the first view.
+    ``"summary"``: (1, d), `summary_statistics`.
     """
     _check_kind(input_kind, crop_frames)
-    if mel.ndim != 2 or mel.size == 0:
-        raise ParameterError(f"log-mel must be a non-empty 2-D array, got shape {mel.shape}")
-    if input_kind == "image":
-        return _picture(mel)[None]
-    n_frames = mel.shape[1]
+    for name, view in views.items():
+        if view.ndim != 2 or view.size == 0:
+            raise ParameterError(f"view {name!r} must be a non-empty 2-D array, got {view.shape}")
+    if input_kind != "crop":
+        return _whole_song(views, input_kind)
+    n_frames = min(view.shape[1] for view in views.values())
     starts = list(range(0, max(n_frames - crop_frames, 0) + 1, crop_frames))
     if starts[-1] + crop_frames < n_frames:
         starts.append(n_frames - crop_frames)
-    return torch.stack([_crop(mel, start, crop_frames)[None] for start in starts])
+    return {
+        name: torch.stack([_crop(view[:, :n_frames], s, crop_frames)[None] for s in starts])
+        for name, view in views.items()
+    }
+
+
+def _whole_song(views: Mapping[str, np.ndarray], input_kind: str) -> dict[str, torch.Tensor]:
+    if input_kind == "image":
+        rgba = seed_image(np.asarray(next(iter(views.values()))))
+        return {"image": torch.from_numpy(rgba).permute(2, 0, 1).float().div(255.0)[None]}
+    return {"summary": torch.from_numpy(summary_statistics(views))[None]}
+
+
+def _target(example: SongExample, task: str) -> np.ndarray:
+    target = example.targets.get(task)
+    if target is None:
+        raise ParameterError(f"{example.view_paths}: no target for task {task!r}")
+    return target
 
 
 def _check_kind(input_kind: str, crop_frames: int) -> None:
@@ -161,17 +172,11 @@ def _check_kind(input_kind: str, crop_frames: int) -> None:
         raise ParameterError(f"crop_frames must be positive, got {crop_frames}")
 
 
-def _crop(mel: np.ndarray, start: int, n_frames: int) -> torch.Tensor:
-    """(n_mels, n_frames) float32 from ``start``; past the song's end, its minimum value."""
-    piece = np.array(mel[:, start : start + n_frames], dtype=np.float32)
+def _crop(view: np.ndarray, start: int, n_frames: int) -> torch.Tensor:
+    """(rows, n_frames) float32 from ``start``; past the song's end, the view's minimum."""
+    piece = np.array(view[:, start : start + n_frames], dtype=np.float32)
     if piece.shape[1] < n_frames:
-        padded = np.full((mel.shape[0], n_frames), np.min(mel), dtype=np.float32)
+        padded = np.full((view.shape[0], n_frames), np.min(view), dtype=np.float32)
         padded[:, : piece.shape[1]] = piece
         piece = padded
     return torch.from_numpy(piece)
-
-
-def _picture(mel: np.ndarray) -> torch.Tensor:
-    """The proposal's RGBA picture of the whole log-mel as float32 (4, 400, 1600) in [0, 1]."""
-    rgba = seed_image(np.asarray(mel))
-    return torch.from_numpy(rgba).permute(2, 0, 1).float().div(255.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +14,19 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
-from tunetag.training.datasets import IGNORE_INDEX, SongExample, TrainCrops, song_inputs
+from tunetag.training.augment import augment_batch
+from tunetag.training.datasets import (
+    SongExample,
+    TrainCrops,
+    load_views,
+    song_inputs,
+    summary_statistics,
+)
+from tunetag.training.tasks import Task
+
+EPSILON = 1e-12  # floor of a probability before its logarithm
 
 
 def pick_device() -> torch.device:
@@ -28,8 +39,8 @@ class FitResult:
     """What `fit` leaves: one history row per epoch and the best epoch's weights.
 
     ``best_state`` is a CPU copy of the ``state_dict`` of the epoch with the lowest
-    validation loss (``best_epoch``, counted from 1); the model itself ends with the last
-    epoch's weights.
+    validation loss (``best_epoch``, counted from 1), or of the last epoch when there is no
+    validation song; the model itself ends with the last epoch's weights.
     """
 
     history: list[dict[str, float]]
@@ -39,64 +50,44 @@ class FitResult:
 
 def fit(
     model: nn.Module,
-    tasks: list[str],
-    n_classes: dict[str, int],
+    tasks: Sequence[Task],
     train_examples: Sequence[SongExample],
     val_examples: Sequence[SongExample],
     *,
     input_kind: str,
     crop_frames: int,
-    crops_per_song: int,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float,
-    epochs: int,
-    patience: int,
-    seed: int,
-    class_weights: dict[str, torch.Tensor] | None = None,
+    config: TrainConfig,
+    class_weights: Mapping[str, torch.Tensor] | None = None,
     device: torch.device | None = None,
     progress: bool = True,
 ) -> FitResult:
-    """Train with AdamW on random crops; keep the epoch that scores songs best.
+    """Train on random crops; keep the epoch that scores whole songs best.
 
-    The loss is the sum over tasks of cross-entropy on the songs labelled for that task
-    (a batch with no label for a task adds 0 for it). After each epoch every validation
-    song is scored as a whole with `predict_songs` (softmax averaged over all its crops);
-    the validation loss is the mean negative log of the averaged probability of the true
-    class, summed over tasks. Training stops after ``patience`` epochs without a lower
-    validation loss.
+    The loss is the sum over tasks of cross-entropy (single-label) or binary cross-entropy
+    (multi-label), each over the songs labelled for that task. Training crops are augmented
+    as ``config`` says (gain, masks, mixup). After each epoch every validation song is
+    scored whole by `predict_songs`; training stops after ``config.patience`` epochs
+    without a lower validation loss. A ``"summary"`` model is fitted in closed form instead
+    (one history row).
 
     Parameters
     ----------
     model : torch.nn.Module
-        A network from `tunetag.models.create`; moved to ``device`` and trained in place.
-    tasks : list of str
-        Tasks to train, in the order of the target vectors.
-    n_classes : dict of str to int
-        Classes per task; targets must lie in ``range(n_classes[task])``.
+        A network from `tunetag.models.create`; trained in place on ``device``.
+    tasks : sequence of Task
+        The tasks, in the order of the model's heads.
     train_examples, val_examples : sequence of SongExample
-        Training and validation songs; each training song is labelled for at least one task.
-    input_kind : {"crop", "image"}
+        Training and validation songs; ``val_examples`` may be empty (the last epoch is
+        kept). Each training song is labelled for at least one task.
+    input_kind : {"crop", "image", "summary"}
         The model's ``input_kind``.
     crop_frames : int
         Frames per crop (see `tunetag.training.datasets.crop_frames`).
-    crops_per_song : int
-        Random crops per training song per epoch (ignored for ``"image"``).
-    batch_size : int
-        Examples per optimiser step. A last batch of a single example is dropped, since
-        batch norm cannot train on one value per channel.
-    learning_rate : float
-        AdamW step size.
-    weight_decay : float
-        AdamW decoupled weight decay.
-    epochs : int
-        Most passes over the training songs.
-    patience : int
-        Epochs without a lower validation loss before stopping.
-    seed : int
-        Seeds torch (dropout), the shuffling and the crop offsets.
-    class_weights : dict of str to torch.Tensor, optional
-        Per-class loss weights per task, each of length ``n_classes[task]``.
+    config : TrainConfig
+        With ``batch_size`` and ``learning_rate`` resolved (not None).
+    class_weights : mapping of str to torch.Tensor, optional
+        Per task: class weights (single-label) or positive weights (multi-label), one per
+        output.
     device : torch.device, optional
         Where to train; default `pick_device`.
     progress : bool
@@ -106,75 +97,76 @@ def fit(
     -------
     FitResult
         History rows with ``epoch``, ``train_loss``, ``val_loss``, ``train_acc_<task>``
-        (crop-level) and ``val_acc_<task>`` (song-level; NaN for a task no validation song
-        is labelled for), the best state and the best epoch.
+        (crop-level) and ``val_acc_<task>`` (song-level; hamming accuracy for multi-label
+        tasks; NaN without validation songs), the best state and the best epoch.
 
     Raises
     ------
     ParameterError
         For inconsistent arguments, or when the loss stops being finite (diverged).
     """
-    _check_fit_arguments(
-        tasks, n_classes, train_examples, val_examples, batch_size, epochs, patience
-    )
+    _check_fit_arguments(tasks, train_examples, val_examples, config)
     device = device or pick_device()
-    torch.manual_seed(seed)
+    torch.manual_seed(config.seed)
     model.to(device)
-    weights = {task: w.to(device) for task, w in (class_weights or {}).items()}
-    for task, w in weights.items():
-        if w.shape != (n_classes.get(task, -1),):
-            raise ParameterError(
-                f"class_weights[{task!r}] has shape {tuple(w.shape)}, "
-                f"expected ({n_classes.get(task, 'no such task')},)"
-            )
-    dataset = TrainCrops(train_examples, tasks, input_kind, crop_frames, crops_per_song, seed)
+    weights = _checked_weights(class_weights or {}, tasks, device)
+    if input_kind == "summary":
+        return _fit_summaries(model, tasks, train_examples, val_examples, config.seed, device)
+    dataset = TrainCrops(
+        train_examples,
+        [task.name for task in tasks],
+        input_kind,
+        crop_frames,
+        config.crops_per_song,
+        config.seed,
+    )
     loader = DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=config.batch_size,
         shuffle=True,
         num_workers=0,
-        generator=torch.Generator().manual_seed(seed),
-        drop_last=len(dataset) > 1 and len(dataset) % batch_size == 1,
+        generator=torch.Generator().manual_seed(config.seed),
+        drop_last=len(dataset) > 1 and len(dataset) % config.batch_size == 1,
         pin_memory=device.type == "cuda",
     )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    augment_rng = torch.Generator().manual_seed(config.seed + 1)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state = math.inf, 0, {}
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, config.epochs + 1):
         dataset.set_epoch(epoch)
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
+        bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not progress)
         row: dict[str, float] = {"epoch": epoch}
-        row.update(_train_epoch(model, bar, tasks, weights, optimizer, device))
-        probabilities = predict_songs(
-            model,
-            [example.mel_path for example in val_examples],
-            tasks,
-            input_kind=input_kind,
-            crop_frames=crop_frames,
-            device=device,
-            batch_size=batch_size,
+        row.update(_train_epoch(model, bar, tasks, weights, optimizer, config, augment_rng, device))
+        row.update(
+            _validate(
+                model, tasks, val_examples, input_kind, crop_frames, config.batch_size, device
+            )
         )
-        row.update(_song_scores(probabilities, val_examples, tasks))
         history.append(row)
         if progress:
-            tqdm.write(_summary(row, epochs))
-        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
+            tqdm.write(_summary(row, config.epochs))
+        if not math.isfinite(row["train_loss"]) or (
+            val_examples and not math.isfinite(row["val_loss"])
+        ):
             raise ParameterError(
                 f"training diverged at epoch {epoch} (loss {row['train_loss']}); "
-                f"lower learning_rate (now {learning_rate})"
+                f"lower learning_rate (now {config.learning_rate})"
             )
-        if row["val_loss"] < best_loss:
+        if not val_examples or row["val_loss"] < best_loss:
             best_loss, best_epoch = row["val_loss"], epoch
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= patience:
+        elif epoch - best_epoch >= config.patience:
             break
     return FitResult(history=history, best_state=best_state, best_epoch=best_epoch)
 
 
 def predict_songs(
     model: nn.Module,
-    mel_paths: Sequence[Path],
-    tasks: Sequence[str],
+    songs: Sequence[Mapping[str, Path]],
+    tasks: Sequence[Task],
     *,
     input_kind: str,
     crop_frames: int,
@@ -182,17 +174,18 @@ def predict_songs(
     batch_size: int = 32,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Class probabilities of whole songs: softmax averaged over every crop of each song.
+    """Probabilities of whole songs: softmax (single-label) or sigmoid (multi-label)
+    averaged over every crop of each song.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A trained network; moved to ``device`` and run in eval mode (its mode is restored).
-    mel_paths : sequence of path
-        Cached log-mel arrays (``.npy``, (n_mels, frames), dB), one per song.
-    tasks : sequence of str
+        A trained network; run in eval mode on ``device`` (its mode is restored).
+    songs : sequence of mapping of str to path
+        Per song, its cached views by name (``.npy``, (rows, frames)).
+    tasks : sequence of Task
         Tasks to score.
-    input_kind : {"crop", "image"}
+    input_kind : {"crop", "image", "summary"}
         The model's ``input_kind``.
     crop_frames : int
         Frames per crop, as in training.
@@ -206,9 +199,9 @@ def predict_songs(
     Returns
     -------
     dict of str to numpy.ndarray
-        Task -> float64 (n_songs, n_classes), rows summing to 1, in the order of ``mel_paths``.
+        Task name -> float64 (n_songs, n_outputs), in the order of ``songs``.
     """
-    if not mel_paths:
+    if not songs:
         raise ParameterError("no songs to score")
     if batch_size <= 0:
         raise ParameterError(f"batch_size must be positive, got {batch_size}")
@@ -216,108 +209,205 @@ def predict_songs(
     model.to(device)
     was_training = model.training
     model.eval()
-    rows: dict[str, list[np.ndarray]] = {task: [] for task in tasks}
+    rows: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
     with torch.inference_mode():
-        for path in tqdm(mel_paths, desc="scoring", leave=False, disable=not progress):
-            inputs = song_inputs(np.load(path, mmap_mode="r"), input_kind, crop_frames)
-            sums: dict[str, torch.Tensor] = {}
-            for chunk in inputs.split(batch_size):
-                logits = model(chunk.to(device))
+        for views in tqdm(songs, desc="scoring", leave=False, disable=not progress):
+            inputs = song_inputs(load_views(views), input_kind, crop_frames)
+            n_crops = len(next(iter(inputs.values())))
+            sums = {task.name: 0.0 for task in tasks}
+            for start in range(0, n_crops, batch_size):
+                chunk = {k: v[start : start + batch_size].to(device) for k, v in inputs.items()}
+                logits = model(chunk)
                 for task in tasks:
-                    batch_sum = F.softmax(logits[task].double(), dim=1).sum(dim=0)
-                    sums[task] = sums[task] + batch_sum if task in sums else batch_sum
+                    sums[task.name] = sums[task.name] + _probabilities(logits[task.name], task).sum(
+                        0
+                    )
             for task in tasks:
-                rows[task].append((sums[task] / len(inputs)).cpu().numpy())
+                rows[task.name].append((sums[task.name] / n_crops).cpu().numpy())
     model.train(was_training)
-    return {task: np.stack(rows[task]) for task in tasks}
+    return {name: np.stack(found) for name, found in rows.items()}
+
+
+def _probabilities(logits: torch.Tensor, task: Task) -> torch.Tensor:
+    logits = logits.double()
+    return torch.sigmoid(logits) if task.multilabel else F.softmax(logits, dim=1)
 
 
 def _check_fit_arguments(
-    tasks: list[str],
-    n_classes: dict[str, int],
+    tasks: Sequence[Task],
     train_examples: Sequence[SongExample],
     val_examples: Sequence[SongExample],
-    batch_size: int,
-    epochs: int,
-    patience: int,
+    config: TrainConfig,
 ) -> None:
-    if not tasks or any(task not in n_classes for task in tasks):
-        raise ParameterError(f"every task needs a class count: tasks {tasks}, {n_classes}")
-    if not train_examples or not val_examples:
-        raise ParameterError(
-            f"training needs songs on both sides: {len(train_examples)} training, "
-            f"{len(val_examples)} validation"
-        )
-    if batch_size <= 0 or epochs <= 0 or patience <= 0:
-        raise ParameterError("batch_size, epochs and patience must be positive")
+    if not tasks:
+        raise ParameterError("at least one task is needed")
+    if not train_examples:
+        raise ParameterError("no training songs")
+    if config.batch_size is None or config.learning_rate is None:
+        raise ParameterError("fit needs a resolved batch_size and learning_rate")
+    if config.patience <= 0:
+        raise ParameterError("patience must be positive")
     for example in [*train_examples, *val_examples]:
-        for task, target in example.targets.items():
-            if task in n_classes and not 0 <= target < n_classes[task]:
+        for task in tasks:
+            target = example.targets.get(task.name)
+            if target is not None and target.shape != (task.n_outputs,):
                 raise ParameterError(
-                    f"{example.mel_path}: class {target} of {task!r} is outside "
-                    f"0..{n_classes[task] - 1}"
+                    f"{example.view_paths}: target of {task.name!r} has shape "
+                    f"{target.shape}, expected ({task.n_outputs},)"
                 )
     for example in train_examples:
-        if not any(task in example.targets for task in tasks):
-            raise ParameterError(f"{example.mel_path}: no label for any of the tasks {tasks}")
+        if all(np.isnan(example.targets[task.name]).all() for task in tasks):
+            raise ParameterError(f"{example.view_paths}: no label for any task")
+
+
+def _checked_weights(
+    weights: Mapping[str, torch.Tensor], tasks: Sequence[Task], device: torch.device
+) -> dict[str, torch.Tensor]:
+    outputs = {task.name: task.n_outputs for task in tasks}
+    for name, w in weights.items():
+        if w.shape != (outputs.get(name, -1),):
+            raise ParameterError(
+                f"class_weights[{name!r}] has shape {tuple(w.shape)}, "
+                f"expected ({outputs.get(name, 'no such task')},)"
+            )
+    return {name: w.to(device, torch.float32) for name, w in weights.items()}
+
+
+def task_loss(
+    logits: torch.Tensor, target: torch.Tensor, task: Task, weight: torch.Tensor | None
+) -> torch.Tensor | None:
+    """The task's loss over the songs labelled for it (target rows without NaN); None when
+    no song of the batch is."""
+    known = ~torch.isnan(target).any(dim=1)
+    if not bool(known.any()):
+        return None
+    logits, target = logits[known], target[known]
+    if task.multilabel:
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight)
+    return F.cross_entropy(logits, target, weight=weight)
 
 
 def _train_epoch(
     model: nn.Module,
     batches,
-    tasks: list[str],
+    tasks: Sequence[Task],
     weights: dict[str, torch.Tensor],
     optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    augment_rng: torch.Generator,
     device: torch.device,
 ) -> dict[str, float]:
     """One pass over the crops: the mean loss per crop and crop-level accuracy per task."""
     model.train()
     loss_sum, n_seen = 0.0, 0
-    correct = dict.fromkeys(tasks, 0)
-    labelled = dict.fromkeys(tasks, 0)
-    for x, y in batches:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        outputs = model(x)
-        loss = x.new_zeros(())
-        for j, task in enumerate(tasks):
-            target = y[:, j]
-            known = target != IGNORE_INDEX
-            n_known = int(known.sum())
-            if n_known == 0:
+    correct = dict.fromkeys((task.name for task in tasks), 0.0)
+    labelled = dict.fromkeys((task.name for task in tasks), 0)
+    for inputs, targets in batches:
+        inputs, targets = augment_batch(inputs, targets, config, augment_rng)
+        inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+        targets = {k: v.to(device, non_blocking=True) for k, v in targets.items()}
+        outputs = model(inputs)
+        loss = torch.zeros((), device=device)
+        for task in tasks:
+            found = task_loss(outputs[task.name], targets[task.name], task, weights.get(task.name))
+            if found is None:
                 continue
-            loss = loss + F.cross_entropy(
-                outputs[task], target, weight=weights.get(task), ignore_index=IGNORE_INDEX
-            )
-            predicted = outputs[task].argmax(dim=1)
-            correct[task] += int((predicted[known] == target[known]).sum())
-            labelled[task] += n_known
+            loss = loss + found
+            n_correct, n_known = _agreement(outputs[task.name], targets[task.name], task)
+            correct[task.name] += n_correct
+            labelled[task.name] += n_known
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += float(loss.detach()) * len(x)
-        n_seen += len(x)
+        batch = len(next(iter(targets.values())))
+        loss_sum += float(loss.detach()) * batch
+        n_seen += batch
     row = {"train_loss": loss_sum / max(n_seen, 1)}
-    for task in tasks:
-        row[f"train_acc_{task}"] = correct[task] / labelled[task] if labelled[task] else math.nan
+    for name in correct:
+        row[f"train_acc_{name}"] = correct[name] / labelled[name] if labelled[name] else math.nan
     return row
 
 
-def _song_scores(
-    probabilities: dict[str, np.ndarray], examples: Sequence[SongExample], tasks: list[str]
+def _agreement(logits: torch.Tensor, target: torch.Tensor, task: Task) -> tuple[float, int]:
+    """Correct predictions among the labelled rows (argmax, or every label at 0.5)."""
+    known = ~torch.isnan(target).any(dim=1)
+    logits, target = logits[known].detach(), target[known]
+    if task.multilabel:
+        return float(((logits > 0) == (target > 0.5)).float().mean(dim=1).sum()), len(target)
+    return float((logits.argmax(dim=1) == target.argmax(dim=1)).sum()), len(target)
+
+
+def _validate(
+    model: nn.Module,
+    tasks: Sequence[Task],
+    examples: Sequence[SongExample],
+    input_kind: str,
+    crop_frames: int,
+    batch_size: int,
+    device: torch.device,
 ) -> dict[str, float]:
-    """Validation loss (NLL of song probabilities, summed over tasks) and accuracy per task."""
+    if not examples:
+        return {"val_loss": math.nan} | {f"val_acc_{task.name}": math.nan for task in tasks}
+    probabilities = predict_songs(
+        model,
+        [example.view_paths for example in examples],
+        tasks,
+        input_kind=input_kind,
+        crop_frames=crop_frames,
+        device=device,
+        batch_size=batch_size,
+    )
+    return song_scores(probabilities, examples, tasks)
+
+
+def song_scores(
+    probabilities: Mapping[str, np.ndarray], examples: Sequence[SongExample], tasks: Sequence[Task]
+) -> dict[str, float]:
+    """Validation loss (NLL or binary cross-entropy of song probabilities, summed over
+    tasks) and accuracy per task (hamming accuracy for multi-label tasks)."""
     row = {"val_loss": 0.0}
     for task in tasks:
-        scored = [k for k, example in enumerate(examples) if task in example.targets]
-        if not scored:
-            row[f"val_acc_{task}"] = math.nan
+        truth = np.stack([example.targets[task.name] for example in examples])
+        known = ~np.isnan(truth).any(axis=1)
+        if not known.any():
+            row[f"val_acc_{task.name}"] = math.nan
             continue
-        truth = np.array([examples[k].targets[task] for k in scored])
-        probs = probabilities[task][scored]
-        true_class = np.clip(probs[np.arange(len(scored)), truth], 1e-12, 1.0)
-        row["val_loss"] += float(-np.log(true_class).mean())
-        row[f"val_acc_{task}"] = float((probs.argmax(axis=1) == truth).mean())
+        truth, probs = truth[known], np.clip(probabilities[task.name][known], EPSILON, 1.0)
+        if task.multilabel:
+            bce = truth * np.log(probs) + (1 - truth) * np.log(np.clip(1 - probs, EPSILON, 1))
+            row["val_loss"] += float(-bce.mean())
+            row[f"val_acc_{task.name}"] = float(((probs > 0.5) == (truth > 0.5)).mean())
+        else:
+            row["val_loss"] += float(-np.log((probs * truth).sum(axis=1)).mean())
+            row[f"val_acc_{task.name}"] = float(
+                (probs.argmax(axis=1) == truth.argmax(axis=1)).mean()
+            )
     return row
+
+
+def _fit_summaries(
+    model: nn.Module,
+    tasks: Sequence[Task],
+    train_examples: Sequence[SongExample],
+    val_examples: Sequence[SongExample],
+    seed: int,
+    device: torch.device,
+) -> FitResult:
+    """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch."""
+    x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
+    targets = {}
+    for task in tasks:
+        truth = np.stack([ex.targets[task.name] for ex in train_examples])
+        unknown = np.isnan(truth).any(axis=1)
+        targets[task.name] = truth if task.multilabel else np.where(unknown, -100, truth.argmax(1))
+    model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
+    model.to(device)
+    on_train = _validate(model, tasks, train_examples, "summary", 1, 64, device)
+    row = {"epoch": 1, "train_loss": on_train["val_loss"]}
+    row |= {f"train_acc_{t.name}": on_train[f"val_acc_{t.name}"] for t in tasks}
+    row |= _validate(model, tasks, val_examples, "summary", 1, 64, device)
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return FitResult(history=[row], best_state=state, best_epoch=1)
 
 
 def _summary(row: dict[str, float], epochs: int) -> str:

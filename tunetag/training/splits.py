@@ -1,4 +1,4 @@
-"""Hold out whole artists for validation, keeping the classes' shares where possible."""
+"""Hold out whole artists for validation or k-fold testing, keeping the classes' shares."""
 
 from __future__ import annotations
 
@@ -58,28 +58,84 @@ def grouped_stratified_split(
             f"a split needs songs from at least 2 groups, got {len(unique_groups)}"
         )
     n_splits = max(2, round(1 / val_fraction))
-    groups_per_class = [
-        len(set(groups_arr[labels_arr == label])) for label in sorted(set(labels_arr))
-    ]
-    if min(groups_per_class) >= 2 and len(unique_groups) >= n_splits:
+    class_sizes = Counter(labels_arr)
+    groups_per_class = [len(set(groups_arr[labels_arr == label])) for label in class_sizes]
+    if (
+        min(groups_per_class) >= 2
+        and len(unique_groups) >= n_splits
+        and max(class_sizes.values()) >= n_splits
+    ):
         return _stratified_group_fold(labels_arr, groups_arr, n_splits, seed)
     return _random_group_split(groups_arr, unique_groups, val_fraction, seed)
+
+
+def grouped_stratified_folds(
+    labels: Sequence[str], groups: Sequence[str], n_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split songs into k folds for cross-validation, no group in two folds.
+
+    Every song is tested exactly once, by the model trained on the other folds, so a small
+    library's accuracy is measured on all of its songs rather than on one lucky quarter.
+    scikit-learn's ``StratifiedGroupKFold`` (shuffled) places whole groups so that each
+    fold's class shares stay near the library's.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The class of each song (the stratum; e.g. the first task's label).
+    groups : sequence of str
+        The group of each song (e.g. the artist); a group's songs all share one test fold.
+    n_folds : int
+        Number of folds, k >= 2; each fold tests about 1/k of the songs.
+    seed : int
+        Random seed; the same inputs and seed give the same folds.
+
+    Returns
+    -------
+    list of (train, test) pairs of numpy.ndarray of int
+        One pair per fold, each side sorted song indices; the test sides partition the songs
+        and no group is on both sides of a pair.
+
+    Raises
+    ------
+    ParameterError
+        If the lengths differ, ``n_folds`` < 2, there are fewer groups than folds, or every
+        class has fewer songs than folds.
+    """
+    if len(labels) != len(groups):
+        raise ParameterError(f"{len(labels)} labels but {len(groups)} groups")
+    if n_folds < 2:
+        raise ParameterError(f"k-fold needs at least 2 folds, got {n_folds}")
+    labels_arr = np.asarray(labels, dtype=str)
+    groups_arr = np.asarray(groups, dtype=str)
+    n_groups = len(set(groups_arr))
+    if n_groups < n_folds:
+        raise ParameterError(
+            f"{n_folds} folds need songs from at least {n_folds} groups, got {n_groups}"
+        )
+    largest_class = int(np.unique(labels_arr, return_counts=True)[1].max())
+    if largest_class < n_folds:
+        raise ParameterError(
+            f"{n_folds} folds need a class with at least {n_folds} songs; the largest has "
+            f"{largest_class}"
+        )
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        folds = splitter.split(np.zeros(len(labels_arr)), labels_arr, groups_arr)
+        return [(np.sort(train), np.sort(test)) for train, test in folds]
 
 
 def _stratified_group_fold(
     labels: np.ndarray, groups: np.ndarray, n_splits: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The first StratifiedGroupKFold fold with every class on both sides, else the first."""
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    """The first grouped stratified fold with every class on both sides, else the first."""
+    folds = grouped_stratified_folds(labels, groups, n_splits, seed)
     classes = set(labels)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-        folds = list(splitter.split(np.zeros(len(labels)), labels, groups))
     for train, val in folds:
         if set(labels[val]) == classes and set(labels[train]) == classes:
-            return np.sort(train), np.sort(val)
-    train, val = folds[0]
-    return np.sort(train), np.sort(val)
+            return train, val
+    return folds[0]
 
 
 def _random_group_split(

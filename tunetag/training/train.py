@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+import statistics
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -12,15 +13,18 @@ import torch
 
 from tunetag import models
 from tunetag.config import RunConfig, default_cache_dir
-from tunetag.errors import ParameterError
-from tunetag.evaluation.metrics import classification_metrics
-from tunetag.evaluation.plots import plot_confusion, plot_curves
+from tunetag.evaluation.metrics import summarise_folds
+from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
+from tunetag.evaluation.scoring import task_metrics
 from tunetag.features.extract import extract_files
 from tunetag.library.songtable import SongTable
-from tunetag.runfolder import RunFolder
+from tunetag.runfolder import RunFolder, model_view_rows
 from tunetag.training.datasets import SongExample, crop_frames
 from tunetag.training.loop import fit, pick_device, predict_songs
-from tunetag.training.splits import grouped_stratified_split
+from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
+from tunetag.training.tasks import Task, tasks_from_table
+
+POS_WEIGHT_RANGE = (0.1, 10.0)  # bounds of a multi-label positive weight (negatives/positives)
 
 
 def train(
@@ -34,9 +38,12 @@ def train(
 ) -> RunFolder:
     """Train ``config.train.model`` on every song labelled for at least one task.
 
-    The songs are split once, stratified by the first task and grouped by artist, so no
-    artist is on both sides; validation scores whole songs (every crop averaged). The best
-    epoch by validation loss is kept.
+    With ``config.train.folds == 1`` the songs are split once (stratified by the first
+    task, grouped by artist, so no artist is on both sides), the best epoch by validation
+    loss is kept and the validation songs are scored. With k folds, k models are trained so
+    that every song is scored once by a model that never saw it or its artist; the metrics
+    pool those scores and give the mean and spread over folds, and the saved model is
+    retrained on every song for the median best epoch.
 
     Parameters
     ----------
@@ -61,123 +68,205 @@ def train(
     config = config or RunConfig()
     model_class = models.model_class(config.train.model)
     table = SongTable.read(csv_path)
-    tasks = list(config.train.tasks)
-    labels = {task: table.labels(task) for task in tasks}
-    classes = {task: table.classes(task) for task in tasks}
-    labelled_rows = sorted(set().union(*(rows.keys() for rows in labels.values())))
+    tasks = tasks_from_table(table, config.train.tasks)
+    label_sets = {task.name: table.label_sets(task.name) for task in tasks}
+    labelled = sorted(set().union(*(found.keys() for found in label_sets.values())))
 
     report = extract_files(
-        [table.audio_path(table.rows[i]) for i in labelled_rows],
+        [table.audio_path(table.rows[i]) for i in labelled],
         config.features,
         Path(cache_dir) if cache_dir else default_cache_dir(),
         executor=executor,
         progress=progress,
     )
-    usable = [i for i in labelled_rows if table.audio_path(table.rows[i]) in report.ok]
+    usable = [i for i in labelled if table.audio_path(table.rows[i]) in report.ok]
     examples = [
         SongExample(
-            mel_path=report.ok[table.audio_path(table.rows[i])]["mel"],
-            targets={
-                task: classes[task].index(labels[task][i]) for task in tasks if i in labels[task]
-            },
+            view_paths=report.ok[table.audio_path(table.rows[i])],
+            targets={task.name: task.target(label_sets[task.name].get(i)) for task in tasks},
         )
         for i in usable
     ]
-    groups = table.groups(config.train.group_by)
-    strata = [labels[tasks[0]].get(i, "") for i in usable]
-    train_idx, val_idx = grouped_stratified_split(
-        strata, [groups[i] for i in usable], config.train.val_fraction, config.train.seed
-    )
-    train_examples = [examples[i] for i in train_idx]
-    val_examples = [examples[i] for i in val_idx]
+    first = label_sets[tasks[0].name]
+    strata = [first[i][0] if i in first else "" for i in usable]
+    all_groups = table.groups(config.train.group_by)
+    groups = [all_groups[i] for i in usable]
+    if config.train.folds == 1:
+        splits = [
+            grouped_stratified_split(strata, groups, config.train.val_fraction, config.train.seed)
+        ]
+    else:
+        splits = grouped_stratified_folds(strata, groups, config.train.folds, config.train.seed)
 
-    resolved = dataclasses.replace(
-        config.train,
-        batch_size=config.train.batch_size or model_class.default_batch_size,
-        learning_rate=config.train.learning_rate or model_class.default_learning_rate,
+    config = dataclasses.replace(
+        config,
+        train=dataclasses.replace(
+            config.train,
+            batch_size=config.train.batch_size or model_class.default_batch_size,
+            learning_rate=config.train.learning_rate or model_class.default_learning_rate,
+        ),
     )
-    config = dataclasses.replace(config, train=resolved)
-    n_classes = {task: len(names) for task, names in classes.items()}
-    torch.manual_seed(resolved.seed)
-    model = models.create(resolved.model, n_classes, n_mels=config.features.mel.n_mels)
-    frames = crop_frames(resolved.crop_s, config.features.frames_per_second())
-    device = pick_device()
-
-    result = fit(
-        model,
-        tasks,
-        n_classes,
-        train_examples,
-        val_examples,
-        input_kind=model_class.input_kind,
-        crop_frames=frames,
-        crops_per_song=resolved.crops_per_song,
-        batch_size=resolved.batch_size,
-        learning_rate=resolved.learning_rate,
-        weight_decay=resolved.weight_decay,
-        epochs=resolved.epochs,
-        patience=resolved.patience,
-        seed=resolved.seed,
-        class_weights=_class_weights(train_examples, n_classes),
-        device=device,
-        progress=progress,
-    )
-    model.load_state_dict(result.best_state)
-    probabilities = predict_songs(
-        model,
-        [example.mel_path for example in val_examples],
-        tasks,
-        input_kind=model_class.input_kind,
-        crop_frames=frames,
-        device=device,
-    )
+    trainer = _Trainer(config, tasks, progress)
+    history: list[dict[str, float]] = []
+    fold_metrics: list[dict[str, dict]] = []
+    scored = np.zeros(len(examples), dtype=bool)
+    probabilities = {task.name: np.full((len(examples), task.n_outputs), np.nan) for task in tasks}
+    best_epochs, final_state = [], None
+    for fold, (train_idx, test_idx) in enumerate(splits, start=1):
+        if progress and len(splits) > 1:
+            print(f"fold {fold}/{len(splits)}: train {len(train_idx)}, score {len(test_idx)} songs")
+        test = [examples[k] for k in test_idx]
+        result, fold_probs = trainer.fit([examples[k] for k in train_idx], test)
+        history += [{"fold": fold, **row} if len(splits) > 1 else row for row in result.history]
+        best_epochs.append(result.best_epoch)
+        final_state = result.best_state
+        scored[test_idx] = True
+        for task in tasks:
+            probabilities[task.name][test_idx] = fold_probs[task.name]
+        fold_metrics.append(_metrics(tasks, test, fold_probs))
+    if len(splits) > 1:
+        epochs = max(1, round(statistics.median(best_epochs)))
+        if progress:
+            print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
+        final_state = trainer.fit_all(examples, epochs)
 
     run = RunFolder(out_dir)
     run.save_config(config)
-    run.save_labels(classes)
-    run.save_model(result.best_state)
-    run.save_history(result.history)
-    plot_curves(result.history, run.curves_path, title=f"{resolved.model}: {', '.join(tasks)}")
+    run.save_tasks(tasks)
+    run.save_model(final_state)
+    run.save_history(history)
+    title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
+    (plot_fold_curves if len(splits) > 1 else plot_curves)(history, run.curves_path, title=title)
+    scored_examples = [examples[k] for k in np.flatnonzero(scored)]
+    pooled = _metrics(
+        tasks, scored_examples, {name: p[scored] for name, p in probabilities.items()}
+    )
     metrics: dict = {
-        "model": resolved.model,
-        "best_epoch": result.best_epoch,
+        "model": config.train.model,
+        "views": list(config.features.views),
+        "folds": len(splits),
+        "best_epochs": best_epochs,
         "songs": {
-            "labelled": len(labelled_rows),
+            "labelled": len(labelled),
             "used": len(usable),
-            "skipped": len(labelled_rows) - len(usable),
-            "train": len(train_examples),
-            "validation": len(val_examples),
+            "skipped": len(labelled) - len(usable),
+            "scored": int(scored.sum()),
         },
         "tasks": {},
     }
     for task in tasks:
-        scored = [k for k, example in enumerate(val_examples) if task in example.targets]
-        if not scored:
-            raise ParameterError(f"{csv_path}: no validation song has a {task!r} label")
-        task_metrics = classification_metrics(
-            [val_examples[k].targets[task] for k in scored],
-            probabilities[task][scored],
-            classes[task],
-        )
-        metrics["tasks"][task] = task_metrics
-        plot_confusion(
-            task_metrics["confusion"],
-            classes[task],
-            run.confusion_path(task),
-            title=f"{task} ({resolved.model}, validation songs)",
-        )
+        found = pooled[task.name]
+        if len(splits) > 1:
+            summary = summarise_folds([fold[task.name] for fold in fold_metrics])
+            found = {"pooled": found, "summary": summary, "interval_95": found.get("interval_95")}
+        metrics["tasks"][task.name] = found
+        if not task.multilabel:
+            where = "every song, out of fold" if len(splits) > 1 else "validation songs"
+            plot_confusion(
+                pooled[task.name]["confusion"],
+                list(task.classes),
+                run.confusion_path(task.name),
+                title=f"{task.name} ({config.train.model}, {where})",
+            )
     run.save_metrics(metrics)
     return run
 
 
-def _class_weights(
-    examples: list[SongExample], n_classes: dict[str, int]
+class _Trainer:
+    """Builds, trains and scores one model the same way for every fold."""
+
+    def __init__(self, config: RunConfig, tasks: list[Task], progress: bool) -> None:
+        self.config = config
+        self.tasks = tasks
+        self.progress = progress
+        self.input_kind = models.model_class(config.train.model).input_kind
+        self.crop_frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
+        self.device = pick_device()
+
+    def fit(self, train: list[SongExample], test: list[SongExample]):
+        """Train on ``train`` (validating on ``test``); the best epoch's probabilities."""
+        model = self._model()
+        result = fit(
+            model,
+            self.tasks,
+            train,
+            test,
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            config=self.config.train,
+            class_weights=class_weights(train, self.tasks),
+            device=self.device,
+            progress=self.progress,
+        )
+        model.load_state_dict(result.best_state)
+        probabilities = predict_songs(
+            model,
+            [example.view_paths for example in test],
+            self.tasks,
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            device=self.device,
+        )
+        return result, probabilities
+
+    def fit_all(self, examples: list[SongExample], epochs: int) -> dict[str, torch.Tensor]:
+        """Train on every song for a fixed number of epochs; the last epoch's weights."""
+        config = dataclasses.replace(self.config.train, epochs=epochs)
+        result = fit(
+            self._model(),
+            self.tasks,
+            examples,
+            [],
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            config=config,
+            class_weights=class_weights(examples, self.tasks),
+            device=self.device,
+            progress=self.progress,
+        )
+        return result.best_state
+
+    def _model(self) -> torch.nn.Module:
+        torch.manual_seed(self.config.train.seed)
+        return models.create(
+            self.config.train.model,
+            {task.name: task.n_outputs for task in self.tasks},
+            view_rows=model_view_rows(self.config.features),
+        )
+
+
+def _metrics(
+    tasks: Sequence[Task], examples: Sequence[SongExample], probabilities: dict[str, np.ndarray]
+) -> dict[str, dict]:
+    """Song-level metrics per task, over the songs labelled for it."""
+    found = {}
+    for task in tasks:
+        truth = np.stack([example.targets[task.name] for example in examples])
+        found[task.name] = task_metrics(task, truth, probabilities[task.name])
+    return found
+
+
+def class_weights(
+    examples: Sequence[SongExample], tasks: Sequence[Task]
 ) -> dict[str, torch.Tensor]:
-    """Inverse class frequency per task (mean 1), so a rare class weighs as much in the loss."""
+    """Per task, weights that make a rare class count as much as a common one.
+
+    Single-label: inverse class frequency, mean 1 over the classes present. Multi-label:
+    the positive weight of each label, negatives / positives, within `POS_WEIGHT_RANGE`.
+    """
     weights = {}
-    for task, k in n_classes.items():
-        counts = Counter(ex.targets[task] for ex in examples if task in ex.targets)
-        freq = np.array([counts.get(c, 0) for c in range(k)], dtype=np.float64)
-        inverse = np.where(freq > 0, freq.sum() / np.maximum(freq, 1) / k, 0.0)
-        weights[task] = torch.tensor(inverse / inverse[inverse > 0].mean(), dtype=torch.float32)
+    for task in tasks:
+        truth = np.stack([example.targets[task.name] for example in examples])
+        truth = truth[~np.isnan(truth).any(axis=1)]
+        positives = truth.sum(axis=0)
+        if task.multilabel:
+            ratio = (len(truth) - positives) / np.maximum(positives, 1)
+            weights[task.name] = torch.tensor(
+                np.clip(ratio, *POS_WEIGHT_RANGE), dtype=torch.float32
+            )
+        else:
+            inverse = np.where(positives > 0, positives.sum() / np.maximum(positives, 1), 0.0)
+            weights[task.name] = torch.tensor(
+                inverse / inverse[inverse > 0].mean(), dtype=torch.float32
+            )
     return weights
