@@ -1,6 +1,25 @@
-"""How well a trained model does: song-level metrics, confusion matrices and curves."""
+"""How well a trained model does: song-level metrics, confusion matrices, curves, comparisons."""
 
-from tunetag.evaluation.metrics import classification_metrics
-from tunetag.evaluation.plots import plot_confusion, plot_curves
+from tunetag.evaluation.metrics import (
+    accuracy_interval,
+    classification_metrics,
+    multilabel_metrics,
+    summarise_folds,
+)
+from tunetag.evaluation.plots import (
+    plot_comparison,
+    plot_confusion,
+    plot_curves,
+    plot_fold_curves,
+)
 
-__all__ = ["classification_metrics", "plot_confusion", "plot_curves"]
+__all__ = [
+    "accuracy_interval",
+    "classification_metrics",
+    "multilabel_metrics",
+    "plot_comparison",
+    "plot_confusion",
+    "plot_curves",
+    "plot_fold_curves",
+    "summarise_folds",
+]

@@ -1,0 +1,104 @@
+"""`train` end to end on generated audio: several views, tasks of both kinds, k folds."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tunetag.config import FeatureConfig, RunConfig, TrainConfig
+from tunetag.demolibrary import make_demo_library
+from tunetag.library.scan import scan
+from tunetag.library.songtable import SongTable
+from tunetag.predict import predict
+from tunetag.training.train import train
+
+ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """12 short songs: mood from folders, genre from tags (two left blank), and a
+    multi-label `tags` column (left blank for one song)."""
+    root = tmp_path_factory.mktemp("library")
+    make_demo_library(root / "music", songs_per_class=6, duration_s=8.0, seed=3, progress=False)
+    songs = root / "songs.csv"
+    scan(root / "music", songs, label_from_folder="mood", progress=False)
+    table = SongTable.read(songs)
+    table.columns.append("tags")
+    for k, row in enumerate(table.rows):
+        energy = "calm" if row["mood"] == "mellow" else "energetic"
+        row["tags"] = "" if k == 0 else f"{energy};{'vocal' if k % 3 else 'instrumental'}"
+        if k in (1, 2):
+            row["genre"] = ""
+    table.write()
+    return {"root": root, "songs": songs, "cache": root / "cache", "table": table}
+
+
+def test_k_fold_multiview_run_scores_every_song_once(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(views=ALL_VIEWS),
+        train=TrainConfig(
+            model="multiview",
+            tasks=("mood", "genre", "tags"),
+            folds=3,
+            epochs=2,
+            patience=2,
+            crop_s=2.0,
+            crops_per_song=2,
+        ),
+    )
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+
+    metrics = run.load_metrics()
+    assert metrics["folds"] == 3 and metrics["views"] == list(ALL_VIEWS)
+    assert metrics["songs"]["scored"] == metrics["songs"]["used"] == 12
+    mood = metrics["tasks"]["mood"]
+    assert set(mood) == {"pooled", "summary", "interval_95"}
+    assert len(mood["summary"]["accuracy"]["folds"]) == 3
+    assert np.sum(mood["pooled"]["confusion"]) == 12
+    low, high = mood["interval_95"]
+    assert 0 <= low <= mood["pooled"]["accuracy"] <= high <= 1
+    assert metrics["tasks"]["genre"]["pooled"]["n_songs"] == 10
+    tags = metrics["tasks"]["tags"]["pooled"]
+    assert tags["n_songs"] == 11 and set(tags["per_label"]) == {
+        "calm",
+        "energetic",
+        "instrumental",
+        "vocal",
+    }
+    assert "roc_auc" in tags["per_label"]["calm"]
+
+    with open(run.history_path, newline="", encoding="utf-8") as handle:
+        folds = {row["fold"] for row in csv.DictReader(handle)}
+    assert folds == {"1", "2", "3"}
+    labels = json.loads(run.labels_path.read_text(encoding="utf-8"))
+    assert labels["tags"]["multi_label"] and not labels["mood"]["multi_label"]
+    assert run.confusion_path("mood").is_file() and not run.confusion_path("tags").exists()
+
+    out = tmp_path / "predictions.csv"
+    predict(run.path, [library["root"] / "music"], out, cache_dir=library["cache"], progress=False)
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    assert {"tags", "tags:calm", "tags:vocal", "genre:rock", "mood:mellow"} <= set(rows[0])
+    for row in rows:
+        chosen = [label for label in row["tags"].split(";") if label]
+        assert all(float(row[f"tags:{label}"]) >= 0.5 for label in chosen)
+
+
+def test_the_logistic_baseline_is_a_model_like_any_other(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(views=("mel", "chroma")),
+        train=TrainConfig(model="logreg", tasks=("mood",)),
+    )
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    mood = run.load_metrics()["tasks"]["mood"]
+    assert mood["n_songs"] >= 3 and mood["accuracy"] > mood["chance_accuracy"] - 1e-9
+    assert run.curves_path.is_file() and run.model_path.is_file()
