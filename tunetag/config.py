@@ -64,9 +64,13 @@ class ChromaConfig:
 
 @dataclass(frozen=True)
 class TempogramConfig:
-    """The tempogram: local autocorrelation of onset strength, on the mel's frame grid."""
+    """The tempogram: local autocorrelation of onset strength, on the mel's frame grid.
 
-    win_length: int = 384  # onset frames per autocorrelation window (rows; 8.9 s at 22050/512)
+    Half librosa's default window: lags up to 4.5 s still cover every tempo above 13 BPM,
+    and a CNN branch over 192 rows costs half what 384 would.
+    """
+
+    win_length: int = 192  # onset frames per autocorrelation window (rows; 4.5 s at 22050/512)
 
 
 @dataclass(frozen=True)

@@ -245,7 +245,7 @@ def test_every_view_has_view_rows_rows_on_the_mel_frame_grid(name, features):
 
 def test_view_rows_come_from_each_view_settings():
     assert [view_rows(name, CUSTOM) for name in VIEW_NAMES] == [40, 24, 100, 3]
-    assert [view_rows(name, FeatureConfig()) for name in VIEW_NAMES] == [128, 12, 384, 3]
+    assert [view_rows(name, FeatureConfig()) for name in VIEW_NAMES] == [128, 12, 192, 3]
 
 
 def test_compute_view_uses_each_view_settings_and_the_shared_grid():
