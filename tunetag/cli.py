@@ -150,6 +150,9 @@ def train(
     crop: Annotated[
         float, typer.Option("--crop", help="Seconds per training crop.")
     ] = TrainConfig.crop_s,
+    crops_per_song: Annotated[
+        int, typer.Option(help="Random crops per training song per epoch.")
+    ] = TrainConfig.crops_per_song,
     val_fraction: Annotated[
         float, typer.Option(help="Share of songs held out.")
     ] = TrainConfig.val_fraction,
@@ -190,6 +193,7 @@ def train(
                 batch_size=batch_size,
                 learning_rate=lr,
                 crop_s=crop,
+                crops_per_song=crops_per_song,
                 val_fraction=val_fraction,
                 folds=folds,
                 augment_gain_db=gain,
