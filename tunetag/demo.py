@@ -1,8 +1,9 @@
 """`make demo`: the whole job, end to end, on a synthesised library (nothing is downloaded).
 
 Generates a labelled library and a second, unseen one; then scan -> extract -> train (the
-proposal's `seed` and our `shortchunk`) -> evaluate on the unseen songs -> predict them.
-Each step prints the `tunetag` command that does the same.
+logistic baseline `logreg`, our `shortchunk` and the proposal's `seed`) -> compare ->
+evaluate on the unseen songs -> predict them. Each step prints the `tunetag` command that
+does the same.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from tunetag.config import RunConfig, TrainConfig
 from tunetag.demolibrary import make_demo_library
+from tunetag.evaluation.compare import compare, format_comparison
 from tunetag.evaluation.evaluate import evaluate
 from tunetag.features.extract import extract
 from tunetag.library.scan import scan
@@ -41,13 +43,18 @@ def run_demo(root: Path, songs_per_class: int, seed_epochs: int) -> dict[str, di
     extract(songs_csv, cache_dir=cache, png_dir=root / "png")
 
     scores = {}
-    for model, epochs in (("shortchunk", TrainConfig.epochs), ("seed", seed_epochs)):
+    models = (("logreg", 1), ("shortchunk", TrainConfig.epochs), ("seed", seed_epochs))
+    for model, epochs in models:
         run_dir = root / "runs" / model
         _step(f"tunetag train {songs_csv} --task mood --task genre --model {model} -o {run_dir}")
         config = RunConfig(train=TrainConfig(model=model, tasks=("mood", "genre"), epochs=epochs))
         train(songs_csv, run_dir, config, cache_dir=cache)
         _step(f"tunetag evaluate {run_dir} {new_csv}")
         scores[model] = evaluate(run_dir, new_csv, cache_dir=cache)
+
+    runs = [root / "runs" / model for model, _ in models]
+    _step(f"tunetag compare {' '.join(map(str, runs))} --plot {root / 'compare.png'}")
+    print(format_comparison(compare(runs, root / "compare.png")))
 
     predictions = root / "predictions.csv"
     _step(f"tunetag predict {root / 'runs' / 'shortchunk'} {root / 'new-music'} -o {predictions}")

@@ -6,6 +6,7 @@ import dataclasses
 import statistics
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,35 +70,8 @@ def train(
     model_class = models.model_class(config.train.model)
     table = SongTable.read(csv_path)
     tasks = tasks_from_table(table, config.train.tasks)
-    label_sets = {task.name: table.label_sets(task.name) for task in tasks}
-    labelled = sorted(set().union(*(found.keys() for found in label_sets.values())))
-
-    report = extract_files(
-        [table.audio_path(table.rows[i]) for i in labelled],
-        config.features,
-        Path(cache_dir) if cache_dir else default_cache_dir(),
-        executor=executor,
-        progress=progress,
-    )
-    usable = [i for i in labelled if table.audio_path(table.rows[i]) in report.ok]
-    examples = [
-        SongExample(
-            view_paths=report.ok[table.audio_path(table.rows[i])],
-            targets={task.name: task.target(label_sets[task.name].get(i)) for task in tasks},
-        )
-        for i in usable
-    ]
-    first = label_sets[tasks[0].name]
-    strata = [first[i][0] if i in first else "" for i in usable]
-    all_groups = table.groups(config.train.group_by)
-    groups = [all_groups[i] for i in usable]
-    if config.train.folds == 1:
-        splits = [
-            grouped_stratified_split(strata, groups, config.train.val_fraction, config.train.seed)
-        ]
-    else:
-        splits = grouped_stratified_folds(strata, groups, config.train.folds, config.train.seed)
-
+    songs = _labelled_songs(table, tasks, config, cache_dir, executor, progress)
+    splits = _splits(songs, config)
     config = dataclasses.replace(
         config,
         train=dataclasses.replace(
@@ -106,14 +80,112 @@ def train(
             learning_rate=config.train.learning_rate or model_class.default_learning_rate,
         ),
     )
-    trainer = _Trainer(config, tasks, progress)
+    outcome = _cross_validate(_Trainer(config, tasks, progress), songs.examples, splits)
+
+    run = RunFolder(out_dir)
+    run.save_config(config)
+    run.save_tasks(tasks)
+    run.save_model(outcome.final_state)
+    run.save_history(outcome.history)
+    title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
+    plot = plot_fold_curves if len(splits) > 1 else plot_curves
+    plot(outcome.history, run.curves_path, title=title)
+    metrics = _run_metrics(config, tasks, songs, outcome)
+    run.save_metrics(metrics)
+    where = "every song, out of fold" if len(splits) > 1 else "validation songs"
+    for task in tasks:
+        pooled = outcome.pooled[task.name]
+        if not task.multilabel and pooled["n_songs"]:
+            plot_confusion(
+                pooled["confusion"],
+                list(task.classes),
+                run.confusion_path(task.name),
+                title=f"{task.name} ({config.train.model}, {where})",
+            )
+    return run
+
+
+@dataclass
+class _Songs:
+    """The labelled songs that decoded, as training examples, with what splits need."""
+
+    examples: list[SongExample]
+    strata: list[str]  # the first task's (first) label of each song; "" when unlabelled
+    groups: list[str]  # the group (artist) of each song
+    labelled: int  # songs with a label for at least one task
+    skipped: int  # of those, songs that could not be read
+
+
+@dataclass
+class _Outcome:
+    """Every fold's history and scores, pooled scores, and the weights to save."""
+
+    history: list[dict[str, float]]
+    fold_metrics: list[dict[str, dict]]
+    pooled: dict[str, dict]
+    scored: int
+    best_epochs: list[int]
+    final_state: dict[str, torch.Tensor]
+
+
+def _labelled_songs(
+    table: SongTable,
+    tasks: list[Task],
+    config: RunConfig,
+    cache_dir: str | Path | None,
+    executor: Executor | None,
+    progress: bool,
+) -> _Songs:
+    """Extract (or find in the cache) the views of every labelled song."""
+    label_sets = {task.name: table.label_sets(task.name) for task in tasks}
+    labelled = sorted(set().union(*(found.keys() for found in label_sets.values())))
+    report = extract_files(
+        [table.audio_path(table.rows[i]) for i in labelled],
+        config.features,
+        Path(cache_dir) if cache_dir else default_cache_dir(),
+        executor=executor,
+        progress=progress,
+    )
+    usable = [i for i in labelled if table.audio_path(table.rows[i]) in report.ok]
+    first = label_sets[tasks[0].name]
+    groups = table.groups(config.train.group_by)
+    return _Songs(
+        examples=[
+            SongExample(
+                view_paths=report.ok[table.audio_path(table.rows[i])],
+                targets={task.name: task.target(label_sets[task.name].get(i)) for task in tasks},
+            )
+            for i in usable
+        ],
+        strata=[first[i][0] if i in first else "" for i in usable],
+        groups=[groups[i] for i in usable],
+        labelled=len(labelled),
+        skipped=len(labelled) - len(usable),
+    )
+
+
+def _splits(songs: _Songs, config: RunConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One stratified, artist-grouped split, or k folds of that kind."""
+    train = config.train
+    if train.folds == 1:
+        split = grouped_stratified_split(songs.strata, songs.groups, train.val_fraction, train.seed)
+        return [split]
+    return grouped_stratified_folds(songs.strata, songs.groups, train.folds, train.seed)
+
+
+def _cross_validate(
+    trainer: _Trainer, examples: list[SongExample], splits: list[tuple[np.ndarray, np.ndarray]]
+) -> _Outcome:
+    """Train on each split's training songs and score its held-out songs; with several
+    folds, retrain on every song for the folds' median best epoch."""
+    tasks = trainer.tasks
     history: list[dict[str, float]] = []
     fold_metrics: list[dict[str, dict]] = []
     scored = np.zeros(len(examples), dtype=bool)
     probabilities = {task.name: np.full((len(examples), task.n_outputs), np.nan) for task in tasks}
-    best_epochs, final_state = [], None
+    best_epochs, final_state = [], {}
     for fold, (train_idx, test_idx) in enumerate(splits, start=1):
-        if progress and len(splits) > 1:
+        if trainer.progress and len(splits) > 1:
             print(f"fold {fold}/{len(splits)}: train {len(train_idx)}, score {len(test_idx)} songs")
         test = [examples[k] for k in test_idx]
         result, fold_probs = trainer.fit([examples[k] for k in train_idx], test)
@@ -126,50 +198,45 @@ def train(
         fold_metrics.append(_metrics(tasks, test, fold_probs))
     if len(splits) > 1:
         epochs = max(1, round(statistics.median(best_epochs)))
-        if progress:
+        if trainer.progress:
             print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
         final_state = trainer.fit_all(examples, epochs)
-
-    run = RunFolder(out_dir)
-    run.save_config(config)
-    run.save_tasks(tasks)
-    run.save_model(final_state)
-    run.save_history(history)
-    title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
-    (plot_fold_curves if len(splits) > 1 else plot_curves)(history, run.curves_path, title=title)
-    scored_examples = [examples[k] for k in np.flatnonzero(scored)]
     pooled = _metrics(
-        tasks, scored_examples, {name: p[scored] for name, p in probabilities.items()}
+        tasks,
+        [examples[k] for k in np.flatnonzero(scored)],
+        {name: found[scored] for name, found in probabilities.items()},
     )
+    return _Outcome(history, fold_metrics, pooled, int(scored.sum()), best_epochs, final_state)
+
+
+def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _Outcome) -> dict:
+    """What ``metrics.json`` holds: per task the pooled metrics, or with k folds the pooled
+    metrics, their mean and spread over folds and the 95 % interval of the accuracy."""
+    folds = len(outcome.fold_metrics)
     metrics: dict = {
         "model": config.train.model,
         "views": list(config.features.views),
-        "folds": len(splits),
-        "best_epochs": best_epochs,
+        "folds": folds,
+        "best_epochs": outcome.best_epochs,
         "songs": {
-            "labelled": len(labelled),
-            "used": len(usable),
-            "skipped": len(labelled) - len(usable),
-            "scored": int(scored.sum()),
+            "labelled": songs.labelled,
+            "used": len(songs.examples),
+            "skipped": songs.skipped,
+            "scored": outcome.scored,
         },
         "tasks": {},
     }
     for task in tasks:
-        found = pooled[task.name]
-        if len(splits) > 1:
-            summary = summarise_folds([fold[task.name] for fold in fold_metrics])
-            found = {"pooled": found, "summary": summary, "interval_95": found.get("interval_95")}
-        metrics["tasks"][task.name] = found
-        if not task.multilabel:
-            where = "every song, out of fold" if len(splits) > 1 else "validation songs"
-            plot_confusion(
-                pooled[task.name]["confusion"],
-                list(task.classes),
-                run.confusion_path(task.name),
-                title=f"{task.name} ({config.train.model}, {where})",
-            )
-    run.save_metrics(metrics)
-    return run
+        pooled = outcome.pooled[task.name]
+        if folds > 1:
+            summary = summarise_folds([fold[task.name] for fold in outcome.fold_metrics])
+            pooled = {
+                "pooled": pooled,
+                "summary": summary,
+                "interval_95": pooled.get("interval_95"),
+            }
+        metrics["tasks"][task.name] = pooled
+    return metrics
 
 
 class _Trainer:
