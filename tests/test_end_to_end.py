@@ -67,6 +67,8 @@ def test_run_folder_is_complete(pipeline):
         assert (run / name).is_file(), name
     for name in ("curves.png", "confusion-mood.png"):
         assert (run / name).stat().st_size > 1000, name
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "<h2>mood" in page and "src='confusion-mood.png'" in page and "src='curves.png'" in page
     assert json.loads((run / "labels.json").read_text()) == {
         "mood": {"classes": ["mellow", "not mellow"], "multi_label": False}
     }

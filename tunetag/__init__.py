@@ -1,8 +1,8 @@
 """tunetag: learn how a person hears their own music, then tag the rest of their library.
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
-`scan`, `extract`, `train`, `evaluate`, `predict`, `compare`. They are imported on first use,
-so that `import tunetag` stays fast and a CLI step loads only what it needs.
+`scan`, `extract`, `train`, `evaluate`, `predict`, `compare`, `report`. They are imported on
+first use, so that `import tunetag` stays fast and a CLI step loads only what it needs.
 """
 
 from importlib import import_module
@@ -25,6 +25,7 @@ _STEPS = {
     "evaluate": "tunetag.evaluation.evaluate",
     "predict": "tunetag.predict",
     "compare": "tunetag.evaluation.compare",
+    "report": "tunetag.evaluation.report",
 }
 
 __all__ = [

@@ -215,7 +215,7 @@ def train(
     )
     for name, found in metrics["tasks"].items():
         typer.echo(f"  {name}: {_task_line(found)}")
-    typer.echo(f"  curves: {run.curves_path}; confusion matrices: {run.path}/confusion-*.png")
+    typer.echo(f"  report: {run.path / 'report.html'} (curves, confusion matrices, scores)")
 
 
 @app.command()
@@ -278,6 +278,18 @@ def compare(
         raise _fail(exc) from None
     typer.echo(format_comparison(rows))
     typer.echo(f"plot: {plot}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
+    """Write the run's report.html: settings, scores per task and class, plots."""
+    from tunetag.evaluation.report import report as run_report
+
+    try:
+        page = run_report(run_dir)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(str(page))
 
 
 @app.command("models")

@@ -23,7 +23,8 @@ class RunFolder:
 
     ``config.json`` (features and training settings), ``labels.json`` (classes per task),
     ``model.pt`` (state_dict only), ``history.csv``, ``metrics.json``, ``curves.png`` and
-    ``confusion-<task>.png``. Every file is written atomically.
+    ``confusion-<task>.png`` and ``report.html``, which shows them all. Every file is written
+    atomically.
     """
 
     def __init__(self, path: str | Path) -> None:

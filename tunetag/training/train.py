@@ -16,6 +16,7 @@ from tunetag import models
 from tunetag.config import RunConfig, default_cache_dir
 from tunetag.evaluation.metrics import summarise_folds
 from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
+from tunetag.evaluation.report import report
 from tunetag.evaluation.scoring import task_metrics
 from tunetag.features.extract import extract_files
 from tunetag.library.songtable import SongTable
@@ -102,6 +103,7 @@ def train(
                 run.confusion_path(task.name),
                 title=f"{task.name} ({config.train.model}, {where})",
             )
+    report(run.path)
     return run
 
 
