@@ -60,7 +60,7 @@ def config(**changes) -> TrainConfig:
     return dataclasses.replace(base, **changes)
 
 
-def run_fit(model, tasks, train, val, input_kind="crop", **changes):
+def run_fit(model, tasks, train, val, input_kind="crop", weights=None, progress=False, **changes):
     return fit(
         model,
         tasks,
@@ -69,8 +69,9 @@ def run_fit(model, tasks, train, val, input_kind="crop", **changes):
         input_kind=input_kind,
         crop_frames=32,
         config=config(**changes),
+        class_weights=weights,
         device=CPU,
-        progress=False,
+        progress=progress,
     )
 
 
@@ -210,17 +211,7 @@ def test_same_seed_same_history(library):
 
 def test_progress_prints_one_line_per_epoch(library, capsys):
     train, val = library
-    fit(
-        MeanBands(),
-        [MOOD],
-        train,
-        val,
-        input_kind="crop",
-        crop_frames=32,
-        config=config(epochs=2),
-        device=CPU,
-        progress=True,
-    )
+    run_fit(MeanBands(), [MOOD], train, val, progress=True, epochs=2)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == 2
     assert "val loss" in lines[0] and "val_acc_mood" in lines[0]
@@ -229,18 +220,7 @@ def test_progress_prints_one_line_per_epoch(library, capsys):
 def test_class_weights_must_match_the_classes(library):
     train, val = library
     with pytest.raises(ParameterError, match="class_weights"):
-        fit(
-            MeanBands(),
-            [MOOD],
-            train,
-            val,
-            input_kind="crop",
-            crop_frames=32,
-            config=config(epochs=1),
-            class_weights={"mood": torch.ones(3)},
-            device=CPU,
-            progress=False,
-        )
+        run_fit(MeanBands(), [MOOD], train, val, weights={"mood": torch.ones(3)}, epochs=1)
 
 
 def test_a_target_of_the_wrong_size_is_refused(library):

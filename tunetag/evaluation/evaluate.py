@@ -11,7 +11,7 @@ import numpy as np
 from tunetag.errors import LabelFileError
 from tunetag.evaluation.plots import plot_confusion
 from tunetag.evaluation.scoring import task_metrics
-from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
+from tunetag.library.songtable import SongTable, cell_labels
 from tunetag.predict import score_songs
 from tunetag.runfolder import RunFolder
 
@@ -38,10 +38,7 @@ def evaluate(
     if missing:
         raise LabelFileError(f"{csv_path}: no column {', '.join(missing)} to evaluate against")
     cells = {
-        task.name: {
-            i: [label.strip() for label in row[task.name].split(LABEL_SEPARATOR) if label.strip()]
-            for i, row in enumerate(table.rows)
-        }
+        task.name: {i: cell_labels(row[task.name]) for i, row in enumerate(table.rows)}
         for task in tasks
     }
     rows = sorted(i for i in range(len(table.rows)) if any(cells[t.name][i] for t in tasks))

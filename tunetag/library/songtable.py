@@ -32,6 +32,11 @@ def path_key(path: str | os.PathLike) -> str:
 LABEL_SEPARATOR = ";"  # between the labels of one cell of a multi-label column
 
 
+def cell_labels(cell: str) -> tuple[str, ...]:
+    """The labels in one cell: split on ``;``, stripped, empty pieces and repeats dropped."""
+    return tuple(dict.fromkeys(p.strip() for p in cell.split(LABEL_SEPARATOR) if p.strip()))
+
+
 def _label_key(label: str) -> str:
     """Labels that a person would read as the same word map to the same key."""
     return "".join(label.split()).casefold()
@@ -288,9 +293,7 @@ class SongTable:
         sets: dict[int, tuple[str, ...]] = {}
         first_spelling: dict[str, tuple[str, int]] = {}
         for index, row in enumerate(self.rows):
-            found = tuple(
-                dict.fromkeys(p.strip() for p in row[task].split(LABEL_SEPARATOR) if p.strip())
-            )
+            found = cell_labels(row[task])
             for label in found:
                 spelling, first = first_spelling.setdefault(_label_key(label), (label, index))
                 if spelling != label:
