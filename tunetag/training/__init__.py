@@ -1,15 +1,18 @@
-"""Training: artist-grouped splits, crop datasets of cached log-mels, the training loop."""
+"""Training: tasks, artist-grouped splits and folds, datasets of cached views, the loop."""
 
 from tunetag.training.datasets import SongExample, TrainCrops, crop_frames, song_inputs
 from tunetag.training.loop import FitResult, fit, pick_device, predict_songs
-from tunetag.training.splits import grouped_stratified_split
+from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
+from tunetag.training.tasks import Task
 
 __all__ = [
     "FitResult",
     "SongExample",
+    "Task",
     "TrainCrops",
     "crop_frames",
     "fit",
+    "grouped_stratified_folds",
     "grouped_stratified_split",
     "pick_device",
     "predict_songs",

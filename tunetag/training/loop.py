@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.models.logreg import IGNORE_INDEX
 from tunetag.training.augment import augment_batch
 from tunetag.training.datasets import (
     SongExample,
@@ -399,7 +400,9 @@ def _fit_summaries(
     for task in tasks:
         truth = np.stack([ex.targets[task.name] for ex in train_examples])
         unknown = np.isnan(truth).any(axis=1)
-        targets[task.name] = truth if task.multilabel else np.where(unknown, -100, truth.argmax(1))
+        targets[task.name] = (
+            truth if task.multilabel else np.where(unknown, IGNORE_INDEX, truth.argmax(1))
+        )
     model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
     model.to(device)
     on_train = _validate(model, tasks, train_examples, "summary", 1, 64, device)
