@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The labelling page's browser test drives Debian's Chromium (Playwright's own download
+# cannot run here); root installs it directly, anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update >/dev/null 2>&1 && \
+	    $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } || \
+	  echo "note: Chromium could not be installed; the browser test will say it is skipped"
+
 demo: $(STAMP)
 	$(BIN)/python -m tunetag.demo demo
 
@@ -23,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check tunetag tests benchmarks
 	$(BIN)/ruff format --check tunetag tests benchmarks
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -1,8 +1,9 @@
 """tunetag: learn how a person hears their own music, then tag the rest of their library.
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
-`scan`, `extract`, `train`, `evaluate`, `predict`, `compare`, `report`. They are imported on
-first use, so that `import tunetag` stays fast and a CLI step loads only what it needs.
+`scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `compare`, `report`. They are
+imported on first use, so that `import tunetag` stays fast and a CLI step loads only what it
+needs.
 """
 
 from importlib import import_module
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 _STEPS = {
     "scan": "tunetag.library.scan",
+    "label": "tunetag.labelapp.server",
     "extract": "tunetag.features.extract",
     "train": "tunetag.training.train",
     "evaluate": "tunetag.evaluation.evaluate",

@@ -94,6 +94,55 @@ def scan(
 
 
 @app.command()
+def label(
+    csv_path: Annotated[Path, typer.Argument(help="Song CSV to label (from tunetag scan).")],
+    task: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task",
+            help="Label column, or column=class,class to offer classes [default: mood, genre].",
+        ),
+    ] = None,
+    multi_label: Annotated[
+        list[str] | None,
+        typer.Option("--multi-label", help="A column where a song may have several labels."),
+    ] = None,
+    order: Annotated[
+        str, typer.Option(help="Unlabelled songs in file, shuffle or uncertain order.")
+    ] = "file",
+    run: Annotated[
+        Path | None, typer.Option(help="Trained run: show its guesses; order by its doubt.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the shuffle order.")] = 0,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 [default: a free one].")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page.")] = False,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Listen to each song and label it in a local web page; every label is saved at once."""
+    from tunetag.labelapp import label as serve_label_page
+
+    try:
+        with _executor(workers) as executor:
+            serve_label_page(
+                csv_path,
+                task,
+                multi_label=set(multi_label or ()),
+                order=order,
+                run=run,
+                seed=seed,
+                port=port,
+                open_browser=open_browser,
+                cache_dir=cache,
+                executor=executor,
+            )
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped; every label given is in the CSV")
+
+
+@app.command()
 def extract(
     csv_path: Annotated[Path, typer.Argument(help="Song CSV.")],
     png: Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tunetag.audio import analysis_window
+from tunetag.audio import analysis_window, window_bounds
 from tunetag.errors import ParameterError
 
 SR = 100  # Hz; small so sample indices are easy to reason about
@@ -60,3 +60,21 @@ def test_130_s_at_22050_hz_is_the_proposal_window():
 def test_bad_arguments_are_parameter_errors(sr, window_s, position):
     with pytest.raises(ParameterError):
         analysis_window(np.zeros(10, dtype=np.float32), sr, window_s, position)
+
+
+@pytest.mark.parametrize("position", ["centre", "start"])
+def test_window_bounds_match_the_samples_analysis_window_cuts(position):
+    y = np.arange(SR * 300, dtype=np.float32) / SR  # each sample holds its own time in seconds
+    start_s, end_s = window_bounds(300.0, 130.0, position)
+    cut = analysis_window(y, SR, 130.0, position)
+    assert start_s == pytest.approx(cut[0], abs=1 / SR)
+    assert end_s == pytest.approx(cut[-1] + 1 / SR, abs=1 / SR)
+
+
+def test_window_bounds_of_a_short_song_are_the_whole_song():
+    assert window_bounds(42.5, 130.0) == (0.0, 42.5)
+
+
+def test_window_bounds_refuse_a_negative_duration():
+    with pytest.raises(ParameterError, match="duration_s"):
+        window_bounds(-1.0, 130.0)

@@ -45,3 +45,36 @@ def analysis_window(
         return y
     start = (len(y) - length) // 2 if position == "centre" else 0
     return y[start : start + length]
+
+
+def window_bounds(
+    duration_s: float, window_s: float, position: str = "centre"
+) -> tuple[float, float]:
+    """Where `analysis_window` cuts a song, in seconds from its start.
+
+    The labelling page starts playback here, so a person hears what the model hears.
+
+    Parameters
+    ----------
+    duration_s : float
+        Length of the whole song in seconds.
+    window_s : float
+        Length of the window in seconds.
+    position : {"centre", "start"}
+        As in `analysis_window`.
+
+    Returns
+    -------
+    (float, float)
+        Start and end of the window in seconds; the whole song when it is shorter.
+    """
+    if duration_s < 0:
+        raise ParameterError(f"duration_s must not be negative, got {duration_s}")
+    if window_s <= 0:
+        raise ParameterError(f"window_s must be a positive number of seconds, got {window_s}")
+    if position not in WINDOW_POSITIONS:
+        raise ParameterError(f"position must be one of {WINDOW_POSITIONS}, got {position!r}")
+    if duration_s <= window_s:
+        return 0.0, float(duration_s)
+    start_s = (duration_s - window_s) / 2 if position == "centre" else 0.0
+    return start_s, start_s + window_s

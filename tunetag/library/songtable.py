@@ -37,7 +37,7 @@ def cell_labels(cell: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in cell.split(LABEL_SEPARATOR) if p.strip()))
 
 
-def _label_key(label: str) -> str:
+def label_key(label: str) -> str:
     """Labels that a person would read as the same word map to the same key."""
     return "".join(label.split()).casefold()
 
@@ -295,7 +295,7 @@ class SongTable:
         for index, row in enumerate(self.rows):
             found = cell_labels(row[task])
             for label in found:
-                spelling, first = first_spelling.setdefault(_label_key(label), (label, index))
+                spelling, first = first_spelling.setdefault(label_key(label), (label, index))
                 if spelling != label:
                     raise LabelFileError(
                         f"{self.csv_path}: column {task!r} spells one label two ways: "
@@ -337,7 +337,7 @@ class SongTable:
                 f"{self.csv_path}: no column {column!r} to group songs by "
                 f"(columns: {', '.join(self.columns)})"
             )
-        return [_label_key(row[column]) or f"__song__:{row['path']}" for row in self.rows]
+        return [label_key(row[column]) or f"__song__:{row['path']}" for row in self.rows]
 
     def __len__(self) -> int:
         return len(self.rows)

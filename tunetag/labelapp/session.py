@@ -1,0 +1,229 @@
+"""One labelling session: the CSV being labelled, the queue, and what the page shows per song."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tunetag.audio.window import window_bounds
+from tunetag.config import FeatureConfig, default_cache_dir
+from tunetag.errors import TunetagError
+from tunetag.features.cache import FeatureCache
+from tunetag.labelapp.media import BROWSER_TYPES, spectrogram_png
+from tunetag.labelapp.queue import label_queue
+from tunetag.labelapp.store import LabelStore, parse_task
+from tunetag.library.tags import read_tags
+
+if TYPE_CHECKING:
+    from tunetag.labelapp.guesses import ModelGuesses
+
+PREFETCHED_SONGS = 2  # spectrograms made ahead of the person, so the next song shows at once
+
+
+@dataclass
+class LabelSession:
+    """Everything the page's server needs; built by `open_session`.
+
+    Attributes
+    ----------
+    store : LabelStore
+        The CSV and its labels.
+    queue : list of int
+        Song ids in the order the page offers them.
+    order : str
+        How the queue was ordered (see `tunetag.labelapp.queue.ORDERS`).
+    features : FeatureConfig
+        Settings of the spectrogram shown (a run's own settings when a run is given).
+    cache_dir : Path
+        tunetag's cache: spectrograms and transcoded audio.
+    token : str
+        The secret every request must carry.
+    guesses : ModelGuesses, optional
+        A trained run's probabilities per song.
+    run : str, optional
+        The run folder the guesses come from, as given.
+    """
+
+    store: LabelStore
+    queue: list[int]
+    order: str
+    features: FeatureConfig
+    cache_dir: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    guesses: ModelGuesses | None = None
+    run: str | None = None
+    _prefetch: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="tunetag-prefetch")
+    )
+
+    @property
+    def feature_cache(self) -> FeatureCache:
+        """The cache that holds the spectrograms' mel views."""
+        return FeatureCache(self.cache_dir)
+
+    def state(self) -> dict:
+        """The page's view of the whole session: tasks and keys, queue, progress."""
+        store = self.store
+        return {
+            "csv": store.csv_path.name,
+            "order": self.order,
+            "run": self.run,
+            "tasks": [
+                {
+                    "name": task.name,
+                    "multi_label": task.multi_label,
+                    "classes": list(task.classes),
+                    "keys": dict(task.keys),
+                }
+                for task in store.tasks
+            ],
+            "queue": list(self.queue),
+            "total": len(store),
+            "complete": store.complete_count(),
+            "progress": store.progress(),
+            "can_undo": store.can_undo,
+        }
+
+    def song(self, song_id: int) -> dict:
+        """What the page shows of one song; starts making the next songs' spectrograms."""
+        row = self.store.row(song_id)
+        path = self.store.audio_path(song_id)
+        duration_s = _duration_s(row, path)
+        start_s, end_s = window_bounds(
+            duration_s, self.features.audio.window_s, self.features.audio.window_position
+        )
+        self._prefetch_after(song_id)
+        query = f"?token={self.token}"
+        return {
+            "id": song_id,
+            "path": row["path"],
+            "title": row.get("title", ""),
+            "artist": row.get("artist", ""),
+            "album": row.get("album", ""),
+            "duration_s": round(duration_s, 3),
+            "window": {"start_s": round(start_s, 3), "end_s": round(end_s, 3)},
+            "labels": self.store.labels(song_id),
+            "guess": self.guesses.probabilities.get(song_id) if self.guesses else None,
+            "audio_url": f"/audio/{song_id}{query}",
+            "image_url": f"/image/{song_id}{query}",
+            "audio_note": _audio_note(path),
+        }
+
+    def spectrogram(self, song_id: int) -> bytes:
+        """The PNG of a song's analysed window."""
+        return spectrogram_png(self.store.audio_path(song_id), self.features, self.feature_cache)
+
+    def close(self) -> None:
+        """Stop making spectrograms ahead."""
+        self._prefetch.shutdown(wait=False, cancel_futures=True)
+
+    def _prefetch_after(self, song_id: int) -> None:
+        if song_id not in self.queue:
+            return
+        start = self.queue.index(song_id) + 1
+        for upcoming in self.queue[start : start + PREFETCHED_SONGS]:
+            self._prefetch.submit(self._warm, upcoming)
+
+    def _warm(self, song_id: int) -> None:
+        with contextlib.suppress(TunetagError):  # the page reports it when the song is shown
+            self.spectrogram(song_id)
+
+
+def open_session(
+    csv_path: str | Path,
+    tasks: list[str],
+    *,
+    multi_label: set[str] | frozenset[str] = frozenset(),
+    order: str = "file",
+    run: str | Path | None = None,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> tuple[LabelSession, dict[int, str]]:
+    """Read the CSV, score the songs with a run if one is given, and order the queue.
+
+    Parameters
+    ----------
+    csv_path : path-like
+        The song CSV to label.
+    tasks : list of str
+        Label columns, each ``"mood"`` or ``"mood=mellow,not mellow"`` (classes offered
+        before any song holds them).
+    multi_label : set of str
+        Columns where a song may hold several labels.
+    order : {"file", "shuffle", "uncertain"}
+        See `tunetag.labelapp.queue.label_queue`; ``"uncertain"`` needs ``run``.
+    run : path-like, optional
+        A trained run: its guesses are shown and its spectrogram settings used.
+    seed : int
+        Seed of the ``"shuffle"`` order.
+    cache_dir : path-like, optional
+        tunetag's cache [default: $TUNETAG_CACHE or ~/.cache/tunetag].
+    executor, progress
+        Where and how visibly a run scores the songs (see `tunetag.predict.score_songs`).
+
+    Returns
+    -------
+    (LabelSession, dict of int to str)
+        The session, and the songs left out of the queue -> why (their files are missing).
+    """
+    store = LabelStore(csv_path, [parse_task(spec) for spec in tasks], multi_label)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    skipped = {
+        song_id: f"{store.audio_path(song_id)}: file not found"
+        for song_id in range(len(store))
+        if not store.audio_path(song_id).is_file()
+    }
+    present = [song_id for song_id in range(len(store)) if song_id not in skipped]
+    features, guesses = FeatureConfig(), None
+    if run is not None:
+        from tunetag.labelapp.guesses import guess_songs  # loads torch: only with a run
+        from tunetag.runfolder import RunFolder
+
+        features = RunFolder(run).load_config().features
+        unlabelled = {i: store.audio_path(i) for i in present if not store.is_complete(i)}
+        if unlabelled:
+            guesses = guess_songs(
+                run, unlabelled, cache_dir=cache, executor=executor, progress=progress
+            )
+    queue = label_queue(
+        present,
+        store.is_complete,
+        order,
+        seed=seed,
+        uncertainty=guesses.uncertainty if guesses else ({} if run else None),
+    )
+    session = LabelSession(
+        store, queue, order, features, cache, guesses=guesses, run=None if run is None else str(run)
+    )
+    return session, skipped
+
+
+def _duration_s(row: dict[str, str], path: Path) -> float:
+    """The song's length from the CSV, else from its tags; 0 when neither knows."""
+    seconds = _seconds(row.get("duration_s", ""))
+    if seconds is None and path.is_file():
+        seconds = _seconds(read_tags(path)["duration_s"])
+    return seconds or 0.0
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _audio_note(path: Path) -> str | None:
+    if not path.is_file():
+        return "file not found"
+    if path.suffix.lower() not in BROWSER_TYPES:
+        return f"transcoded from {path.suffix.lower()} for the browser"
+    return None
