@@ -1,0 +1,5 @@
+"""`python -m tunetag` is the `tunetag` command."""
+
+from tunetag.cli import app
+
+app(prog_name="tunetag")
