@@ -128,6 +128,7 @@ def test_a_foreign_host_name_is_refused(client):
 def test_no_request_reaches_a_file_outside_the_csv(client, route):
     response = client.get(route)
     assert response.status_code in (400, 404)
+    assert response.json()["error"]
     assert SECRET not in response.text
     assert "root:" not in response.text
 

@@ -13,6 +13,7 @@ from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -129,7 +130,7 @@ def create_app(session: LabelSession) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={TunetagError: _tunetag_error},
+        exception_handlers={TunetagError: _tunetag_error, HTTPException: _http_error},
     )
 
 
@@ -162,6 +163,11 @@ def _static_text(name: str) -> str:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, wrong method) as JSON, like every other error."""
+    return _error(exc.status_code, exc.detail)
 
 
 async def _tunetag_error(request: Request, exc: Exception) -> Response:

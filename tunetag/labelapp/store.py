@@ -244,14 +244,16 @@ class LabelStore:
         with self._lock:
             self._reload_if_changed()
             row = self._row(song_id)
-            spelled = [task.spelling_of(label) or label for label in wanted]
-            cell = LABEL_SEPARATOR.join(dict.fromkeys(spelled))
+            spelled: dict[str, str] = {}  # one spelling per label, the offered one if any
+            for label in wanted:
+                spelled.setdefault(label_key(label), task.spelling_of(label) or label)
+            cell = LABEL_SEPARATOR.join(spelled.values())
             before = row.get(task.name, "")
             if cell == before:
                 return
             self._save_cell(song_id, task.name, cell)
             self._undo.append(_Change(song_id, task.name, before))
-            for label in spelled:
+            for label in spelled.values():
                 self._offer(task, label)
 
     def undo(self) -> int:

@@ -1,0 +1,665 @@
+"use strict";
+// tunetag label page: shows one song at a time and saves labels through the local server.
+// Keyboard first; every request carries the session token the server put in the URL.
+
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const SEEK_STEP_S = 5;
+
+const app = {
+  state: null, // last state the server sent
+  queue: [], // song ids; taken once so that navigation does not jump when the server re-sorts
+  index: 0, // position in queue; queue.length means "past the end"
+  song: null, // song shown, or null (loading failed, or past the end)
+  loading: null, // promise of the song load in flight, or null
+  loadSeq: 0, // number of the latest song load; older answers are dropped
+  pending: new Map(), // song id -> label saves sent but not answered yet
+  saveChain: Promise.resolve(), // saves and undos run one at a time, in key order
+  keymap: new Map(), // key -> {task, cls}
+  taskShape: "", // tasks and classes the panels were built for
+  playOnLoad: false, // start playing when the next audio source is ready
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- small helpers
+
+/** Creates an element; attrs go to properties, except data-*, aria-* and class. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("data-") || name.startsWith("aria-")) node.setAttribute(name, value);
+    else node[name] = value;
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+function bar(fraction, className = "bar") {
+  const fill = el("i");
+  fill.style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 1000) / 10}%`;
+  return el("span", { class: className }, fill);
+}
+
+function formatTime(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function formatLabels(labels) {
+  return labels && labels.length ? labels.join(", ") : "(none)";
+}
+
+function songName(song) {
+  return song.title || song.path.split(/[\\/]/).pop() || `song ${song.id}`;
+}
+
+function findTask(name) {
+  return app.state ? app.state.tasks.find((t) => t.name === name) : undefined;
+}
+
+function setStatus(text, isError = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+function showError(text) {
+  setStatus(text, true);
+}
+
+// ---------------------------------------------------------------- server
+
+/** Calls the JSON API; throws an Error carrying the server's one-line message. */
+async function api(method, path, body) {
+  const init = { method, headers: { "X-Tunetag-Token": TOKEN } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new Error("the tunetag server does not answer (was it stopped?)");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null; // an error page that is not JSON: the status line says enough
+  }
+  if (!response.ok) {
+    throw new Error((data && data.error) || `HTTP ${response.status} ${response.statusText}`);
+  }
+  return data;
+}
+
+/** Runs job after every earlier save or undo has been answered. */
+function enqueue(job) {
+  app.saveChain = app.saveChain.then(job).catch((err) => showError(String(err)));
+  return app.saveChain;
+}
+
+function changePending(id, delta) {
+  const n = (app.pending.get(id) || 0) + delta;
+  if (n > 0) app.pending.set(id, n);
+  else app.pending.delete(id);
+}
+
+// ---------------------------------------------------------------- state and progress
+
+function applyState(state) {
+  if (app.state === null) app.queue = state.queue.slice();
+  app.state = state;
+  app.keymap = new Map();
+  for (const task of state.tasks) {
+    for (const cls of task.classes) {
+      const key = task.keys[cls];
+      if (key && !app.keymap.has(key)) app.keymap.set(key, { task: task.name, cls });
+    }
+  }
+  renderSource();
+  renderProgress();
+  renderTasks();
+  renderPosition();
+}
+
+function renderSource() {
+  const s = app.state;
+  const parts = [`labelling ${s.csv}`, `order: ${s.order}`];
+  parts.push(s.run ? `guesses from ${s.run}` : "no model guesses");
+  $("source").textContent = parts.join(" · ");
+}
+
+function renderProgress() {
+  const s = app.state;
+  const panel = $("progress");
+  const overall = el(
+    "div",
+    { class: "overall" },
+    el("h2", {}, "Progress"),
+    el("span", { class: "overall-count" }, `${s.complete} / ${s.total} songs labelled`),
+  );
+  const tasks = el("div", { class: "progress-tasks" });
+  for (const task of s.tasks) tasks.append(progressTask(task, s.progress[task.name]));
+  panel.replaceChildren(overall, bar(s.total ? s.complete / s.total : 0, "bar big"), tasks);
+}
+
+function progressTask(task, progress) {
+  const total = app.state.total || 1;
+  const counts = (progress && progress.classes) || {};
+  const box = el("div", { class: "progress-task", "data-task": task.name }, el("h3", {}, task.name));
+  for (const cls of task.classes) {
+    const n = counts[cls] || 0;
+    box.append(progressRow(cls, n, n / total, ""));
+  }
+  const unlabelled = progress ? progress.unlabelled : 0;
+  box.append(progressRow("unlabelled", unlabelled, unlabelled / total, "unlabelled"));
+  return box;
+}
+
+function progressRow(name, count, fraction, extraClass) {
+  return el(
+    "div",
+    { class: `progress-row ${extraClass}`.trim() },
+    el("span", { class: "name" }, name),
+    bar(fraction),
+    el("span", { class: "count" }, String(count)),
+  );
+}
+
+function renderPosition() {
+  const n = app.queue.length;
+  const pos = app.index < n ? `${app.index + 1} / ${n}` : `done / ${n}`;
+  $("position").textContent = pos;
+}
+
+// ---------------------------------------------------------------- task panels
+
+/** Builds the panels when tasks or classes change, then marks the song's labels. */
+function renderTasks() {
+  const shape = JSON.stringify(app.state.tasks);
+  if (shape !== app.taskShape) {
+    app.taskShape = shape;
+    const typed = keepTypedText();
+    $("tasks").replaceChildren(...app.state.tasks.map(taskPanel));
+    typed();
+  }
+  renderLabels();
+}
+
+function taskPanel(task) {
+  const buttons = el("div", { class: "classes" });
+  for (const cls of task.classes) {
+    const button = el(
+      "button",
+      { type: "button", class: "label", "data-task": task.name, "data-class": cls },
+      el("kbd", {}, task.keys[cls] || "·"),
+      el("span", { class: "class-name" }, cls),
+      el("span", { class: "prob" }, el("i")),
+    );
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", () => {
+      button.blur(); // so that Space plays audio instead of pressing the button again
+      whenShown(() => chooseLabel(task.name, cls));
+    });
+    buttons.append(button);
+  }
+  const input = el("input", {
+    class: "new-class",
+    "data-task": task.name,
+    type: "text",
+    placeholder: "new class, Enter adds it",
+    autocomplete: "off",
+    spellcheck: false,
+  });
+  const kind = task.multi_label ? "any number of labels" : "one label";
+  const panel = el(
+    "section",
+    { class: "card task", "data-task": task.name },
+    el("h3", {}, task.name, el("span", { class: "muted small kind" }, kind)),
+    buttons,
+    el("div", { class: "guess", "data-task": task.name, hidden: true }),
+    input,
+  );
+  panel.style.flexGrow = String(Math.max(1, task.classes.length));
+  return panel;
+}
+
+/** Saves what is typed in the new-class fields; returns a function that puts it back. */
+function keepTypedText() {
+  const fields = [...document.querySelectorAll("input.new-class")];
+  const values = new Map(fields.map((f) => [f.dataset.task, f.value]));
+  const focused = fields.find((f) => f === document.activeElement);
+  const focusedTask = focused ? focused.dataset.task : null;
+  return () => {
+    for (const f of document.querySelectorAll("input.new-class")) {
+      f.value = values.get(f.dataset.task) || "";
+      if (f.dataset.task === focusedTask) f.focus();
+    }
+  };
+}
+
+/** Marks the shown song's labels and the model's guess on the panels and the song card. */
+function renderLabels() {
+  const song = app.song;
+  for (const button of document.querySelectorAll("button.label")) {
+    const labels = song ? song.labels[button.dataset.task] || [] : [];
+    button.setAttribute("aria-pressed", String(labels.includes(button.dataset.class)));
+  }
+  renderGuesses();
+  renderCurrentLabels();
+}
+
+function renderGuesses() {
+  const guesses = (app.song && app.song.guess) || {};
+  for (const box of document.querySelectorAll(".guess")) {
+    const guess = guesses[box.dataset.task];
+    box.hidden = !guess;
+    const buttons = document.querySelectorAll(`button.label[data-task="${CSS.escape(box.dataset.task)}"]`);
+    for (const button of buttons) {
+      const p = guess ? guess[button.dataset.class] || 0 : 0;
+      button.querySelector(".prob i").style.width = `${Math.round(p * 100)}%`;
+    }
+    if (!guess) continue;
+    const [best, p] = Object.entries(guess).sort((a, b) => b[1] - a[1])[0] || ["–", 0];
+    box.replaceChildren(
+      el("span", { class: "muted" }, "model guess"),
+      el("b", {}, best),
+      bar(p),
+      el("span", { class: "count" }, `${Math.round(p * 100)}%`),
+    );
+  }
+}
+
+function renderCurrentLabels() {
+  const box = $("current-labels");
+  if (!app.song || !app.state) {
+    box.replaceChildren();
+    return;
+  }
+  const chips = app.state.tasks.map((task) => {
+    const labels = app.song.labels[task.name] || [];
+    return el(
+      "span",
+      { class: labels.length ? "chip" : "chip empty" },
+      el("span", { class: "muted" }, task.name),
+      labels.length ? labels.join(", ") : "unlabelled",
+    );
+  });
+  box.replaceChildren(...chips);
+}
+
+// ---------------------------------------------------------------- labelling
+
+/** Sets (single-label task) or toggles (multi-label task) one class on the shown song. */
+function chooseLabel(taskName, cls) {
+  const song = app.song;
+  if (!song) {
+    showError(`not saved: ${taskName} = ${cls}, because no song is shown`);
+    return;
+  }
+  const task = findTask(taskName);
+  const now = song.labels[taskName] || [];
+  let labels = [cls];
+  if (task && task.multi_label) {
+    labels = now.includes(cls) ? now.filter((c) => c !== cls) : [...now, cls];
+  }
+  saveLabels(song, taskName, labels);
+}
+
+/** Adds a typed class: set for a single-label task, added for a multi-label task. */
+function addNewClass(input) {
+  const name = input.value.trim();
+  const taskName = input.dataset.task;
+  input.blur();
+  if (!name) return;
+  input.value = "";
+  whenShown(() => {
+    const song = app.song;
+    if (!song) {
+      showError(`not saved: ${taskName} = ${name}, because no song is shown`);
+      return;
+    }
+    const task = findTask(taskName);
+    const now = song.labels[taskName] || [];
+    let labels = [name];
+    if (task && task.multi_label) labels = now.includes(name) ? now : [...now, name];
+    saveLabels(song, taskName, labels);
+  });
+}
+
+function saveLabels(song, taskName, labels) {
+  // Shown at once, so that a second key on a multi-label task builds on the first.
+  song.labels[taskName] = labels;
+  renderLabels();
+  changePending(song.id, +1);
+  setStatus(`saving ${taskName} = ${formatLabels(labels)} …`);
+  enqueue(() => postLabels(song, taskName, labels));
+}
+
+async function postLabels(song, taskName, labels) {
+  let reply;
+  try {
+    reply = await api("POST", `/api/songs/${song.id}/labels`, { task: taskName, labels });
+  } catch (err) {
+    changePending(song.id, -1);
+    showError(`NOT saved: ${taskName} = ${formatLabels(labels)} for "${songName(song)}": ${err.message}`);
+    enqueue(() => refreshSong(song.id)); // the labels shown were a guess; ask the server
+    return;
+  }
+  changePending(song.id, -1);
+  setStatus(`saved ${taskName} = ${formatLabels(reply.song.labels[taskName])}`);
+  applyState(reply.state);
+  const isShown = app.song && app.song.id === reply.song.id;
+  if (!isShown || app.pending.has(song.id)) return; // later saves for this song decide
+  app.song = reply.song;
+  renderLabels();
+  if (isComplete(reply.song) && !app.state.tasks.some((t) => t.multi_label)) {
+    showIndex(app.index + 1, !$("player").paused);
+  }
+}
+
+function isComplete(song) {
+  return app.state.tasks.every((t) => (song.labels[t.name] || []).length > 0);
+}
+
+/** Reloads the shown song's labels after a failed save, unless newer saves are on the way. */
+async function refreshSong(id) {
+  if (!app.song || app.song.id !== id || app.pending.has(id)) return;
+  try {
+    const song = await api("GET", `/api/songs/${id}`);
+    if (app.song && app.song.id === id && !app.pending.has(id)) {
+      app.song.labels = song.labels;
+      renderLabels();
+    }
+  } catch (err) {
+    showError(`${$("status").textContent}; reloading the song failed too: ${err.message}`);
+  }
+}
+
+function undo() {
+  setStatus("undoing …");
+  enqueue(async () => {
+    try {
+      const reply = await api("POST", "/api/undo");
+      applyState(reply.state);
+      const i = app.queue.indexOf(reply.song.id);
+      if (i >= 0) app.index = i;
+      renderPosition();
+      app.loadSeq += 1; // a song load still in flight must not replace the restored song
+      app.loading = null;
+      showSong(reply.song, !$("player").paused);
+      const labels = app.state.tasks.map((t) => `${t.name} = ${formatLabels(reply.song.labels[t.name])}`);
+      setStatus(`undone: "${songName(reply.song)}" is now ${labels.join(", ")}`);
+    } catch (err) {
+      showError(`undo failed: ${err.message}`);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- showing songs
+
+/** Runs fn once the song being loaded is shown, so keys pressed right after ↓ hit it. */
+function whenShown(fn) {
+  const loading = app.loading;
+  if (loading) loading.then(() => whenShown(fn));
+  else fn();
+}
+
+function go(delta) {
+  const target = Math.max(0, Math.min(app.queue.length, app.index + delta));
+  if (target === app.index) {
+    setStatus(delta < 0 ? "this is the first song in the queue" : "the queue is done");
+    return;
+  }
+  showIndex(target, !$("player").paused);
+}
+
+/** Shows queue[index], or the end-of-queue message; keeps playing if play is true. */
+function showIndex(index, play) {
+  app.index = index;
+  renderPosition();
+  const seq = ++app.loadSeq;
+  if (index >= app.queue.length) {
+    app.loading = null;
+    showDone();
+    return;
+  }
+  app.loading = loadSong(app.queue[index], seq, play).then(() => {
+    if (seq === app.loadSeq) app.loading = null;
+  });
+}
+
+/** Fetches and shows one song unless a newer load (number seq) has started meanwhile. */
+async function loadSong(id, seq, play) {
+  try {
+    const song = await api("GET", `/api/songs/${id}`);
+    if (seq === app.loadSeq) showSong(song, play);
+  } catch (err) {
+    if (seq === app.loadSeq) showLoadFailed(id, err);
+  }
+}
+
+/** Shows no song, so that a class key cannot label the song that was shown before. */
+function showLoadFailed(id, err) {
+  $("player").pause();
+  app.song = null;
+  $("song").dataset.songId = "";
+  $("song").classList.add("no-song");
+  $("title").textContent = `song ${id} could not be loaded`;
+  $("byline").textContent = "";
+  $("path").textContent = "";
+  renderLabels();
+  showError(`could not load song ${id}: ${err.message}`);
+}
+
+function showSong(song, play) {
+  const isNew = !app.song || app.song.id !== song.id;
+  app.song = song;
+  $("song").dataset.songId = String(song.id);
+  $("song").classList.remove("no-song");
+  $("done").hidden = true;
+  renderSongText(song);
+  renderLabels();
+  if (isNew) loadMedia(song, play);
+}
+
+function renderSongText(song) {
+  document.title = `${songName(song)} · tunetag`;
+  $("title").textContent = songName(song);
+  const byline = [song.artist, song.album].filter(Boolean).join(" — ");
+  $("byline").textContent = byline || "unknown artist";
+  $("path").textContent = song.path;
+  const w = song.window;
+  $("window-start").textContent = formatTime(w.start_s);
+  $("window-end").textContent = formatTime(w.end_s);
+  $("window-text").textContent =
+    `analysis window, ${Math.round(w.end_s - w.start_s)} s of ${formatTime(song.duration_s)}`;
+  $("audio-note").textContent = song.audio_note || "";
+  $("audio-note").hidden = !song.audio_note;
+}
+
+function loadMedia(song, play) {
+  const player = $("player");
+  app.playOnLoad = play;
+  $("playhead").hidden = true;
+  $("spectrogram").src = song.image_url;
+  player.src = song.audio_url; // loadedmetadata moves it to the window's start
+}
+
+function showDone() {
+  const player = $("player");
+  player.pause();
+  app.song = null;
+  $("song").dataset.songId = "";
+  $("song").classList.add("no-song");
+  $("done").hidden = false;
+  $("title").textContent = "Queue done";
+  $("byline").textContent = "";
+  $("path").textContent = "";
+  document.title = "done · tunetag";
+  renderLabels();
+}
+
+// ---------------------------------------------------------------- audio and playhead
+
+function onMetadata() {
+  const player = $("player");
+  const song = app.song;
+  if (song) {
+    const end = Number.isFinite(player.duration) ? player.duration : song.window.start_s;
+    player.currentTime = Math.min(song.window.start_s, end);
+  }
+  if (app.playOnLoad) {
+    player.play().catch((err) => showError(`could not play: ${err.message}`));
+  }
+  app.playOnLoad = false;
+  drawPlayhead();
+}
+
+function onAudioError() {
+  const player = $("player");
+  if (!player.getAttribute("src") || !app.song) return;
+  const detail = player.error && player.error.message ? `: ${player.error.message}` : "";
+  showError(`the browser cannot play "${songName(app.song)}"${detail}`);
+}
+
+function togglePlay() {
+  const player = $("player");
+  if (!app.song) return;
+  if (player.paused) player.play().catch((err) => showError(`could not play: ${err.message}`));
+  else player.pause();
+}
+
+function seekBy(seconds) {
+  const player = $("player");
+  if (!app.song || !Number.isFinite(player.duration)) return;
+  player.currentTime = Math.max(0, Math.min(player.duration, player.currentTime + seconds));
+  drawPlayhead();
+}
+
+/** Draws the playhead over the image while the audio is inside the analysis window. */
+function drawPlayhead() {
+  const head = $("playhead");
+  const song = app.song;
+  const t = $("player").currentTime;
+  if (!song || t < song.window.start_s || t > song.window.end_s) {
+    head.hidden = true;
+    return;
+  }
+  const span = song.window.end_s - song.window.start_s || 1;
+  head.style.left = `${((t - song.window.start_s) / span) * 100}%`;
+  head.hidden = false;
+}
+
+function playheadLoop() {
+  drawPlayhead();
+  if (!$("player").paused) requestAnimationFrame(playheadLoop);
+}
+
+/** A click on the image seeks to that moment of the window. */
+function onImageClick(ev) {
+  const player = $("player");
+  const song = app.song;
+  if (!song || !Number.isFinite(player.duration)) return;
+  const rect = ev.currentTarget.getBoundingClientRect();
+  const fraction = (ev.clientX - rect.left) / rect.width;
+  player.currentTime = song.window.start_s + fraction * (song.window.end_s - song.window.start_s);
+  drawPlayhead();
+}
+
+// ---------------------------------------------------------------- keyboard
+
+function isTextField(node) {
+  if (!node || !node.tagName) return false;
+  if (node.isContentEditable || node.tagName === "TEXTAREA" || node.tagName === "SELECT") return true;
+  if (node.tagName !== "INPUT") return false;
+  return !["button", "checkbox", "radio", "range", "submit", "reset"].includes(node.type);
+}
+
+function onFieldKey(ev) {
+  const field = ev.target;
+  if (ev.key === "Enter" && field.classList.contains("new-class")) {
+    ev.preventDefault();
+    addNewClass(field);
+  } else if (ev.key === "Escape") {
+    ev.preventDefault();
+    field.blur();
+  }
+}
+
+/** Keys that act once per press; a held key does not repeat them. */
+const PRESS_ACTIONS = {
+  " ": togglePlay,
+  Backspace: undo,
+  ArrowUp: () => go(-1),
+  ArrowDown: () => go(+1),
+};
+
+const REPEAT_ACTIONS = {
+  ArrowLeft: () => seekBy(-SEEK_STEP_S),
+  ArrowRight: () => seekBy(+SEEK_STEP_S),
+};
+
+// Listens in the capture phase on window, so the page (not a focused audio element or button)
+// decides what Space and the arrows do.
+function onKey(ev) {
+  if (ev.isComposing) return;
+  if (isTextField(ev.target)) {
+    onFieldKey(ev);
+    return;
+  }
+  const ctrl = ev.ctrlKey || ev.metaKey;
+  if (ctrl && !ev.altKey && !ev.shiftKey && ev.key.toLowerCase() === "z") {
+    ev.preventDefault();
+    if (!ev.repeat) undo();
+    return;
+  }
+  if (ctrl || ev.altKey) return; // leave the browser's own shortcuts alone
+  const action = PRESS_ACTIONS[ev.key] || REPEAT_ACTIONS[ev.key];
+  if (action) {
+    ev.preventDefault();
+    if (!ev.repeat || REPEAT_ACTIONS[ev.key]) action();
+    return;
+  }
+  const target = app.keymap.get(ev.key) || app.keymap.get(ev.key.toLowerCase());
+  if (target) {
+    ev.preventDefault();
+    if (!ev.repeat) whenShown(() => chooseLabel(target.task, target.cls));
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  const player = $("player");
+  player.addEventListener("loadedmetadata", onMetadata);
+  player.addEventListener("error", onAudioError);
+  player.addEventListener("play", () => requestAnimationFrame(playheadLoop));
+  for (const name of ["timeupdate", "seeked", "pause"]) player.addEventListener(name, drawPlayhead);
+  $("spectrogram").addEventListener("click", onImageClick);
+  $("spectrogram").addEventListener("error", () => {
+    if ($("spectrogram").getAttribute("src")) showError("the spectrogram image did not load");
+  });
+  window.addEventListener("keydown", onKey, true);
+
+  if (!TOKEN) {
+    showError("no token in the address: open the exact URL that `tunetag label` printed");
+    return;
+  }
+  try {
+    applyState(await api("GET", "/api/state"));
+  } catch (err) {
+    showError(`could not load the labelling state: ${err.message}`);
+    return;
+  }
+  setStatus("ready: press a class key to label, Space to listen");
+  showIndex(0, false);
+}
+
+document.addEventListener("DOMContentLoaded", start);
