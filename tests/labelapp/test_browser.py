@@ -1,0 +1,134 @@
+"""The labelling page in a real headless Chromium: play a song, label three by keyboard."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tunetag.labelapp.server import LabelServer
+from tunetag.labelapp.session import open_session
+from tunetag.library.songtable import SongTable
+
+CHROMIUM_FLAGS = [  # as root, in a sandbox, with no network: what headless Chromium needs
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (installed by `make browser`), or the one $TUNETAG_CHROMIUM names."""
+    named = os.environ.get("TUNETAG_CHROMIUM")
+    return named or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium on this machine: `make browser` installs Debian's chromium")
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(tmp_path, write_audio):
+    """Five unlabelled 4 s songs in three formats, served as `tunetag label` would."""
+    table = SongTable.new(tmp_path / "songs.csv")
+    for k, name in enumerate(["a.ogg", "b.flac", "c.wav", "d.flac", "e.ogg"]):
+        write_audio(name, duration_s=4.0, freq_hz=220.0 * (k + 1), folder=tmp_path / "music")
+        table.rows.append({**dict.fromkeys(table.columns, ""), "path": f"music/{name}"})
+        table.rows[-1]["title"] = f"Song {name[0].upper()}"
+    table.write()
+    session, _ = open_session(
+        table.csv_path,
+        ["mood=mellow,not mellow", "genre=ambient,rock,folk"],
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
+    with LabelServer(session) as running:
+        yield running
+
+
+def shown_song(page) -> str:
+    return page.get_attribute("#song", "data-song-id")
+
+
+def wait_until(page, function: str, timeout_s: float = 10.0) -> None:
+    """Poll a JS function from outside the page: its CSP forbids the eval that
+    `page.wait_for_function` relies on, and that refusal is worth keeping."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function):
+        assert time.monotonic() < deadline, f"timed out waiting for {function}"
+        time.sleep(0.05)
+
+
+def wait_for_song(page, song_id: str) -> None:
+    expect(page.locator("#song")).to_have_attribute("data-song-id", song_id)
+
+
+def test_a_person_plays_a_song_and_labels_three_by_keyboard(browser, server):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url)
+    page.wait_for_selector('#song[data-song-id="0"]')
+    wait_until(page, "() => document.getElementById('spectrogram').naturalWidth > 0")
+    assert page.inner_text("#position").replace(" ", "") == "1/5"
+
+    page.keyboard.press("Space")
+    wait_until(
+        page,
+        "() => { const p = document.getElementById('player');"
+        " return !p.paused && p.currentTime > 0.3; }",
+    )
+
+    for song, keys in (("0", "1q"), ("1", "2w"), ("2", "1e")):
+        assert shown_song(page) == song
+        for key in keys:
+            page.keyboard.press(key)
+        expect(page.locator("#song")).not_to_have_attribute("data-song-id", song)
+    wait_for_song(page, "3")
+    expect(page.locator("#status")).to_contain_text("saved")
+
+    rows = SongTable.read(server.session.store.csv_path).rows
+    assert [(row["mood"], row["genre"]) for row in rows] == [
+        ("mellow", "ambient"),
+        ("not mellow", "rock"),
+        ("mellow", "folk"),
+        ("", ""),
+        ("", ""),
+    ]
+    expect(page.locator("#progress .overall-count")).to_have_text("3 / 5 songs labelled")
+    assert errors == []
+
+
+def test_undo_and_a_new_class_typed_on_the_page_reach_the_csv(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_selector('#song[data-song-id="0"]')
+    page.keyboard.press("2")
+    page.wait_for_selector('button.label[data-class="not mellow"][aria-pressed="true"]')
+    page.fill('input.new-class[data-task="genre"]', "chamber")
+    page.press('input.new-class[data-task="genre"]', "Enter")
+    wait_for_song(page, "1")
+    assert SongTable.read(server.session.store.csv_path).rows[0]["genre"] == "chamber"
+    assert page.locator('button.label[data-task="genre"][data-class="chamber"]').count() == 1
+
+    page.keyboard.press("Backspace")
+    wait_for_song(page, "0")
+    page.wait_for_selector('button.label[data-class="chamber"][aria-pressed="false"]')
+    row = SongTable.read(server.session.store.csv_path).rows[0]
+    assert (row["mood"], row["genre"]) == ("not mellow", "")
