@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from mutagen.flac import FLAC
 from mutagen.id3 import TALB, TCON, TIT2, TPE1, TRCK
 from mutagen.ogg import OggPage
@@ -37,6 +36,7 @@ from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
 from tunetag.atomic import atomic_write_bytes
+from tunetag.audio.encode import write_audio
 from tunetag.errors import ParameterError
 
 MOODS = ("mellow", "not mellow")
@@ -552,11 +552,11 @@ def _encode(samples: np.ndarray, plan: _SongPlan) -> bytes:
     """The file's bytes: audio in ``plan.fmt`` with its tags written in."""
     buffer = io.BytesIO()
     if plan.fmt == "ogg":
-        sf.write(buffer, samples, plan.sr, format="OGG", subtype="VORBIS")
+        write_audio(buffer, samples, plan.sr, "OGG", "VORBIS")
     elif plan.fmt == "flac":
-        sf.write(buffer, samples, plan.sr, format="FLAC", subtype="PCM_16")
+        write_audio(buffer, samples, plan.sr, "FLAC", "PCM_16")
     else:
-        sf.write(buffer, samples, plan.sr, format="WAV", subtype="PCM_16")
+        write_audio(buffer, samples, plan.sr, "WAV", "PCM_16")
     buffer.seek(0)
     if plan.fmt == "wav":
         tagged = WAVE(buffer)

@@ -8,11 +8,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from PIL import Image
 
 from tunetag.atomic import atomic_open
 from tunetag.audio.decode import decode, load_window
+from tunetag.audio.encode import write_audio
 from tunetag.config import FeatureConfig
 from tunetag.errors import AudioDecodeError
 from tunetag.features.cache import FeatureCache
@@ -69,7 +69,7 @@ def playable_audio(path: Path, cache_dir: Path) -> tuple[Path, str, str | None]:
         if not copy.exists():
             samples = decode(path, LISTEN_RATE)
             with atomic_open(copy, "wb") as handle:
-                sf.write(handle, samples, LISTEN_RATE, format="OGG", subtype="VORBIS")
+                write_audio(handle, samples, LISTEN_RATE, "OGG", "VORBIS")
     return copy, "audio/ogg", f"transcoded from {path.suffix.lower()} for the browser"
 
 
