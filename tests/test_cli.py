@@ -44,3 +44,29 @@ def test_models_lists_seed_and_shortchunk():
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0
     assert "seed" in result.output and "shortchunk" in result.output
+
+
+def test_label_in_uncertain_order_without_a_run_says_what_it_needs(tmp_path, write_audio):
+    write_audio("a.wav")
+    csv_path = tmp_path / "songs.csv"
+    csv_path.write_text("path,artist,mood\na.wav,x,\n", encoding="utf-8")
+    before = csv_path.read_bytes()
+    result = runner.invoke(app, ["label", str(csv_path), "--order", "uncertain"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "--run" in result.output
+    assert csv_path.read_bytes() == before
+
+
+def test_label_a_csv_that_does_not_exist(tmp_path):
+    result = runner.invoke(app, ["label", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1
+    assert "nope.csv: file not found" in result.output
+
+
+def test_label_a_task_named_path_is_refused(tmp_path, write_audio):
+    write_audio("a.wav")
+    csv_path = tmp_path / "songs.csv"
+    csv_path.write_text("path,artist,mood\na.wav,x,\n", encoding="utf-8")
+    result = runner.invoke(app, ["label", str(csv_path), "--task", "path"])
+    assert result.exit_code == 1
+    assert "--task" in result.output

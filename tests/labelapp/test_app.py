@@ -268,3 +268,14 @@ def test_a_song_whose_file_went_missing_says_so(client, library):
     assert response.status_code == 422
     assert "loud.wav: file not found" in response.json()["error"]
     assert client.get("/image/1").status_code == 422
+
+
+def test_songs_whose_files_are_gone_are_left_out_of_the_queue(library):
+    (library / "music" / "calm.flac").unlink()
+    session, skipped = open_session(
+        library / "songs.csv", ["mood"], cache_dir=library / "cache", progress=False
+    )
+    assert list(skipped) == [0]
+    assert skipped[0].endswith("calm.flac: file not found")
+    assert session.queue == [1, 2]
+    session.close()
