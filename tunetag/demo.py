@@ -69,6 +69,11 @@ def run_demo(root: Path, songs_per_class: int, seed_epochs: int) -> dict[str, di
             )
     print(f"Run folders (model, curves.png, confusion-*.png, metrics.json): {root / 'runs'}")
     print(f"Predictions: {predictions}\nMel-spectrogram images: {root / 'png'}")
+    print(
+        "Label by ear, with the shortchunk run's guesses, least sure first:\n"
+        f"  tunetag label {root / 'songs.csv'} --run {root / 'runs' / 'shortchunk'} "
+        "--order uncertain --open"
+    )
     return scores
 
 

@@ -79,7 +79,10 @@ def test_unlabelled_songs_come_first_least_sure_first(labelled_run):
     assert unsure == sorted(unsure, reverse=True)
     assert first != sorted(first)  # not merely the file order
     assert all(0.0 <= u <= 1.0 for u in unsure)
-    assert session.queue[len(BLANKED) :] == [i for i in range(8) if i not in BLANKED]
+    labelled = session.queue[len(BLANKED) :]
+    assert sorted(labelled) == [i for i in range(8) if i not in BLANKED]
+    unsure = [session.guesses.uncertainty[song_id] for song_id in labelled]
+    assert unsure == sorted(unsure, reverse=True)  # reviewing: the most doubtful label first
 
 
 def test_every_unlabelled_song_has_a_guess_over_the_run_s_classes(labelled_run):
@@ -93,12 +96,12 @@ def test_every_unlabelled_song_has_a_guess_over_the_run_s_classes(labelled_run):
         assert all(0.0 <= p <= 1.0 for p in probabilities.values())
 
 
-def test_labelled_songs_are_not_scored(labelled_run):
+def test_labelled_songs_are_scored_too(labelled_run):
     guesses = labelled_run["session"].guesses
-    assert set(guesses.probabilities) == set(guesses.uncertainty) == set(BLANKED)
+    assert set(guesses.probabilities) == set(guesses.uncertainty) == set(range(8))
 
 
-def test_the_page_shows_a_guess_only_for_songs_left_to_label(labelled_run):
+def test_the_page_shows_the_guess_beside_each_song(labelled_run):
     session = labelled_run["session"]
     assert set(session.song(BLANKED[0])["guess"]["mood"]) == set(labelled_run["classes"])
-    assert session.song(2)["guess"] is None
+    assert set(session.song(2)["guess"]["mood"]) == set(labelled_run["classes"])

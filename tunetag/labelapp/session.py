@@ -187,11 +187,9 @@ def open_session(
         from tunetag.runfolder import RunFolder
 
         features = RunFolder(run).load_config().features
-        unlabelled = {i: store.audio_path(i) for i in present if not store.is_complete(i)}
-        if unlabelled:
-            guesses = guess_songs(
-                run, unlabelled, cache_dir=cache, executor=executor, progress=progress
-            )
+        songs = {song_id: store.audio_path(song_id) for song_id in present}
+        if songs:  # labelled songs too: where the model doubts a label is worth a second listen
+            guesses = guess_songs(run, songs, cache_dir=cache, executor=executor, progress=progress)
     queue = label_queue(
         present,
         store.is_complete,
