@@ -27,6 +27,7 @@ BROWSER_TYPES = {  # extensions every current browser plays -> the media type se
     ".flac": "audio/flac",
     ".wav": "audio/wav",
     ".m4a": "audio/mp4",
+    ".mp4": "audio/mp4",
     ".aac": "audio/aac",
     ".webm": "audio/webm",
 }
