@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 from pathlib import Path
 
@@ -95,6 +96,25 @@ def test_predictions_cover_every_song_with_probabilities(pipeline):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     assert all(r["mood"] in ("mellow", "not mellow") for r in rows)
     assert all((pipeline["root"] / r["path"]).is_file() for r in rows)
+    top = [float(r["mood_probability"]) for r in rows]
+    np.testing.assert_allclose(top, probs.max(axis=1), atol=1e-4)
+    assert all(r["artist"] and r["title"] and float(r["duration_s"]) == 12.0 for r in rows)
+    assert len({r["run"] for r in rows}) == 1 and rows[0]["run"].startswith("run@")
+
+
+def test_predict_again_decodes_nothing_and_writes_the_same_file(pipeline, monkeypatch):
+    """A predict that was stopped part-way resumes from the feature cache."""
+    extraction = importlib.import_module("tunetag.features.extract")  # the module, not the step
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a cached song was decoded again")
+
+    monkeypatch.setattr(extraction, "load_window", no_decoding)
+    again = pipeline["root"] / "predictions-again.csv"
+    invoke("predict", pipeline["run"], pipeline["root"] / "unseen", "-o", again,
+           "--cache", pipeline["cache"], "--workers", 1)  # fmt: skip
+    first = (pipeline["root"] / "predictions.csv").read_text(encoding="utf-8")
+    assert again.read_text(encoding="utf-8") == first
 
 
 def test_second_extract_is_served_from_the_cache(pipeline):

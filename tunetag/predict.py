@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from tunetag import models
-from tunetag.atomic import atomic_open
 from tunetag.config import default_cache_dir
 from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.extract import extract_files
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
+from tunetag.library.tags import read_tags
+from tunetag.predictions import PredictedSong, write_predictions
 from tunetag.runfolder import RunFolder
 from tunetag.training.datasets import crop_frames
 from tunetag.training.loop import pick_device, predict_songs
@@ -109,27 +109,41 @@ def predict(
     executor: Executor | None = None,
     progress: bool = True,
 ) -> SongPredictions:
-    """Classify songs and write ``output_csv``: path, class and class probabilities per task.
+    """Classify songs and write ``output_csv`` (see `tunetag.predictions` for its columns).
 
-    Columns: ``path`` (relative to the CSV's folder), then for each task ``<task>`` (the
-    predicted class; for a multi-label task every label of probability at least 0.5, joined
-    by ``;``) and ``<task>:<class>`` (its probability, 0-1) for every class or label.
+    Decoding runs in parallel and is cached per song, so a run that was interrupted starts
+    again where it stopped and writes the same file.
     """
-    output_csv = Path(output_csv)
+    run = RunFolder(run_dir)
     result = score_songs(
         run_dir, collect_audio(inputs), cache_dir=cache_dir, executor=executor, progress=progress
     )
-    table = SongTable.new(output_csv)
-    header = ["path"]
-    for task in result.tasks:
-        header += [task.name] + [f"{task.name}:{name}" for name in task.classes]
-    columns = [result.predicted(task) for task in result.tasks]
-    with atomic_open(output_csv, "w") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for k, path in enumerate(result.paths):
-            row = [table.relative_path(path)]
-            for task, predicted in zip(result.tasks, columns, strict=True):
-                row += [predicted[k]] + [f"{p:.4f}" for p in result.probabilities[task.name][k]]
-            writer.writerow(row)
+    run_id = run.run_id()
+    predicted = {task.name: result.predicted(task) for task in result.tasks}
+    songs = []
+    for k, path in enumerate(result.paths):
+        tags = read_tags(path)
+        song = PredictedSong(
+            path,
+            artist=tags["artist"],
+            title=tags["title"],
+            duration_s=float(tags["duration_s"]) if tags["duration_s"] else None,
+            run=run_id,
+        )
+        for task in result.tasks:
+            probs = result.probabilities[task.name][k]
+            song.predicted[task.name] = predicted[task.name][k]
+            song.probability[task.name] = _probability_of(task, probs)
+            song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
+        songs.append(song)
+    write_predictions(output_csv, {task.name: list(task.classes) for task in result.tasks}, songs)
     return result
+
+
+def _probability_of(task: Task, probs: np.ndarray) -> float | None:
+    """How sure the prediction is: the top class's probability, or for a multi-label task
+    the least probable label given (None when none reached the threshold)."""
+    if not task.multilabel:
+        return float(probs.max())
+    given = probs[probs >= MULTILABEL_THRESHOLD]
+    return float(given.min()) if given.size else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -95,6 +96,16 @@ class RunFolder:
         state = torch.load(self.model_path, map_location=device or "cpu", weights_only=True)
         model.load_state_dict(state)
         return model.to(device or "cpu").eval()
+
+    def run_id(self) -> str:
+        """``<folder name>@<12 hex of model.pt's sha256>``: which weights made a prediction.
+
+        Written beside every prediction and tag, so a tag can be traced to the model that
+        chose it even after the folder is renamed or retrained.
+        """
+        self._require(self.model_path)
+        digest = hashlib.sha256(self.model_path.read_bytes()).hexdigest()
+        return f"{self.path.name}@{digest[:12]}"
 
     def save_history(self, history: Sequence[Mapping[str, float]]) -> None:
         """One row per epoch, as `training.fit` records it."""
