@@ -120,3 +120,24 @@ def test_predict_again_decodes_nothing_and_writes_the_same_file(pipeline, monkey
 def test_second_extract_is_served_from_the_cache(pipeline):
     output = invoke("extract", pipeline["songs"], "--cache", pipeline["cache"])
     assert "20 songs ready" in output and "20 cached" in output and "1 skipped" in output
+
+
+def test_playlists_hold_every_predicted_song_most_probable_first(pipeline):
+    out = pipeline["root"] / "playlists"
+    output = invoke("playlists", pipeline["root"] / "predictions.csv", "-o", out)
+    assert "2 playlists" in output
+    with open(pipeline["root"] / "predictions.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    listed = 0
+    for mood in ("mellow", "not mellow"):
+        lines = (out / "mood" / f"{mood}.m3u8").read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "#EXTM3U"
+        paths = [line for line in lines if not line.startswith("#")]
+        assert all((out / "mood" / path).resolve().is_file() for path in paths)
+        chosen = [r for r in rows if r["mood"] == mood]
+        expected = sorted(
+            (-float(r[f"mood:{mood}"]), (pipeline["root"] / r["path"]).resolve()) for r in chosen
+        )  # most probable first, ties by path
+        assert [(out / "mood" / p).resolve() for p in paths] == [path for _, path in expected]
+        listed += len(paths)
+    assert listed == len(rows)

@@ -26,6 +26,7 @@ _STEPS = {
     "train": "tunetag.training.train",
     "evaluate": "tunetag.evaluation.evaluate",
     "predict": "tunetag.predict",
+    "playlists": "tunetag.library.playlists",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",
 }

@@ -311,6 +311,32 @@ def predict(
 
 
 @app.command()
+def playlists(
+    predictions_csv: Annotated[Path, typer.Argument(help="Predictions CSV (tunetag predict).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder of playlists.")] = Path(
+        "playlists"
+    ),
+    min_prob: Annotated[
+        float, typer.Option("--min-prob", help="Leave out songs less probable than this.")
+    ] = 0.0,
+    limit: Annotated[int | None, typer.Option(help="At most this many songs per playlist.")] = None,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="Only this task [default: every task].")
+    ] = None,
+) -> None:
+    """Write an M3U8 playlist per task and class, most probable songs first."""
+    from tunetag.library.playlists import playlists as write_playlists
+
+    try:
+        written = write_playlists(
+            predictions_csv, output, min_prob=min_prob, limit=limit, tasks=task
+        )
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{output}: {len(written)} playlists")
+
+
+@app.command()
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to set side by side.")],
     plot: Annotated[Path, typer.Option("--plot", help="Where to draw the comparison.")] = Path(

@@ -1,5 +1,7 @@
-"""The person's music and labels: find audio files, read their tags, keep the song CSV."""
+"""The person's music and labels: find audio files, read their tags, keep the song CSV,
+write playlists."""
 
+from tunetag.library.playlists import playlists
 from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
 from tunetag.library.songtable import COLUMNS, SongTable
 from tunetag.library.tags import read_tags
@@ -10,6 +12,7 @@ __all__ = [
     "ScanReport",
     "SongTable",
     "find_audio",
+    "playlists",
     "read_tags",
     "scan",
 ]
