@@ -356,12 +356,14 @@ def compare(
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
-    """Write the run's report.html: settings, scores per task and class, plots."""
-    from tunetag.evaluation.report import report as run_report
+def report(
+    path: Annotated[Path, typer.Argument(help="Run folder, or predictions CSV.")],
+) -> None:
+    """Write an HTML report: a run's scores, plots and songs to hear, or a library's balance."""
+    from tunetag.evaluation.report import report as write_report
 
     try:
-        page = run_report(run_dir)
+        page = write_report(path)
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(str(page))

@@ -133,14 +133,14 @@ def predict(
         for task in result.tasks:
             probs = result.probabilities[task.name][k]
             song.predicted[task.name] = predicted[task.name][k]
-            song.probability[task.name] = _probability_of(task, probs)
+            song.probability[task.name] = predicted_probability(task, probs)
             song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
         songs.append(song)
     write_predictions(output_csv, {task.name: list(task.classes) for task in result.tasks}, songs)
     return result
 
 
-def _probability_of(task: Task, probs: np.ndarray) -> float | None:
+def predicted_probability(task: Task, probs: np.ndarray) -> float | None:
     """How sure the prediction is: the top class's probability, or for a multi-label task
     the least probable label given (None when none reached the threshold)."""
     if not task.multilabel:

@@ -16,16 +16,21 @@ from tunetag.atomic import atomic_open, atomic_write_text
 from tunetag.config import FeatureConfig, RunConfig
 from tunetag.errors import ParameterError
 from tunetag.features.views import view_rows
+from tunetag.library.songtable import cell_labels
+from tunetag.predictions import PredictedSong, PredictionTable, read_predictions, write_predictions
 from tunetag.training.tasks import Task
+
+TRUTH_PREFIX = "label:"  # `label:<task>` columns of scored-songs.csv: the true label(s)
 
 
 class RunFolder:
     """The files of one trained model, by name.
 
     ``config.json`` (features and training settings), ``labels.json`` (classes per task),
-    ``model.pt`` (state_dict only), ``history.csv``, ``metrics.json``, ``curves.png`` and
-    ``confusion-<task>.png`` and ``report.html``, which shows them all. Every file is written
-    atomically.
+    ``model.pt`` (state_dict only), ``history.csv``, ``metrics.json``, ``curves.png``,
+    ``confusion-<task>.png``, ``scored-songs.csv`` (each scored song's probabilities from the
+    model that never saw it, beside its true labels) and ``report.html``, which shows them
+    all. Every file is written atomically.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -54,6 +59,10 @@ class RunFolder:
     @property
     def curves_path(self) -> Path:
         return self.path / "curves.png"
+
+    @property
+    def scored_songs_path(self) -> Path:
+        return self.path / "scored-songs.csv"
 
     def confusion_path(self, task: str) -> Path:
         """The confusion-matrix picture of one task."""
@@ -122,6 +131,61 @@ class RunFolder:
     def load_metrics(self) -> dict[str, Any]:
         self._require(self.metrics_path)
         return json.loads(self.metrics_path.read_text(encoding="utf-8"))
+
+    def save_scored_songs(
+        self,
+        tasks: Sequence[Task],
+        songs: Sequence[PredictedSong],
+        truth: Sequence[Mapping[str, str]],
+    ) -> Path:
+        """``scored-songs.csv``: a predictions file of the songs scored in training, plus a
+        ``label:<task>`` column per task with the song's true label(s).
+
+        Parameters
+        ----------
+        tasks : sequence of Task
+            The run's tasks, in the order of its heads.
+        songs : sequence of PredictedSong
+            Each scored song, with the probabilities of the model that did not see it.
+        truth : sequence of mapping of str to str
+            Per song, task -> its labels joined by ``;`` ("" when unlabelled for the task).
+        """
+        path = self.scored_songs_path
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            write_predictions(partial, {task.name: list(task.classes) for task in tasks}, songs)
+            with open(partial, encoding="utf-8", newline="") as handle:
+                rows = list(csv.reader(handle))
+        finally:
+            partial.unlink(missing_ok=True)
+        with atomic_open(path, "w") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(rows[0] + [TRUTH_PREFIX + task.name for task in tasks])
+            for row, labels in zip(rows[1:], truth, strict=True):
+                writer.writerow(row + [labels.get(task.name, "") for task in tasks])
+        return path
+
+    def load_scored_songs(self) -> tuple[PredictionTable, list[dict[str, tuple[str, ...]]]]:
+        """The songs scored in training and, per song, task -> its true labels (empty when
+        unlabelled for the task).
+
+        Raises
+        ------
+        ParameterError
+            When the run has no ``scored-songs.csv`` (it was trained before runs kept one).
+        """
+        path = self.scored_songs_path
+        if not path.is_file():
+            raise ParameterError(
+                f"{self.path}: no {path.name} (trained before runs kept per-song scores)"
+            )
+        table = read_predictions(path)
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            truth = [
+                {task: cell_labels(row.get(TRUTH_PREFIX + task) or "") for task in table.tasks}
+                for row in csv.DictReader(handle)
+            ]
+        return table, truth
 
     def _require(self, path: Path) -> None:
         if not path.is_file():

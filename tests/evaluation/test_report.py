@@ -1,18 +1,28 @@
-"""The HTML report shows what a run folder holds, for both task kinds and both protocols."""
+"""The HTML reports: a run folder's scores, plots and song tables, for both task kinds and
+both protocols, and a predictions file's class balance and confident songs per class."""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+from html.parser import HTMLParser
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
 
 from tunetag.cli import app
-from tunetag.config import RunConfig, TrainConfig
-from tunetag.errors import ParameterError
+from tunetag.config import FeatureConfig, RunConfig, TrainConfig
+from tunetag.demolibrary import make_demo_library
+from tunetag.errors import LabelFileError, ParameterError
 from tunetag.evaluation.report import report
+from tunetag.library.scan import scan
+from tunetag.library.songtable import SongTable
+from tunetag.predictions import PredictedSong, write_predictions
 from tunetag.runfolder import RunFolder
 from tunetag.training.tasks import Task
+from tunetag.training.train import train
 
 MOOD = Task("mood", ("mellow", "not <mellow>"))
 TAGS = Task("tags", ("calm", "vocal"), multilabel=True)
@@ -97,3 +107,216 @@ def test_report_command_writes_the_page(tmp_path):
     result = CliRunner().invoke(app, ["report", str(run.path)])
     assert result.exit_code == 0
     assert (run.path / "report.html").is_file()
+
+
+TITLE = """Say "hi" <b>&</b> it's"""  # a title the page must escape
+ODD_NAME = "Café «1» #2 & 50% ünï.wav"  # a file name a URL must percent-encode
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A logreg run over 3 folds (every song scored) on mood (three songs mislabelled) and a
+    multi-label `tags` task; one song has a title to escape, another a file name with #, %
+    and non-ASCII letters."""
+    root = tmp_path_factory.mktemp("trained")
+    make_demo_library(root / "music", songs_per_class=6, duration_s=8.0, seed=3, progress=False)
+    songs = root / "songs.csv"
+    scan(root / "music", songs, label_from_folder="mood", progress=False)
+    table = SongTable.read(songs)
+    table.columns.append("tags")
+    for k, row in enumerate(table.rows):
+        energy = "calm" if (k % 4) else "energetic"  # not the mood: some songs are missed
+        row["tags"] = "" if k == 0 else f"{energy};{'vocal' if k % 3 else 'instrumental'}"
+        if k in (0, 5, 7):  # mislabelled, so that the model gets them wrong
+            row["mood"] = "not mellow" if row["mood"] == "mellow" else "mellow"
+    table.rows[2]["title"] = TITLE
+    odd = table.audio_path(table.rows[3]).with_name(ODD_NAME)
+    table.audio_path(table.rows[3]).rename(odd)
+    table.rows[3]["path"] = table.relative_path(odd)
+    table.write()
+    config = RunConfig(
+        features=FeatureConfig(views=("mel", "chroma")),
+        train=TrainConfig(model="logreg", tasks=("mood", "tags"), folds=3),
+    )
+    run = train(songs, root / "runs" / "logreg", config, cache_dir=root / "cache", progress=False)
+    return {"run": run, "table": SongTable.read(songs), "odd": odd}
+
+
+class SongTables(HTMLParser):
+    """The song tables of a page: per (class, task[, class name]) its rows, each the audio
+    source and the text of every cell; and the text of every heading."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tables: dict[tuple[str, ...], list[dict]] = {}
+        self.headings: list[str] = []
+        self._table = self._row = self._heading = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "songs" in (attrs.get("class") or ""):
+            key = (attrs["class"].split()[1], attrs["data-task"])
+            key += (attrs["data-class"],) if "data-class" in attrs else ()
+            self._table = self.tables.setdefault(key, [])
+        elif tag == "tr" and self._table is not None:
+            self._row = {"src": None, "cells": []}
+        elif tag == "td" and self._row is not None:
+            self._row["cells"].append("")
+        elif tag == "audio" and self._row is not None:
+            assert attrs.get("controls") == "" or "controls" in attrs
+            assert attrs["preload"] == "none"
+            self._row["src"] = attrs["src"]
+        elif tag in ("h2", "h3"):
+            self._heading = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "tr" and self._row is not None:
+            if self._row["cells"]:
+                self._table.append(self._row)
+            self._row = None
+        elif tag in ("h2", "h3") and self._heading is not None:
+            self.headings.append(self._heading)
+            self._heading = None
+
+    def handle_data(self, data):
+        if self._row is not None and self._row["cells"]:
+            self._row["cells"][-1] += data
+        if self._heading is not None:
+            self._heading += data
+
+
+def song_file(page, src: str):
+    """The file an audio source names, resolved from the page's folder."""
+    return (page.parent / unquote(src)).resolve()
+
+
+def test_run_report_lists_the_songs_it_got_wrong_and_least_sure(trained):
+    run = trained["run"]
+    page = run.path / "report.html"  # written by train
+    found = SongTables(page.read_text(encoding="utf-8"))
+    with open(run.scored_songs_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    files = {trained["table"].audio_path(row).resolve() for row in trained["table"].rows}
+
+    def labels(cell):
+        return set(filter(None, cell.split(";")))
+
+    for task in ("mood", "tags"):
+        labelled = [row for row in rows if row["label:" + task]]
+        wrong = [row for row in labelled if labels(row[task]) != labels(row["label:" + task])]
+        count = f"{len(wrong)} of {len(labelled)} scored songs labelled for {task}"
+        assert f"Got wrong ({count})" in found.headings
+        shown = found.tables.get(("got-wrong", task), [])
+        assert len(shown) == min(len(wrong), 20)
+        assert {song_file(page, r["src"]) for r in shown} == {
+            (run.path / row["path"]).resolve() for row in wrong
+        }
+        sure = found.tables[("least-sure", task)]
+        assert len(sure) == len(labelled) == (12 if task == "mood" else 11)
+        assert {song_file(page, r["src"]) for r in sure} <= files
+        assert all(song_file(page, r["src"]).is_file() for r in shown + sure)
+    assert found.tables.get(("got-wrong", "tags")), "the fixture's tags are made to be missed"
+
+    mood_wrong = [float(r["cells"][-1]) for r in found.tables[("got-wrong", "mood")]]
+    assert len(mood_wrong) >= 2 and mood_wrong == sorted(mood_wrong, reverse=True)
+    assert all(r["cells"][2] != r["cells"][3] for r in found.tables[("got-wrong", "mood")])
+    mood_sure = [float(r["cells"][-1]) for r in found.tables[("least-sure", "mood")]]
+    assert mood_sure == sorted(mood_sure)
+    srcs = [r["src"] for r in found.tables[("least-sure", "mood")]]
+    odd = [src for src in srcs if unquote(src).endswith(ODD_NAME)]
+    assert len(odd) == 1 and song_file(page, odd[0]) == trained["odd"].resolve()
+    assert " " not in odd[0] and "#" not in odd[0] and "%25" in odd[0]
+
+
+def test_run_report_escapes_titles(trained):
+    text = (trained["run"].path / "report.html").read_text(encoding="utf-8")
+    assert "Say &quot;hi&quot; &lt;b&gt;&amp;&lt;/b&gt; it&#x27;s" in text
+    assert TITLE not in text and "<b>" not in text
+
+
+def test_a_run_without_scored_songs_gets_a_note_instead_of_song_tables(tmp_path):
+    run = make_run(tmp_path / "run", 1)
+    text = report(run.path).read_text(encoding="utf-8")
+    assert "No song tables" in text and "scored-songs.csv" in text
+    assert "<audio" not in text and "0.800" in text
+
+
+def predicted_library(tmp_path):
+    """25 songs with non-ASCII names in a folder beside the predictions file's: 23 called
+    `mellow` with falling probability, 2 `not mellow`; multi-label tags, song 24 with none."""
+    songs = []
+    for k in range(25):
+        path = tmp_path / "música" / f"Ærø {k:02d} – ½ #{k}.wav"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"RIFF")
+        mellow = 0.99 - 0.02 * k if k < 23 else 0.2 - 0.05 * (k - 23)
+        tags = {"calm": mellow, "vocal": 0.7 if k % 2 else 0.2}
+        given = [c for c, p in tags.items() if p >= 0.5]
+        songs.append(
+            PredictedSong(
+                path,
+                artist="Björk" if k % 2 else "",
+                title=f"Jóga <{k}>" if k % 2 else "",
+                run="logreg@0123456789ab",
+                predicted={"mood": "mellow" if k < 23 else "not mellow", "tags": ";".join(given)},
+                probability={"mood": max(mellow, 1 - mellow), "tags": None},
+                probabilities={
+                    "mood": {"mellow": mellow, "not mellow": 1 - mellow},
+                    "tags": tags,
+                },
+            )
+        )
+    out = tmp_path / "out" / "library predictions.csv"
+    tasks = {"mood": ["mellow", "not mellow"], "tags": ["calm", "vocal"]}
+    write_predictions(out, tasks, songs)
+    return out, songs
+
+
+def test_predictions_report_shows_balance_and_confident_songs_per_class(tmp_path):
+    out, songs = predicted_library(tmp_path)
+    page = report(out)
+    assert page == out.with_name("library predictions-report.html")
+    text = page.read_text(encoding="utf-8")
+    assert "http" not in text and "<script" not in text and "<link" not in text
+    balance = re.search(r"<table class='balance' data-task='mood'>(.*?)</table>", text).group(1)
+    assert "<td>mellow</td><td>23</td><td>92.0%</td>" in balance
+    assert "<td>not mellow</td><td>2</td><td>8.0%</td>" in balance and "width: 92.0%" in balance
+    tags = re.search(r"<table class='balance' data-task='tags'>(.*?)</table>", text).group(1)
+    assert "<td>(no label)</td><td>1</td><td>4.0%</td>" in tags
+    assert "<td>calm</td><td>23</td>" in tags and "<td>vocal</td><td>12</td>" in tags
+
+    found = SongTables(text)
+    most = found.tables[("most-confident", "mood", "mellow")]
+    least = found.tables[("least-confident", "mood", "mellow")]
+    assert [float(r["cells"][-1]) for r in most] == pytest.approx(
+        [0.99 - 0.02 * k for k in range(10)]
+    )
+    assert [float(r["cells"][-1]) for r in least] == pytest.approx(
+        [0.99 - 0.02 * k for k in range(22, 12, -1)]
+    )
+    assert len(found.tables[("most-confident", "mood", "not mellow")]) == 2
+    assert ("least-confident", "mood", "not mellow") not in found.tables
+    for rows in found.tables.values():
+        for row in rows:
+            assert song_file(page, row["src"]).is_file()
+    assert song_file(page, most[0]["src"]) == songs[0].path.resolve()
+    assert most[0]["cells"][1] == "Ærø 00 – ½ #0.wav" and most[1]["cells"][1] == "Björk - Jóga <1>"
+    assert "Jóga &lt;1&gt;" in text
+
+
+def test_report_command_on_a_predictions_file(tmp_path):
+    out, _ = predicted_library(tmp_path)
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0
+    assert out.with_name("library predictions-report.html").is_file()
+
+
+def test_report_of_nothing_or_no_predictions_file(tmp_path):
+    with pytest.raises(ParameterError, match="no such run folder or predictions file"):
+        report(tmp_path / "typo")
+    with pytest.raises(LabelFileError, match="not a predictions file"):
+        report(make_run(tmp_path / "run", 1).config_path)

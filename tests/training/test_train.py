@@ -11,8 +11,9 @@ import pytest
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.demolibrary import make_demo_library
 from tunetag.library.scan import scan
-from tunetag.library.songtable import SongTable
+from tunetag.library.songtable import SongTable, cell_labels
 from tunetag.predict import predict
+from tunetag.predictions import read_predictions
 from tunetag.training.train import train
 
 ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
@@ -79,6 +80,7 @@ def test_k_fold_multiview_run_scores_every_song_once(library, tmp_path):
     labels = json.loads(run.labels_path.read_text(encoding="utf-8"))
     assert labels["tags"]["multi_label"] and not labels["mood"]["multi_label"]
     assert run.confusion_path("mood").is_file() and not run.confusion_path("tags").exists()
+    assert_scored_songs_match_the_table(run, library["table"], metrics["songs"]["scored"])
 
     out = tmp_path / "predictions.csv"
     predict(run.path, [library["root"] / "music"], out, cache_dir=library["cache"], progress=False)
@@ -102,3 +104,32 @@ def test_the_logistic_baseline_is_a_model_like_any_other(library, tmp_path):
     mood = run.load_metrics()["tasks"]["mood"]
     assert mood["n_songs"] >= 3 and mood["accuracy"] > mood["chance_accuracy"] - 1e-9
     assert run.curves_path.is_file() and run.model_path.is_file()
+    assert_scored_songs_match_the_table(run, library["table"], mood["n_songs"])
+
+
+def assert_scored_songs_match_the_table(run, table: SongTable, n_scored: int) -> None:
+    """One row per scored song, its true labels as in the song CSV, probabilities that
+    sum to 1 per single-label task, and the run's id."""
+    scored = read_predictions(run.scored_songs_path)
+    with open(run.scored_songs_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(scored.songs) == len(rows) == n_scored
+    by_path = {table.audio_path(row): row for row in table.rows}
+    assert len({song.path for song in scored.songs}) == n_scored
+    tasks = {task.name: task for task in run.load_tasks()}
+    assert list(scored.tasks) == list(tasks)
+    for song, row in zip(scored.songs, rows, strict=True):
+        source = by_path[song.path]
+        assert (song.artist, song.title, song.run) == (
+            source["artist"],
+            source["title"],
+            run.run_id(),
+        )
+        for name, task in tasks.items():
+            assert set(cell_labels(row["label:" + name])) == set(cell_labels(source[name]))
+            probs = list(song.probabilities[name].values())
+            if not task.multilabel:
+                assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+                assert song.predicted[name] == max(
+                    song.probabilities[name], key=song.probabilities[name].get
+                )

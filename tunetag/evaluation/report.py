@@ -1,4 +1,5 @@
-"""A run folder's report: one HTML page with its settings, scores and plots, for a person."""
+"""Reports for a person: a run folder's settings, scores, plots and the songs behind them,
+or a predictions file's class balance and its most and least confident songs per class."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import html
 from pathlib import Path
 
 from tunetag.atomic import atomic_write_text
+from tunetag.errors import ParameterError
+from tunetag.evaluation.songtables import class_tables, run_tables
+from tunetag.library.songtable import cell_labels
+from tunetag.predictions import PredictedSong, read_predictions
 from tunetag.runfolder import RunFolder
 
 STYLE = """
@@ -15,19 +20,51 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 .note { color: #666; }
+table.songs td, table.songs th { text-align: left; }
+table.songs td:last-child, table.songs th:last-child { text-align: right; }
+caption { text-align: left; font-weight: bold; padding: 0.25em 0; }
+.bar { width: 12em; height: 0.8em; background: #eee; }
+.bar div { height: 100%; background: #4a7f9f; }
 """
 
 
-def report(run_dir: str | Path) -> Path:
-    """Write ``report.html`` into a run folder from its config, metrics and plots.
+def report(path: str | Path) -> Path:
+    """Write the report of a run folder or of a predictions file; return the page's path.
 
-    Returns the page's path. The page links the folder's PNGs, so it stays small and the
-    folder can be moved or shared as a whole.
+    Parameters
+    ----------
+    path : path
+        A run folder (see `run_report`) or a predictions CSV from ``tunetag predict``
+        (see `predictions_report`).
+
+    Raises
+    ------
+    ParameterError
+        When ``path`` is a folder but no run folder, or names nothing.
+    LabelFileError
+        When ``path`` is a file but no predictions file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return run_report(path)
+    if path.is_file() or path.suffix.lower() == ".csv":
+        return predictions_report(path)
+    raise ParameterError(f"{path}: no such run folder or predictions file")
+
+
+def run_report(run_dir: str | Path) -> Path:
+    """Write ``report.html`` into a run folder from its config, metrics, plots and scored songs.
+
+    Per task the page shows the scores, the confusion matrix and, from ``scored-songs.csv``,
+    the songs the model got wrong and those it was least sure about, each with a player.
+    It links the folder's PNGs and the audio by relative paths, so it stays small and the
+    folder can be moved or shared with the music beside it. Returns the page's path.
     """
     run = RunFolder(run_dir)
     config = run.load_config()
     metrics = run.load_metrics()
     tasks = run.load_tasks()
+    scored, truth = run.load_scored_songs() if run.scored_songs_path.is_file() else (None, [])
     songs = metrics["songs"]
     folds = metrics["folds"]
     parts = [
@@ -37,6 +74,12 @@ def report(run_dir: str | Path) -> Path:
         f"{_e(_protocol(folds))}. {songs['used']} songs used, {songs['skipped']} skipped, "
         f"{songs['scored']} scored by a model that never saw them.</p>",
     ]
+    if scored is None:
+        parts.append(
+            f"<p class='note'>No song tables: this run has no {run.scored_songs_path.name} "
+            "(it was trained before runs kept per-song scores); train it again to see the "
+            "songs it got wrong.</p>"
+        )
     for task in tasks:
         found = metrics["tasks"][task.name]
         pooled = found.get("pooled", found)
@@ -49,17 +92,74 @@ def report(run_dir: str | Path) -> Path:
             parts.append(
                 f"<img src='{_e(confusion.name)}' alt='confusion matrix of {_e(task.name)}'>"
             )
+        if scored is not None and task.name in scored.tasks:
+            parts.append(run_tables(task, scored.songs, truth, run.path))
     parts.append("<h2>Training curves</h2>")
     parts.append(f"<img src='{_e(run.curves_path.name)}' alt='loss and accuracy per epoch'>")
     parts.append(f"<h2>Settings</h2><pre>{_e(config.to_json())}</pre>")
-    page = (
+    path = run.path / "report.html"
+    atomic_write_text(path, _page(f"tunetag run {run.path.name}", parts))
+    return path
+
+
+def predictions_report(csv_path: str | Path) -> Path:
+    """Write ``<csv stem>-report.html`` beside a predictions file; return the page's path.
+
+    Per task the page shows the class balance of the library (songs and share per class)
+    and, per class, the 10 most and 10 least confident songs predicted as it, each with a
+    player linked by a path relative to the page.
+
+    Raises
+    ------
+    LabelFileError
+        When the file is missing or not a predictions file.
+    """
+    table = read_predictions(csv_path)
+    path = table.csv_path.with_name(f"{table.csv_path.stem}-report.html")
+    runs = sorted({song.run for song in table.songs if song.run})
+    parts = [
+        f"<h1>Predictions: {_e(table.csv_path.name)}</h1>",
+        f"<p>{len(table.songs)} songs, scored by {_e(', '.join(runs) or 'an unnamed run')}.</p>",
+    ]
+    for task, classes in table.tasks.items():
+        parts.append(f"<h2>{_e(task)}</h2>")
+        parts.append(_balance_table(task, classes, table.songs))
+        parts.append(class_tables(task, classes, table.songs, path.parent))
+    atomic_write_text(path, _page(f"tunetag predictions {table.csv_path.name}", parts))
+    return path
+
+
+def _balance_table(task: str, classes: list[str], songs: list[PredictedSong]) -> str:
+    """Songs per predicted class, their share of the library and a bar of that share; a
+    multi-label song counts once for each of its labels, and songs with none are shown."""
+    counts = {name: 0 for name in classes}
+    unlabelled = 0
+    for song in songs:
+        labels = cell_labels(song.predicted[task])
+        unlabelled += not labels
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    if unlabelled:
+        counts["(no label)"] = unlabelled
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{count}</td><td>{count / max(len(songs), 1):.1%}</td>"
+        f"<td><div class='bar'><div style='width: {100 * count / max(len(songs), 1):.1f}%'>"
+        "</div></div></td></tr>"
+        for name, count in counts.items()
+    )
+    return (
+        f"<table class='balance' data-task='{_e(task)}'>"
+        f"<tr><th>class</th><th>songs</th><th>share</th><th></th></tr>{rows}</table>"
+    )
+
+
+def _page(title: str, parts: list[str]) -> str:
+    """A self-contained page: inline style, no scripts, nothing fetched."""
+    return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>tunetag run {_e(run.path.name)}</title><style>{STYLE}</style></head>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(parts)}</body></html>\n"
     )
-    path = run.path / "report.html"
-    atomic_write_text(path, page)
-    return path
 
 
 def _protocol(folds: int) -> str:

@@ -19,7 +19,9 @@ from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curv
 from tunetag.evaluation.report import report
 from tunetag.evaluation.scoring import task_metrics
 from tunetag.features.extract import extract_files
-from tunetag.library.songtable import SongTable
+from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
+from tunetag.predict import SongPredictions, predicted_probability
+from tunetag.predictions import PredictedSong
 from tunetag.runfolder import RunFolder, model_view_rows
 from tunetag.training.datasets import SongExample, crop_frames
 from tunetag.training.loop import fit, pick_device, predict_songs
@@ -65,7 +67,8 @@ def train(
     Returns
     -------
     RunFolder
-        The run folder, with model, config, labels, history, metrics and plots.
+        The run folder, with model, config, labels, history, metrics, plots and the scored
+        songs (``scored-songs.csv``, which the report's song tables read).
     """
     config = config or RunConfig()
     model_class = models.model_class(config.train.model)
@@ -87,6 +90,7 @@ def train(
     run.save_config(config)
     run.save_tasks(tasks)
     run.save_model(outcome.final_state)
+    run.save_scored_songs(tasks, *_scored_songs(table, tasks, songs, outcome, run.run_id()))
     run.save_history(outcome.history)
     title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
     plot = plot_fold_curves if len(splits) > 1 else plot_curves
@@ -112,6 +116,7 @@ class _Songs:
     """The labelled songs that decoded, as training examples, with what splits need."""
 
     examples: list[SongExample]
+    rows: list[int]  # the song table row of each example
     strata: list[str]  # the first task's (first) label of each song; "" when unlabelled
     groups: list[str]  # the group (artist) of each song
     labelled: int  # songs with a label for at least one task
@@ -125,7 +130,8 @@ class _Outcome:
     history: list[dict[str, float]]
     fold_metrics: list[dict[str, dict]]
     pooled: dict[str, dict]
-    scored: int
+    scored: np.ndarray  # indices of the examples scored by a model that never saw them
+    probabilities: dict[str, np.ndarray]  # task -> (len(scored), n_outputs) song probabilities
     best_epochs: list[int]
     final_state: dict[str, torch.Tensor]
 
@@ -159,6 +165,7 @@ def _labelled_songs(
             )
             for i in usable
         ],
+        rows=usable,
         strata=[first[i][0] if i in first else "" for i in usable],
         groups=[groups[i] for i in usable],
         labelled=len(labelled),
@@ -203,12 +210,55 @@ def _cross_validate(
         if trainer.progress:
             print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
         final_state = trainer.fit_all(examples, epochs)
-    pooled = _metrics(
-        tasks,
-        [examples[k] for k in np.flatnonzero(scored)],
-        {name: found[scored] for name, found in probabilities.items()},
+    scored_probabilities = {name: found[scored] for name, found in probabilities.items()}
+    scored_index = np.flatnonzero(scored)
+    pooled = _metrics(tasks, [examples[k] for k in scored_index], scored_probabilities)
+    return _Outcome(
+        history, fold_metrics, pooled, scored_index, scored_probabilities, best_epochs, final_state
     )
-    return _Outcome(history, fold_metrics, pooled, int(scored.sum()), best_epochs, final_state)
+
+
+def _scored_songs(
+    table: SongTable, tasks: list[Task], songs: _Songs, outcome: _Outcome, run_id: str
+) -> tuple[list[PredictedSong], list[dict[str, str]]]:
+    """Each scored song as a prediction of the model that never saw it, and its true labels
+    per task (joined by ``;``; "" when unlabelled), for ``scored-songs.csv``."""
+    rows = [table.rows[songs.rows[k]] for k in outcome.scored]
+    scored = SongPredictions(
+        [table.audio_path(row) for row in rows], tasks, outcome.probabilities, {}
+    )
+    predicted = {task.name: scored.predicted(task) for task in tasks}
+    found, truth = [], []
+    for j, (k, row) in enumerate(zip(outcome.scored, rows, strict=True)):
+        song = PredictedSong(
+            scored.paths[j],
+            artist=row.get("artist", ""),
+            title=row.get("title", ""),
+            duration_s=_seconds(row.get("duration_s", "")),
+            run=run_id,
+        )
+        labels = {}
+        for task in tasks:
+            probs = outcome.probabilities[task.name][j]
+            song.predicted[task.name] = predicted[task.name][j]
+            song.probability[task.name] = predicted_probability(task, probs)
+            song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
+            target = songs.examples[k].targets[task.name]
+            labels[task.name] = LABEL_SEPARATOR.join(
+                c for c, t in zip(task.classes, target, strict=True) if t == 1
+            )
+        found.append(song)
+        truth.append(labels)
+    return found, truth
+
+
+def _seconds(text: str) -> float | None:
+    """A duration cell in seconds, None when empty or not a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
 
 
 def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _Outcome) -> dict:
@@ -224,7 +274,7 @@ def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _
             "labelled": songs.labelled,
             "used": len(songs.examples),
             "skipped": songs.skipped,
-            "scored": outcome.scored,
+            "scored": len(outcome.scored),
         },
         "tasks": {},
     }

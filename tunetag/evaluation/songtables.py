@@ -1,0 +1,182 @@
+"""Tables of songs with a player each, so a person can hear why a model chose what it did.
+
+A run's report lists, per task, the scored songs the model got wrong and those it was least
+sure about; a predictions report lists per class its most and least confident songs. Audio
+is linked by a path relative to the page, so a page and the music can move together.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+
+from tunetag.library.songtable import cell_labels
+from tunetag.predictions import PredictedSong
+from tunetag.training.tasks import Task
+
+RUN_ROWS = 20  # songs shown in each table of a run's report
+CLASS_ROWS = 10  # most (and least) confident songs shown per class of a predictions report
+RUN_HEAD = (
+    "<tr><th></th><th>song</th><th>true label</th><th>predicted</th><th>probability</th></tr>"
+)
+
+
+def audio_player(path: Path, page_dir: Path) -> str:
+    """An ``<audio>`` element that plays ``path`` from a page saved in ``page_dir``.
+
+    The source is the path relative to the page's folder, percent-encoded for a URL (a
+    ``file:`` URL where no relative path exists, as across Windows drives). ``preload="none"``
+    keeps a page of many songs from loading any until it is played.
+    """
+    try:
+        url = urllib.parse.quote(Path(os.path.relpath(path, page_dir)).as_posix())
+    except ValueError:
+        url = Path(os.path.abspath(path)).as_uri()
+    return f'<audio controls preload="none" src="{_e(url)}"></audio>'
+
+
+def song_name(song: PredictedSong) -> str:
+    """``artist - title`` from its tags, the title alone, or else the file name."""
+    if song.title:
+        return f"{song.artist} - {song.title}" if song.artist else song.title
+    return song.path.name
+
+
+def got_wrong(
+    task: Task, songs: Sequence[PredictedSong], truth: Sequence[dict[str, tuple[str, ...]]]
+) -> list[int]:
+    """Indices of the songs labelled for ``task`` whose prediction differs from their label.
+
+    Single-label: the predicted class is not the label, most probable wrong class first.
+    Multi-label: the predicted labels (those at the threshold) are not the true ones, the
+    song with the largest error on one label (``|truth - p|``) first.
+    """
+    wrong = [
+        k
+        for k, song in enumerate(songs)
+        if truth[k][task.name]
+        and set(cell_labels(song.predicted[task.name])) != set(truth[k][task.name])
+    ]
+    return sorted(wrong, key=lambda k: -_error(task, songs[k], truth[k][task.name]))
+
+
+def least_sure(
+    task: Task, songs: Sequence[PredictedSong], truth: Sequence[dict[str, tuple[str, ...]]]
+) -> list[int]:
+    """Indices of the songs labelled for ``task``, least sure first.
+
+    Uncertainty is 1 - the top class's probability (single-label) or, for a multi-label
+    task, the mean over labels of ``1 - |2p - 1|`` (1 when every label is at 0.5).
+    """
+    labelled = [k for k in range(len(songs)) if truth[k][task.name]]
+    return sorted(labelled, key=lambda k: -uncertainty(task, songs[k]))
+
+
+def uncertainty(task: Task, song: PredictedSong) -> float:
+    """How unsure the model is of ``song`` for ``task``, 0 (certain) to 1."""
+    probs = song.probabilities[task.name].values()
+    if task.multilabel:
+        return sum(1.0 - abs(2.0 * p - 1.0) for p in probs) / max(len(probs), 1)
+    return 1.0 - max(probs, default=0.0)
+
+
+def run_tables(
+    task: Task,
+    songs: Sequence[PredictedSong],
+    truth: Sequence[dict[str, tuple[str, ...]]],
+    page_dir: Path,
+) -> str:
+    """HTML: the "Got wrong" and "Least sure" tables of one task of a run's report."""
+    labelled = sum(1 for found in truth if found[task.name])
+    parts = []
+    for kind, title, chosen, none in (
+        ("got-wrong", "Got wrong", got_wrong(task, songs, truth), "None: every one was right."),
+        ("least-sure", "Least sure", least_sure(task, songs, truth), "No song to show."),
+    ):
+        shown = chosen[:RUN_ROWS]
+        count = f"{len(chosen)} of {labelled}" if kind == "got-wrong" else f"{labelled}"
+        more = f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""
+        parts.append(
+            f"<h3>{title} <span class='note'>({count} scored songs labelled for "
+            f"{_e(task.name)}{more})</span></h3>"
+        )
+        if not shown:
+            parts.append(f"<p class='note'>{none}</p>")
+            continue
+        rows = "".join(
+            "<tr>"
+            f"<td>{audio_player(songs[k].path, page_dir)}</td>"
+            f"<td>{_e(song_name(songs[k]))}</td>"
+            f"<td>{_e('; '.join(truth[k][task.name]))}</td>"
+            f"<td>{_e('; '.join(cell_labels(songs[k].predicted[task.name])) or '(none)')}</td>"
+            f"<td>{_e(_probability_cell(task, songs[k], truth[k][task.name], kind))}</td>"
+            "</tr>"
+            for k in shown
+        )
+        parts.append(
+            f"<table class='songs {kind}' data-task='{_e(task.name)}'>{RUN_HEAD}{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def class_tables(
+    task: str, classes: Sequence[str], songs: Sequence[PredictedSong], page_dir: Path
+) -> str:
+    """HTML: per class, its most and least confident songs among those predicted as it.
+
+    Confidence is the class's probability. The least confident table leaves out the songs
+    already in the most confident one, so a class of few songs shows each once.
+    """
+    parts = []
+    for name in classes:
+        members = [song for song in songs if name in cell_labels(song.predicted[task])]
+        members.sort(key=lambda song: -song.probabilities[task].get(name, 0.0))
+        most = members[:CLASS_ROWS]
+        least = members[len(most) :][::-1][:CLASS_ROWS]
+        parts.append(f"<h3>{_e(name)} <span class='note'>({len(members)} songs)</span></h3>")
+        for kind, title, chosen in (
+            ("most-confident", "Most confident", most),
+            ("least-confident", "Least confident", least),
+        ):
+            if not chosen:
+                continue
+            rows = "".join(
+                "<tr>"
+                f"<td>{audio_player(song.path, page_dir)}</td>"
+                f"<td>{_e(song_name(song))}</td>"
+                f"<td>{song.probabilities[task].get(name, 0.0):.3f}</td>"
+                "</tr>"
+                for song in chosen
+            )
+            parts.append(
+                f"<table class='songs {kind}' data-task='{_e(task)}' data-class='{_e(name)}'>"
+                f"<caption>{title}</caption>"
+                f"<tr><th></th><th>song</th><th>probability</th></tr>{rows}</table>"
+            )
+    return "".join(parts)
+
+
+def _error(task: Task, song: PredictedSong, labels: tuple[str, ...]) -> float:
+    """The probability of the wrong class, or the largest ``|truth - p|`` of a label."""
+    probs = song.probabilities[task.name]
+    if not task.multilabel:
+        return probs.get(song.predicted[task.name], 0.0)
+    return max((abs((c in labels) - p) for c, p in probs.items()), default=0.0)
+
+
+def _probability_cell(task: Task, song: PredictedSong, labels: tuple[str, ...], kind: str) -> str:
+    """The predicted class's probability; for a multi-label task the probability of each
+    label it got wrong (got-wrong table) or of every label (least-sure table)."""
+    probs = song.probabilities[task.name]
+    if not task.multilabel:
+        return f"{probs.get(song.predicted[task.name], 0.0):.3f}"
+    predicted = set(cell_labels(song.predicted[task.name]))
+    shown = [c for c in probs if kind == "least-sure" or (c in labels) != (c in predicted)]
+    return ", ".join(f"{c} {probs[c]:.3f}" for c in shown)
+
+
+def _e(text: str) -> str:
+    return html.escape(str(text), quote=True)
