@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +142,37 @@ def test_playlists_hold_every_predicted_song_most_probable_first(pipeline):
         assert [(out / "mood" / p).resolve() for p in paths] == [path for _, path in expected]
         listed += len(paths)
     assert listed == len(rows)
+
+
+def test_tag_dry_run_write_and_undo_through_the_cli(pipeline, tmp_path):
+    """On copies of the unseen songs, so the library the other tests read stays as it was."""
+    from tunetag.audio.decode import decode
+    from tunetag.library.tags import read_tags
+    from tunetag.library.tagwrite import read_fields
+
+    shutil.copytree(pipeline["root"] / "unseen", tmp_path / "unseen")
+    predictions = tmp_path / "predictions.csv"
+    shutil.copy(pipeline["root"] / "predictions.csv", predictions)
+    with open(predictions, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    songs = [tmp_path / row["path"] for row in rows]
+    before = {song: song.read_bytes() for song in songs}
+    audio = decode(songs[0], 22050)
+
+    assert "would change" in invoke("tag", predictions)
+    assert all(song.read_bytes() == before[song] for song in songs)
+    assert not list(tmp_path.glob("tunetag-undo-*.jsonl"))
+
+    invoke("tag", predictions, "--write")
+    (log,) = tmp_path.glob("tunetag-undo-*.jsonl")
+    for song, row in zip(songs, rows, strict=True):
+        assert read_tags(song)["mood"] == row["mood"]
+        assert read_fields(song, ["TUNETAG_RUN"]) == {"TUNETAG_RUN": row["run"]}
+    np.testing.assert_array_equal(decode(songs[0], 22050), audio)
+
+    invoke("tag", "--undo", log)
+    assert all(read_tags(song)["mood"] == "" for song in songs)
+    assert all(read_fields(song, ["TUNETAG_RUN"])["TUNETAG_RUN"] is None for song in songs)
+
+    result = runner.invoke(app, ["tag"])
+    assert result.exit_code == 1 and "--undo" in result.output

@@ -1,9 +1,9 @@
 """tunetag: learn how a person hears their own music, then tag the rest of their library.
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
-`scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `compare`, `report`. They are
-imported on first use, so that `import tunetag` stays fast and a CLI step loads only what it
-needs.
+`scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `tag`, `playlists`, `compare`,
+`report`. They are imported on first use, so that `import tunetag` stays fast and a CLI step
+loads only what it needs.
 """
 
 from importlib import import_module
@@ -26,6 +26,8 @@ _STEPS = {
     "train": "tunetag.training.train",
     "evaluate": "tunetag.evaluation.evaluate",
     "predict": "tunetag.predict",
+    "tag": "tunetag.library.tagging",
+    "undo_tags": "tunetag.library.tagging",
     "playlists": "tunetag.library.playlists",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",

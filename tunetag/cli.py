@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
-from tunetag.errors import TunetagError
+from tunetag.errors import ParameterError, TunetagError
 
 app = typer.Typer(
     help="Learn how you hear your music: label songs, train a CNN, tag the rest.",
@@ -308,6 +308,42 @@ def predict(
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(f"{output}: {len(result.paths)} songs classified, {len(result.errors)} skipped")
+
+
+@app.command()
+def tag(
+    predictions_csv: Annotated[
+        Path | None, typer.Argument(help="Predictions CSV (tunetag predict).")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the tags (else a dry run).")
+    ] = False,
+    genre: Annotated[
+        bool, typer.Option("--genre", help="Also write the genre field (yours is kept without).")
+    ] = False,
+    min_prob: Annotated[
+        float, typer.Option("--min-prob", help="Leave predictions less probable than this.")
+    ] = 0.0,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Undo log to write [default: beside the CSV].")
+    ] = None,
+    undo: Annotated[
+        Path | None, typer.Option("--undo", help="Restore every file an undo log lists.")
+    ] = None,
+) -> None:
+    """Show (dry run) or --write each song's predictions into its tags; --undo takes them out."""
+    from tunetag.library.tagging import tag as tag_files
+    from tunetag.library.tagging import undo_tags
+
+    if (predictions_csv is None) == (undo is None):
+        raise _fail(ParameterError("give a predictions CSV to tag, or --undo LOG, not both"))
+    try:
+        if undo is not None:
+            undo_tags(undo)
+        else:
+            tag_files(predictions_csv, write=write, genre=genre, min_prob=min_prob, undo_log=log)
+    except TunetagError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()

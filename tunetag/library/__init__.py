@@ -1,9 +1,10 @@
 """The person's music and labels: find audio files, read their tags, keep the song CSV,
-write playlists."""
+write predictions into tags (and undo it), write playlists."""
 
 from tunetag.library.playlists import playlists
 from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
 from tunetag.library.songtable import COLUMNS, SongTable
+from tunetag.library.tagging import TagReport, tag, undo_tags
 from tunetag.library.tags import read_tags
 
 __all__ = [
@@ -11,8 +12,11 @@ __all__ = [
     "COLUMNS",
     "ScanReport",
     "SongTable",
+    "TagReport",
     "find_audio",
     "playlists",
     "read_tags",
     "scan",
+    "tag",
+    "undo_tags",
 ]

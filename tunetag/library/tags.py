@@ -15,7 +15,19 @@ TAG_KEYS = ("title", "artist", "album", "genre", "mood")
 # ID3 frames for files whose ID3 tag mutagen has no easy interface for (WAV, AIFF).
 ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON", "mood": "TMOO"}
 
+
+def _id3_mood(id3: ID3, key: str) -> list[str]:
+    """EasyID3 getter: ``TMOO`` (ID3v2.4), else ``TXXX:MOOD`` (ID3v2.3 has no mood frame)."""
+    frame = id3.get("TMOO")
+    if frame is None:
+        frame = id3.get("TXXX:MOOD")
+    if frame is None:
+        raise KeyError(key)
+    return list(frame.text)
+
+
 EasyID3.RegisterTextKey("mood", "TMOO")
+EasyID3.RegisterKey("mood", getter=_id3_mood)
 EasyMP4Tags.RegisterFreeformKey("mood", "MOOD")
 
 
@@ -23,9 +35,10 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
     """The title, artist, album, genre, mood and duration a file's tags hold.
 
     Mood comes from the Vorbis/FLAC comment ``MOOD``, the ID3 frame ``TMOO`` (MP3, AIFF,
-    WAV) or the MP4 freeform atom ``----:com.apple.iTunes:MOOD``. A file mutagen cannot
-    parse gives empty strings rather than an error: whether it is usable audio is the
-    decoder's call, and it reports that with the reason.
+    WAV; else ``TXXX:MOOD``, where ID3v2.3 files hold it) or the MP4 freeform atom
+    ``----:com.apple.iTunes:MOOD``. A file mutagen cannot parse gives empty strings rather
+    than an error: whether it is usable audio is the decoder's call, and it reports that
+    with the reason.
 
     Parameters
     ----------
@@ -59,6 +72,8 @@ def _first_value(tags, key: str) -> str:
     """The first text value of ``key`` in any of mutagen's tag containers, or ``""``."""
     if isinstance(tags, ID3):
         frame = tags.get(ID3_FRAMES[key])
+        if frame is None and key == "mood":
+            frame = tags.get("TXXX:MOOD")
         if frame is None:
             return ""
         values = frame.genres if key == "genre" else frame.text
