@@ -212,7 +212,7 @@ def predict_songs(
     model.eval()
     rows: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
     with torch.inference_mode():
-        for views in tqdm(songs, desc="scoring", leave=False, disable=not progress):
+        for views in tqdm(songs, desc="scoring", unit="song", leave=False, disable=not progress):
             inputs = song_inputs(load_views(views), input_kind, crop_frames)
             n_crops = len(next(iter(inputs.values())))
             sums = {task.name: 0.0 for task in tasks}
