@@ -69,7 +69,8 @@ class TagReport:
         counts = f"{self.unchanged} unchanged, {len(self.skipped)} skipped"
         if self.mode == "undo":
             return f"{_files(self.changed)} restored, {counts} (undo log {self.undo_log})"
-        counts += f", {self.below_min_prob} predictions below the minimum probability"
+        below = self.below_min_prob
+        counts += f", {below} prediction{'' if below == 1 else 's'} below the minimum probability"
         if self.mode == "dry run":
             return (
                 f"dry run: {_files(self.changed)} would change, {counts}; "
