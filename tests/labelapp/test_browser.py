@@ -43,8 +43,7 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def server(tmp_path, write_audio):
+def serve(tmp_path, write_audio, tasks: list[str], multi_label: set[str] = frozenset()):
     """Five unlabelled 4 s songs in three formats, served as `tunetag label` would."""
     table = SongTable.new(tmp_path / "songs.csv")
     for k, name in enumerate(["a.ogg", "b.flac", "c.wav", "d.flac", "e.ogg"]):
@@ -54,12 +53,24 @@ def server(tmp_path, write_audio):
     table.write()
     session, _ = open_session(
         table.csv_path,
-        ["mood=mellow,not mellow", "genre=ambient,rock,folk"],
+        tasks,
+        multi_label=multi_label,
         cache_dir=tmp_path / "cache",
         progress=False,
     )
-    with LabelServer(session) as running:
-        yield running
+    return LabelServer(session)
+
+
+@pytest.fixture
+def server(tmp_path, write_audio):
+    with serve(tmp_path, write_audio, ["mood=mellow,not mellow", "genre=ambient,rock,folk"]) as up:
+        yield up
+
+
+@pytest.fixture
+def multi_label_server(tmp_path, write_audio):
+    with serve(tmp_path, write_audio, ["tags=calm,vocal"], {"tags"}) as up:
+        yield up
 
 
 def shown_song(page) -> str:
@@ -132,3 +143,22 @@ def test_undo_and_a_new_class_typed_on_the_page_reach_the_csv(browser, server):
     page.wait_for_selector('button.label[data-class="chamber"][aria-pressed="false"]')
     row = SongTable.read(server.session.store.csv_path).rows[0]
     assert (row["mood"], row["genre"]) == ("not mellow", "")
+
+
+def test_keys_toggle_labels_of_a_multi_label_task(browser, multi_label_server):
+    page = browser.new_page()
+    page.goto(multi_label_server.url)
+    page.wait_for_selector('#song[data-song-id="0"]')
+    csv_path = multi_label_server.session.store.csv_path
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    page.wait_for_selector('button.label[data-class="vocal"][aria-pressed="true"]')
+    expect(page.locator("#status")).to_contain_text("saved tags = calm, vocal")
+    assert SongTable.read(csv_path).rows[0]["tags"] == "calm;vocal"
+    page.keyboard.press("1")
+    page.wait_for_selector('button.label[data-class="calm"][aria-pressed="false"]')
+    page.fill('input.new-class[data-task="tags"]', "sad")
+    page.press('input.new-class[data-task="tags"]', "Enter")
+    expect(page.locator("#status")).to_contain_text("saved tags = vocal, sad")
+    assert shown_song(page) == "0"  # several labels may follow: no moving on by itself
+    assert SongTable.read(csv_path).rows[0]["tags"] == "vocal;sad"

@@ -205,7 +205,7 @@ function taskPanel(task) {
     button.setAttribute("aria-pressed", "false");
     button.addEventListener("click", () => {
       button.blur(); // so that Space plays audio instead of pressing the button again
-      whenShown(() => chooseLabel(task.name, cls));
+      whenShown(() => giveLabel(task.name, cls, true));
     });
     buttons.append(button);
   }
@@ -296,8 +296,11 @@ function renderCurrentLabels() {
 
 // ---------------------------------------------------------------- labelling
 
-/** Sets (single-label task) or toggles (multi-label task) one class on the shown song. */
-function chooseLabel(taskName, cls) {
+/**
+ * Gives the shown song a class: set in a single-label task; in a multi-label task added, or
+ * taken away again when `toggle` is true (a class key toggles, a typed new class only adds).
+ */
+function giveLabel(taskName, cls, toggle) {
   const song = app.song;
   if (!song) {
     showError(`not saved: ${taskName} = ${cls}, because no song is shown`);
@@ -307,30 +310,20 @@ function chooseLabel(taskName, cls) {
   const now = song.labels[taskName] || [];
   let labels = [cls];
   if (task && task.multi_label) {
-    labels = now.includes(cls) ? now.filter((c) => c !== cls) : [...now, cls];
+    if (!now.includes(cls)) labels = [...now, cls];
+    else labels = toggle ? now.filter((c) => c !== cls) : now;
   }
   saveLabels(song, taskName, labels);
 }
 
-/** Adds a typed class: set for a single-label task, added for a multi-label task. */
+/** Adds the class typed in a task's "new class" field to the song being shown. */
 function addNewClass(input) {
   const name = input.value.trim();
   const taskName = input.dataset.task;
   input.blur();
   if (!name) return;
   input.value = "";
-  whenShown(() => {
-    const song = app.song;
-    if (!song) {
-      showError(`not saved: ${taskName} = ${name}, because no song is shown`);
-      return;
-    }
-    const task = findTask(taskName);
-    const now = song.labels[taskName] || [];
-    let labels = [name];
-    if (task && task.multi_label) labels = now.includes(name) ? now : [...now, name];
-    saveLabels(song, taskName, labels);
-  });
+  whenShown(() => giveLabel(taskName, name, false));
 }
 
 function saveLabels(song, taskName, labels) {
@@ -630,7 +623,7 @@ function onKey(ev) {
   const target = app.keymap.get(ev.key) || app.keymap.get(ev.key.toLowerCase());
   if (target) {
     ev.preventDefault();
-    if (!ev.repeat) whenShown(() => chooseLabel(target.task, target.cls));
+    if (!ev.repeat) whenShown(() => giveLabel(target.task, target.cls, true));
   }
 }
 
