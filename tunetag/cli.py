@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tunetag.cluster import open_executor
 from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
 from tunetag.errors import ParameterError, TunetagError
 
@@ -28,6 +27,18 @@ CacheOption = Annotated[
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", min=1, help="Processes for decoding [default: all cores]."),
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help=(
+            "Decode on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786). "
+            "The workers write the cache themselves: --cache (and the music) must be a "
+            "shared folder every worker reaches at the same path."
+        ),
+    ),
 ]
 SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Analysis rate, Hz.")]
 WindowOption = Annotated[float, typer.Option("--window", help="Seconds analysed per song.")]
@@ -60,10 +71,6 @@ def _task_line(found: dict) -> str:
     if "macro_roc_auc" in found:
         return f"{found['n_songs']} songs, macro ROC-AUC {found['macro_roc_auc']}"
     return "no labelled song scored"
-
-
-def _executor(workers: int | None):
-    return ProcessPoolExecutor(max_workers=workers) if workers else nullcontext(None)
 
 
 def _fail(exc: TunetagError) -> typer.Exit:
@@ -118,12 +125,13 @@ def label(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page.")] = False,
     cache: CacheOption = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """Listen to each song and label it in a local web page; every label is saved at once."""
     from tunetag.labelapp import label as serve_label_page
 
     try:
-        with _executor(workers) as executor:
+        with open_executor(workers, dask) as executor:
             serve_label_page(
                 csv_path,
                 task,
@@ -151,6 +159,7 @@ def extract(
     ] = None,
     cache: CacheOption = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
     sample_rate: SampleRateOption = AudioConfig.sample_rate,
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
@@ -160,7 +169,7 @@ def extract(
     from tunetag.features.extract import extract as run_extract
 
     try:
-        with _executor(workers) as executor:
+        with open_executor(workers, dask) as executor:
             report = run_extract(
                 csv_path,
                 _features(sample_rate, window, n_mels, views),
@@ -223,6 +232,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
     cache: CacheOption = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
     sample_rate: SampleRateOption = AudioConfig.sample_rate,
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
@@ -252,7 +262,7 @@ def train(
                 seed=seed,
             ),
         )
-        with _executor(workers) as executor:
+        with open_executor(workers, dask) as executor:
             run = run_train(csv_path, output, config, cache_dir=cache, executor=executor)
     except TunetagError as exc:
         raise _fail(exc) from None
@@ -276,12 +286,13 @@ def evaluate(
     ] = None,
     cache: CacheOption = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """Score a trained run on a labelled CSV: metrics and a confusion matrix per task."""
     from tunetag.evaluation.evaluate import evaluate as run_evaluate
 
     try:
-        with _executor(workers) as executor:
+        with open_executor(workers, dask) as executor:
             metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
     except TunetagError as exc:
         raise _fail(exc) from None
@@ -298,12 +309,13 @@ def predict(
     ] = Path("predictions.csv"),
     cache: CacheOption = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """Classify songs with a trained run; write a CSV of classes and probabilities."""
     from tunetag.predict import predict as run_predict
 
     try:
-        with _executor(workers) as executor:
+        with open_executor(workers, dask) as executor:
             result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
     except TunetagError as exc:
         raise _fail(exc) from None

@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from tunetag.audio.decode import load_window
@@ -184,9 +185,16 @@ def _run_on(
     report: ExtractReport,
     bar: tqdm,
 ) -> None:
-    """Submit every song to ``executor`` and record each outcome as it arrives."""
+    """Submit every song to ``executor`` and record each outcome as it arrives.
+
+    Paths travel absolute: a worker (on a Dask cluster) may run in another folder.
+    """
+    cache_root = cache.root.absolute()
+    pictures = None if png_dir is None else png_dir.absolute()
     futures = {
-        executor.submit(_extract_song, path, features, cache.root, missing, png_dir): path
+        executor.submit(
+            _extract_song, path.absolute(), features, cache_root, missing, pictures
+        ): path
         for path, missing in todo
     }
     for future in as_completed(futures):
@@ -220,9 +228,14 @@ def _extract_song(
     """Worker: compute, cache and draw one song; return its cached paths or a reason.
 
     Every exception is turned into a one-line reason here, so nothing unpicklable travels.
+    BLAS runs on one thread (songs are the parallel unit), which also makes the arrays the
+    same bit for bit whatever the machine's core count or the executor (a Dask worker
+    limits its BLAS to one thread too).
     """
     try:
-        return _compute_song(path, features, FeatureCache(cache_root), missing, png_dir), None
+        with threadpool_limits(limits=1, user_api="blas"):
+            cache = FeatureCache(cache_root)
+            return _compute_song(path, features, cache, missing, png_dir), None
     except TunetagError as exc:
         return None, _reason(exc, path)
     except Exception as exc:
