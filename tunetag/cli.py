@@ -267,6 +267,10 @@ def train(
             run = run_train(csv_path, output, config, cache_dir=cache, executor=executor)
     except TunetagError as exc:
         raise _fail(exc) from None
+    from tunetag.training.distributed import environment_world
+
+    if not environment_world().writes_files:
+        return  # under torchrun, the first process speaks for all
     metrics = run.load_metrics()
     songs = metrics["songs"]
     typer.echo(

@@ -15,7 +15,7 @@ from tunetag import models
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.training.datasets import SongExample
-from tunetag.training.loop import fit, pick_device, predict_songs
+from tunetag.training.loop import autocast_dtype, fit, pick_device, predict_songs
 from tunetag.training.tasks import Task
 
 N_MELS = 32
@@ -232,6 +232,7 @@ def test_a_target_of_the_wrong_size_is_refused(library):
 
 def test_pick_device_is_cuda_only_when_present():
     assert pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert autocast_dtype(CPU) is None  # full precision on the CPU, mixed on a GPU
 
 
 class MeanColours(nn.Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from tqdm.auto import tqdm
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.models.logreg import IGNORE_INDEX
+from tunetag.training import distributed
 from tunetag.training.augment import augment_batch
 from tunetag.training.datasets import (
     SongExample,
@@ -28,11 +30,28 @@ from tunetag.training.datasets import (
 from tunetag.training.tasks import Task
 
 EPSILON = 1e-12  # floor of a probability before its logarithm
+RANK_SEED_STRIDE = 1_000_003  # seeds of dropout and augmentation of rank r: seed + r * this
 
 
 def pick_device() -> torch.device:
-    """CUDA when a GPU is present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """CUDA when a GPU is present (this rank's own GPU under torchrun), else the CPU."""
+    return distributed.rank_device()
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The mixed-precision type of forward passes on ``device``: bfloat16 on a GPU that has
+    it, else float16 (with a gradient scaler in training); None (float32) on the CPU."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Forward passes in `autocast_dtype` on a GPU; nothing changes on the CPU."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 @dataclass
@@ -69,7 +88,14 @@ def fit(
     as ``config`` says (gain, masks, mixup). After each epoch every validation song is
     scored whole by `predict_songs`; training stops after ``config.patience`` epochs
     without a lower validation loss. A ``"summary"`` model is fitted in closed form instead
-    (one history row).
+    (one history row). On a GPU, forward passes run in mixed precision (`autocast_dtype`).
+
+    Inside a process group (`tunetag.training.distributed`, opened by `train` under
+    torchrun) every process calls `fit` with the same arguments: each trains on its own
+    shard of each epoch's crops, ``batch_size / processes`` (rounded up) a step, gradients
+    averaged by DDP, scores its share of the validation songs, and all keep rank 0's
+    history row, so all stop at the same epoch with the same weights. A ``"summary"`` model
+    is fitted by rank 0 and its weights sent to the others. Only rank 0 shows progress.
 
     Parameters
     ----------
@@ -108,7 +134,10 @@ def fit(
     """
     _check_fit_arguments(tasks, train_examples, val_examples, config)
     device = device or pick_device()
-    torch.manual_seed(config.seed)
+    world = distributed.active_world()
+    progress = progress and world.writes_files
+    rank_seed = config.seed + RANK_SEED_STRIDE * world.rank
+    torch.manual_seed(rank_seed)
     model.to(device)
     weights = _checked_weights(class_weights or {}, tasks, device)
     if input_kind == "summary":
@@ -121,31 +150,35 @@ def fit(
         config.crops_per_song,
         config.seed,
     )
-    loader = DataLoader(
-        dataset,
-        batch_size=config.batch_size,
-        shuffle=True,
-        num_workers=0,
-        generator=torch.Generator().manual_seed(config.seed),
-        drop_last=len(dataset) > 1 and len(dataset) % config.batch_size == 1,
-        pin_memory=device.type == "cuda",
-    )
-    augment_rng = torch.Generator().manual_seed(config.seed + 1)
+    loader = _loader(dataset, config, device, world)
+    unlabelled = any(np.isnan(ex.targets[t.name]).any() for ex in train_examples for t in tasks)
+    trained = distributed.wrap(model, device, some_heads_idle=unlabelled)
+    augment_rng = torch.Generator().manual_seed(rank_seed + 1)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
+    dtype = autocast_dtype(device)
+    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state = math.inf, 0, {}
     for epoch in range(1, config.epochs + 1):
         dataset.set_epoch(epoch)
+        if isinstance(loader.sampler, distributed.EpochShards):
+            loader.sampler.set_epoch(epoch)
         bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not progress)
         row: dict[str, float] = {"epoch": epoch}
-        row.update(_train_epoch(model, bar, tasks, weights, optimizer, config, augment_rng, device))
+        row.update(
+            _train_epoch(
+                trained, bar, tasks, weights, optimizer, config, augment_rng, device, scaler
+            )
+        )
+        distributed.broadcast_buffers(model)
         row.update(
             _validate(
                 model, tasks, val_examples, input_kind, crop_frames, config.batch_size, device
             )
         )
+        row = distributed.broadcast_object(row)
         history.append(row)
         if progress:
             tqdm.write(_summary(row, config.epochs))
@@ -158,10 +191,40 @@ def fit(
             )
         if not val_examples or row["val_loss"] < best_loss:
             best_loss, best_epoch = row["val_loss"], epoch
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_state = _cpu_state(model)
         elif epoch - best_epoch >= config.patience:
             break
     return FitResult(history=history, best_state=best_state, best_epoch=best_epoch)
+
+
+def _loader(
+    dataset: TrainCrops, config: TrainConfig, device: torch.device, world: distributed.World
+) -> DataLoader:
+    """Batches of crops in a new order each epoch: all of them for a single process, this
+    rank's `distributed.shard` of them (and its part of each step's batch) under torchrun.
+
+    A last batch of one crop is dropped (batch norm cannot train on it).
+    """
+    if world.distributed:
+        sampler = distributed.EpochShards(len(dataset), world, config.seed)
+        batch_size = distributed.rank_batch_size(config.batch_size, world)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=0,
+            drop_last=len(sampler) > 1 and len(sampler) % batch_size == 1,
+            pin_memory=device.type == "cuda",
+        )
+    return DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        num_workers=0,
+        generator=torch.Generator().manual_seed(config.seed),
+        drop_last=len(dataset) > 1 and len(dataset) % config.batch_size == 1,
+        pin_memory=device.type == "cuda",
+    )
 
 
 def predict_songs(
@@ -177,6 +240,9 @@ def predict_songs(
 ) -> dict[str, np.ndarray]:
     """Probabilities of whole songs: softmax (single-label) or sigmoid (multi-label)
     averaged over every crop of each song.
+
+    On a GPU the forward passes run in mixed precision (`autocast_dtype`); probabilities
+    are computed in float64 from the logits either way.
 
     Parameters
     ----------
@@ -218,7 +284,8 @@ def predict_songs(
             sums = {task.name: 0.0 for task in tasks}
             for start in range(0, n_crops, batch_size):
                 chunk = {k: v[start : start + batch_size].to(device) for k, v in inputs.items()}
-                logits = model(chunk)
+                with autocast(device):
+                    logits = model(chunk)
                 for task in tasks:
                     sums[task.name] = sums[task.name] + _probabilities(logits[task.name], task).sum(
                         0
@@ -227,6 +294,54 @@ def predict_songs(
                 rows[task.name].append((sums[task.name] / n_crops).cpu().numpy())
     model.train(was_training)
     return {name: np.stack(found) for name, found in rows.items()}
+
+
+def score_songs(
+    model: nn.Module,
+    songs: Sequence[Mapping[str, Path]],
+    tasks: Sequence[Task],
+    *,
+    input_kind: str,
+    crop_frames: int,
+    device: torch.device | None = None,
+    batch_size: int = 32,
+) -> dict[str, np.ndarray]:
+    """`predict_songs`, shared among the processes of a torchrun job.
+
+    Rank r scores songs r, r + processes, ... and every rank gets the probabilities of
+    every song, in the order of ``songs``. For a single process it is `predict_songs`.
+    Every rank must hold the same weights (see `distributed.broadcast_buffers`).
+
+    Parameters
+    ----------
+    model, songs, tasks, input_kind, crop_frames, device, batch_size
+        As for `predict_songs`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Task name -> float64 (n_songs, n_outputs).
+    """
+    world = distributed.active_world()
+    options = {
+        "input_kind": input_kind,
+        "crop_frames": crop_frames,
+        "device": device,
+        "batch_size": batch_size,
+    }
+    if not world.distributed:
+        return predict_songs(model, songs, tasks, **options)
+    mine = list(songs[world.rank :: world.size])
+    found = (
+        predict_songs(model, mine, tasks, **options)
+        if mine
+        else {task.name: np.empty((0, task.n_outputs)) for task in tasks}
+    )
+    merged = {task.name: np.empty((len(songs), task.n_outputs)) for task in tasks}
+    for rank, part in enumerate(distributed.gather_objects(found)):
+        for name, rows in part.items():
+            merged[name][rank :: world.size] = rows
+    return merged
 
 
 def _probabilities(logits: torch.Tensor, task: Task) -> torch.Tensor:
@@ -297,8 +412,11 @@ def _train_epoch(
     config: TrainConfig,
     augment_rng: torch.Generator,
     device: torch.device,
+    scaler: torch.amp.GradScaler | None,
 ) -> dict[str, float]:
-    """One pass over the crops: the mean loss per crop and crop-level accuracy per task."""
+    """One pass over the crops: the mean loss per crop and crop-level accuracy per task,
+    over every process's crops. The loss is computed in float32 whatever the forward pass
+    ran in; ``scaler`` (float16 only) keeps small gradients from underflowing."""
     model.train()
     loss_sum, n_seen = 0.0, 0
     correct = dict.fromkeys((task.name for task in tasks), 0.0)
@@ -307,7 +425,9 @@ def _train_epoch(
         inputs, targets = augment_batch(inputs, targets, config, augment_rng)
         inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
         targets = {k: v.to(device, non_blocking=True) for k, v in targets.items()}
-        outputs = model(inputs)
+        with autocast(device):
+            outputs = model(inputs)
+        outputs = {name: logits.float() for name, logits in outputs.items()}
         loss = torch.zeros((), device=device)
         for task in tasks:
             found = task_loss(outputs[task.name], targets[task.name], task, weights.get(task.name))
@@ -318,13 +438,25 @@ def _train_epoch(
             correct[task.name] += n_correct
             labelled[task.name] += n_known
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         batch = len(next(iter(targets.values())))
         loss_sum += float(loss.detach()) * batch
         n_seen += batch
+    names = list(correct)
+    totals = distributed.sum_over_ranks(
+        [loss_sum, n_seen, *(correct[n] for n in names), *(labelled[n] for n in names)]
+    )
+    loss_sum, n_seen = totals[0], totals[1]
+    correct = dict(zip(names, totals[2 : 2 + len(names)], strict=True))
+    labelled = dict(zip(names, totals[2 + len(names) :], strict=True))
     row = {"train_loss": loss_sum / max(n_seen, 1)}
-    for name in correct:
+    for name in names:
         row[f"train_acc_{name}"] = correct[name] / labelled[name] if labelled[name] else math.nan
     return row
 
@@ -349,7 +481,7 @@ def _validate(
 ) -> dict[str, float]:
     if not examples:
         return {"val_loss": math.nan} | {f"val_acc_{task.name}": math.nan for task in tasks}
-    probabilities = predict_songs(
+    probabilities = score_songs(
         model,
         [example.view_paths for example in examples],
         tasks,
@@ -394,23 +526,36 @@ def _fit_summaries(
     seed: int,
     device: torch.device,
 ) -> FitResult:
-    """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch."""
-    x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
-    targets = {}
-    for task in tasks:
-        truth = np.stack([ex.targets[task.name] for ex in train_examples])
-        unknown = np.isnan(truth).any(axis=1)
-        targets[task.name] = (
-            truth if task.multilabel else np.where(unknown, IGNORE_INDEX, truth.argmax(1))
-        )
-    model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
+    """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch.
+
+    Under torchrun rank 0 fits (there are no gradients to share) and sends the weights to
+    the others; the scoring is shared.
+    """
+    world = distributed.active_world()
+    if world.writes_files:
+        x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
+        targets = {}
+        for task in tasks:
+            truth = np.stack([ex.targets[task.name] for ex in train_examples])
+            unknown = np.isnan(truth).any(axis=1)
+            targets[task.name] = (
+                truth if task.multilabel else np.where(unknown, IGNORE_INDEX, truth.argmax(1))
+            )
+        model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
+    if world.distributed:
+        model.load_state_dict(distributed.broadcast_object(_cpu_state(model)))
     model.to(device)
     on_train = _validate(model, tasks, train_examples, "summary", 1, 64, device)
     row = {"epoch": 1, "train_loss": on_train["val_loss"]}
     row |= {f"train_acc_{t.name}": on_train[f"val_acc_{t.name}"] for t in tasks}
     row |= _validate(model, tasks, val_examples, "summary", 1, 64, device)
-    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    return FitResult(history=[row], best_state=state, best_epoch=1)
+    row = distributed.broadcast_object(row)
+    return FitResult(history=[row], best_state=_cpu_state(model), best_epoch=1)
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's ``state_dict`` on the CPU."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _summary(row: dict[str, float], epochs: int) -> str:

@@ -23,8 +23,9 @@ from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.predict import SongPredictions, predicted_probability
 from tunetag.predictions import PredictedSong
 from tunetag.runfolder import RunFolder, model_view_rows
+from tunetag.training import distributed
 from tunetag.training.datasets import SongExample, crop_frames
-from tunetag.training.loop import fit, pick_device, predict_songs
+from tunetag.training.loop import fit, pick_device, score_songs
 from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
 from tunetag.training.tasks import Task, tasks_from_table
 
@@ -49,6 +50,14 @@ def train(
     pool those scores and give the mean and spread over folds, and the saved model is
     retrained on every song for the median best epoch.
 
+    Under ``torchrun --nproc_per_node=N -m tunetag train ...`` (``WORLD_SIZE`` > 1 in the
+    environment) this opens a process group (`distributed.process_group`) and every process
+    runs this function: each machine's first process extracts the features, the others then
+    read them from the cache; all make the same split and train together (see
+    `tunetag.training.loop.fit`), every fold of a k-fold run and the logistic baseline
+    included; rank 0 alone writes the run folder and shows progress, and the others wait
+    for it before they return the same `RunFolder`.
+
     Parameters
     ----------
     csv_path : path
@@ -71,22 +80,41 @@ def train(
         songs (``scored-songs.csv``, which the report's song tables read).
     """
     config = config or RunConfig()
-    model_class = models.model_class(config.train.model)
-    table = SongTable.read(csv_path)
-    tasks = tasks_from_table(table, config.train.tasks)
-    songs = _labelled_songs(table, tasks, config, cache_dir, executor, progress)
-    splits = _splits(songs, config)
-    config = dataclasses.replace(
-        config,
-        train=dataclasses.replace(
-            config.train,
-            batch_size=config.train.batch_size or model_class.default_batch_size,
-            learning_rate=config.train.learning_rate or model_class.default_learning_rate,
-        ),
-    )
-    outcome = _cross_validate(_Trainer(config, tasks, progress), songs.examples, splits)
+    with distributed.process_group() as world:
+        progress = progress and world.writes_files
+        model_class = models.model_class(config.train.model)
+        table = SongTable.read(csv_path)
+        tasks = tasks_from_table(table, config.train.tasks)
+        with distributed.local_rank_first():
+            songs = _labelled_songs(table, tasks, config, cache_dir, executor, progress)
+        distributed.require_same(songs.rows, "which songs could be read")
+        splits = _splits(songs, config)
+        config = dataclasses.replace(
+            config,
+            train=dataclasses.replace(
+                config.train,
+                batch_size=config.train.batch_size or model_class.default_batch_size,
+                learning_rate=config.train.learning_rate or model_class.default_learning_rate,
+            ),
+        )
+        outcome = _cross_validate(_Trainer(config, tasks, progress), songs.examples, splits)
+        run = RunFolder(out_dir)
+        if world.writes_files:
+            _write_run(run, config, tasks, table, songs, splits, outcome)
+        distributed.barrier()
+    return run
 
-    run = RunFolder(out_dir)
+
+def _write_run(
+    run: RunFolder,
+    config: RunConfig,
+    tasks: list[Task],
+    table: SongTable,
+    songs: _Songs,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    outcome: _Outcome,
+) -> None:
+    """Every file of the run folder: model, settings, scores, plots and the report."""
     run.save_config(config)
     run.save_tasks(tasks)
     run.save_model(outcome.final_state)
@@ -108,7 +136,6 @@ def train(
                 title=f"{task.name} ({config.train.model}, {where})",
             )
     report(run.path)
-    return run
 
 
 @dataclass
@@ -303,7 +330,8 @@ class _Trainer:
         self.device = pick_device()
 
     def fit(self, train: list[SongExample], test: list[SongExample]):
-        """Train on ``train`` (validating on ``test``); the best epoch's probabilities."""
+        """Train on ``train`` (validating on ``test``); the best epoch's probabilities of
+        ``test`` (on every process under torchrun)."""
         model = self._model()
         result = fit(
             model,
@@ -318,7 +346,7 @@ class _Trainer:
             progress=self.progress,
         )
         model.load_state_dict(result.best_state)
-        probabilities = predict_songs(
+        probabilities = score_songs(
             model,
             [example.view_paths for example in test],
             self.tasks,
