@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tunetag.audio import decode, load_window
+from tunetag.audio import analysis_window, decode, load_window
 from tunetag.config import AudioConfig
 from tunetag.errors import AudioDecodeError, ParameterError
 
@@ -92,8 +92,9 @@ def test_ffmpeg_fallback_matches_soundfile_on_flac(tmp_path, monkeypatch):
     path = tmp_path / "song.flac"
     sf.write(path, np.stack([sine(1.0, 32000), sine(1.0, 32000, 880.0)], axis=1), 32000)
     by_soundfile = decode(path, 16000)
+    stretch_by_soundfile = decode(path, 16000, offset_s=0.25, duration_s=0.5)  # a seek
 
-    def refuse(path):
+    def refuse(path, *stretch):
         raise RuntimeError("pretend libsndfile cannot read this")
 
     # the module, not the function of the same name that tunetag.audio exports
@@ -101,6 +102,9 @@ def test_ffmpeg_fallback_matches_soundfile_on_flac(tmp_path, monkeypatch):
     monkeypatch.setattr(decode_module, "_read_soundfile", refuse)
     by_ffmpeg = decode(path, 16000)
     np.testing.assert_allclose(by_ffmpeg, by_soundfile, atol=1e-4)
+    stretch = decode(path, 16000, offset_s=0.25, duration_s=0.5)  # decoded, then cut
+    assert len(stretch) == len(stretch_by_soundfile) == 8000
+    np.testing.assert_allclose(stretch, stretch_by_soundfile, atol=1e-4)
 
 
 @pytest.mark.parametrize("sr_in", [8000, 22050, 44100, 96000])
@@ -219,3 +223,36 @@ def test_load_window_returns_the_centre_window_at_the_configured_rate(tmp_path):
     assert peak_hz(y, sr) == pytest.approx(600.0, abs=2.0)
     start = load_window(path, AudioConfig(sample_rate=sr, window_s=2.0, window_position="start"))
     assert peak_hz(start, sr) == pytest.approx(300.0, abs=2.0)
+
+
+@pytest.mark.parametrize("position", ["centre", "start"])
+def test_load_window_reads_the_window_alone_and_matches_the_whole_song_cut(
+    tmp_path, monkeypatch, position
+):
+    sr = 22050
+    x = np.concatenate([sine(3.0, sr, 300.0), sine(3.0, sr, 600.0), sine(3.0, sr, 900.0)])
+    path = tmp_path / "three.flac"
+    sf.write(path, x, sr)
+    audio = AudioConfig(sample_rate=sr, window_s=2.0, window_position=position)
+    whole = analysis_window(decode(path, sr), sr, 2.0, position)
+    read = []
+    original = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, frames=-1, **kw: read.append(frames) or original(
+            self, frames, **kw)
+    )  # fmt: skip
+    y = load_window(path, audio)
+    assert read == [2 * sr]  # one read of the window's frames, not the whole file
+    np.testing.assert_array_equal(y, whole)
+
+
+def test_a_resampled_window_matches_the_whole_song_cut_away_from_its_edges(tmp_path):
+    sr_in, sr = 44100, 22050
+    x = np.concatenate([sine(3.0, sr_in, 300.0), sine(3.0, sr_in, 600.0), sine(3.0, sr_in, 900.0)])
+    path = tmp_path / "three.wav"
+    sf.write(path, x, sr_in, subtype="FLOAT")
+    y = load_window(path, AudioConfig(sample_rate=sr, window_s=2.0))
+    whole = analysis_window(decode(path, sr), sr, 2.0, "centre")
+    assert len(y) == len(whole) == 2 * sr
+    edge = sr // 20  # the resampler's filter sees no samples past the cut: 50 ms either side
+    np.testing.assert_allclose(y[edge:-edge], whole[edge:-edge], atol=1e-4)

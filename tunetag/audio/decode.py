@@ -14,16 +14,20 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from tunetag.audio.window import analysis_window
+from tunetag.audio.window import analysis_window, window_bounds
 from tunetag.config import AudioConfig
 from tunetag.errors import AudioDecodeError, ParameterError
 
 
-def decode(path: str | os.PathLike, sr: int) -> np.ndarray:
-    """Read a whole audio file as mono float32 samples at ``sr`` Hz.
+def decode(
+    path: str | os.PathLike, sr: int, offset_s: float = 0.0, duration_s: float | None = None
+) -> np.ndarray:
+    """Read an audio file, or one stretch of it, as mono float32 samples at ``sr`` Hz.
 
     Every view is computed from the same kind of signal whatever the file held: channels
     are averaged and the rate is converted with soxr (high quality) only when it differs.
+    libsndfile seeks to ``offset_s`` and reads only ``duration_s``, so a window of a long
+    song costs the window; FFmpeg decodes from the start and the stretch is cut after.
 
     Parameters
     ----------
@@ -31,11 +35,15 @@ def decode(path: str | os.PathLike, sr: int) -> np.ndarray:
         The audio file (WAV, FLAC, OGG, AIFF, MP3, M4A/AAC, Opus, ...).
     sr : int
         Sample rate of the result in Hz.
+    offset_s : float
+        Where to start, in seconds from the start of the file.
+    duration_s : float, optional
+        How many seconds to read; to the end of the file by default.
 
     Returns
     -------
     np.ndarray, shape (samples,), float32
-        The song, about ``duration_s * sr`` samples long.
+        The song (or stretch), about ``duration_s * sr`` samples long.
 
     Raises
     ------
@@ -54,9 +62,12 @@ def decode(path: str | os.PathLike, sr: int) -> np.ndarray:
         raise AudioDecodeError(f"{path}: empty file (0 bytes)")
 
     try:
-        channels, sr_in = _read_soundfile(path)
+        channels, sr_in = _read_soundfile(path, offset_s, duration_s)
     except (sf.SoundFileError, RuntimeError):
         channels, sr_in = _read_pyav(path)
+        start = int(round(offset_s * sr_in))
+        stop = None if duration_s is None else start + int(round(duration_s * sr_in))
+        channels = channels[:, start:stop]
 
     if channels.shape[1] == 0:
         raise AudioDecodeError(f"{path}: no audio samples")
@@ -90,7 +101,12 @@ def load_window(path: str | os.PathLike, audio: AudioConfig) -> np.ndarray:
         As `decode`, or ``<path>: too short (0.42 s < 1.0 s)`` for songs shorter than
         ``audio.min_duration_s``.
     """
-    y = decode(path, audio.sample_rate)
+    start_s, length_s = 0.0, None
+    total_s = _soundfile_duration_s(path)
+    if total_s is not None:  # libsndfile can seek: read the window alone
+        start_s, end_s = window_bounds(total_s, audio.window_s, audio.window_position)
+        length_s = end_s - start_s
+    y = decode(path, audio.sample_rate, start_s, length_s)
     duration_s = len(y) / audio.sample_rate
     if duration_s < audio.min_duration_s:
         raise AudioDecodeError(f"{path}: too short ({duration_s:.2f} s < {audio.min_duration_s} s)")
@@ -103,10 +119,27 @@ def _downmix(channels: np.ndarray) -> np.ndarray:
     return weights @ channels
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+def _soundfile_duration_s(path: str | os.PathLike) -> float | None:
+    """The file's length from its header, or None where libsndfile cannot read it."""
+    try:
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return None
+    return info.frames / info.samplerate if info.samplerate > 0 else None
+
+
+def _read_soundfile(
+    path: Path, offset_s: float = 0.0, duration_s: float | None = None
+) -> tuple[np.ndarray, int]:
     """Samples as (channels, samples) float32 and the file's rate in Hz, via libsndfile."""
-    data, sr_in = sf.read(str(path), dtype="float32", always_2d=True)
-    return data.T, int(sr_in)
+    with sf.SoundFile(str(path)) as handle:
+        sr_in = int(handle.samplerate)
+        start = int(round(offset_s * sr_in))
+        if start:
+            handle.seek(start)
+        frames = -1 if duration_s is None else int(round(duration_s * sr_in))
+        data = handle.read(frames, dtype="float32", always_2d=True)
+    return data.T, sr_in
 
 
 def _read_pyav(path: Path) -> tuple[np.ndarray, int]:

@@ -21,7 +21,7 @@ from tunetag.config import FeatureConfig
 from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.views import VIEW_NAMES
 
-CACHE_FORMAT_VERSION = 2  # bump when the meaning of a cached array changes (2: mel in dBFS)
+CACHE_FORMAT_VERSION = 3  # bump when a cached array changes (2: mel in dBFS, 3: window read alone)
 
 
 class FeatureCache:
