@@ -23,7 +23,13 @@ from tunetag.models import create
 from tunetag.training import distributed
 from tunetag.training.datasets import SongExample
 from tunetag.training.distributed import EpochShards, World, environment_world, shard
-from tunetag.training.loop import autocast_dtype, fit, pick_device, predict_songs, score_songs
+from tunetag.training.loop import (
+    autocast_dtype,
+    fit,
+    pick_device,
+    predict_songs,
+    predict_songs_across_ranks,
+)
 from tunetag.training.tasks import Task
 
 TORCHRUN = Path(sys.executable).parent / "torchrun"
@@ -123,7 +129,7 @@ def test_alone_scoring_is_predict_songs(tmp_path):
     model = MeanRows(8)
     options = {"input_kind": "crop", "crop_frames": 10, "device": torch.device("cpu")}
     np.testing.assert_array_equal(
-        score_songs(model, songs, [mood], **options)["mood"],
+        predict_songs_across_ranks(model, songs, [mood], **options)["mood"],
         predict_songs(model, songs, [mood], **options)["mood"],
     )
 

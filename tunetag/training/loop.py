@@ -296,7 +296,7 @@ def predict_songs(
     return {name: np.stack(found) for name, found in rows.items()}
 
 
-def score_songs(
+def predict_songs_across_ranks(
     model: nn.Module,
     songs: Sequence[Mapping[str, Path]],
     tasks: Sequence[Task],
@@ -481,7 +481,7 @@ def _validate(
 ) -> dict[str, float]:
     if not examples:
         return {"val_loss": math.nan} | {f"val_acc_{task.name}": math.nan for task in tasks}
-    probabilities = score_songs(
+    probabilities = predict_songs_across_ranks(
         model,
         [example.view_paths for example in examples],
         tasks,

@@ -25,7 +25,7 @@ from tunetag.predictions import PredictedSong
 from tunetag.runfolder import RunFolder, model_view_rows
 from tunetag.training import distributed
 from tunetag.training.datasets import SongExample, crop_frames
-from tunetag.training.loop import fit, pick_device, score_songs
+from tunetag.training.loop import fit, pick_device, predict_songs_across_ranks
 from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
 from tunetag.training.tasks import Task, tasks_from_table
 
@@ -346,7 +346,7 @@ class _Trainer:
             progress=self.progress,
         )
         model.load_state_dict(result.best_state)
-        probabilities = score_songs(
+        probabilities = predict_songs_across_ranks(
             model,
             [example.view_paths for example in test],
             self.tasks,
