@@ -1,10 +1,12 @@
-"""The person's music and labels: find audio files, read their tags, keep the song CSV,
-write predictions into tags (and undo it), write playlists."""
+"""The person's music and labels: find audio files, read their tags, keep the song CSV.
 
-from tunetag.library.playlists import playlists
+Writing predictions into tags (`tunetag.library.tagging`) and playlists
+(`tunetag.library.playlists`) read the predictions file, which itself uses the song CSV, so
+they are imported from their modules (or from `tunetag`), not here.
+"""
+
 from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
 from tunetag.library.songtable import COLUMNS, SongTable
-from tunetag.library.tagging import TagReport, tag, undo_tags
 from tunetag.library.tags import read_tags
 
 __all__ = [
@@ -12,11 +14,7 @@ __all__ = [
     "COLUMNS",
     "ScanReport",
     "SongTable",
-    "TagReport",
     "find_audio",
-    "playlists",
     "read_tags",
     "scan",
-    "tag",
-    "undo_tags",
 ]

@@ -1,0 +1,25 @@
+"""Each step's module imports on its own, first, in a fresh interpreter (no import cycles)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tunetag.predictions",
+        "tunetag.library.playlists",
+        "tunetag.library.tagging",
+        "tunetag.labelapp",
+        "tunetag.evaluation.report",
+    ],
+)
+def test_a_module_imports_first_on_its_own(module):
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
