@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunetag.errors import LabelFileError
+from tunetag.errors import LabelFileError, ParameterError
 from tunetag.predictions import PredictedSong, read_predictions, write_predictions
 
 TASKS = {"mood": ["mellow", "not mellow"], "tags": ["calm", "vocal"]}
@@ -69,3 +69,13 @@ def test_a_probability_out_of_range_names_its_line(tmp_path):
 def test_a_missing_predictions_file_is_named(tmp_path):
     with pytest.raises(LabelFileError, match="nope.csv: file not found"):
         read_predictions(tmp_path / "nope.csv")
+
+
+def test_extra_columns_follow_the_tasks_one_cell_per_song(tmp_path):
+    songs = [song(tmp_path / "a.wav", 0.7, {"calm": 0.9, "vocal": 0.1})]
+    out = write_predictions(tmp_path / "p.csv", TASKS, songs, {"label:mood": ["mellow"]})
+    header, row = out.read_text(encoding="utf-8").splitlines()
+    assert header.endswith(",tags:vocal,label:mood") and row.endswith(",mellow")
+    assert read_predictions(out).tasks == TASKS
+    with pytest.raises(ParameterError, match="one cell per song"):
+        write_predictions(tmp_path / "q.csv", TASKS, songs, {"label:mood": []})

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunetag.atomic import atomic_open
-from tunetag.errors import LabelFileError
+from tunetag.errors import LabelFileError, ParameterError
 from tunetag.library.songtable import SongTable
 
 SONG_COLUMNS = ("path", "artist", "title", "duration_s", "run")
@@ -64,7 +64,10 @@ class PredictionTable:
 
 
 def write_predictions(
-    csv_path: str | os.PathLike, tasks: dict[str, list[str]], songs: Sequence[PredictedSong]
+    csv_path: str | os.PathLike,
+    tasks: dict[str, list[str]],
+    songs: Sequence[PredictedSong],
+    extra: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Write a predictions file atomically; paths become relative to its folder.
 
@@ -75,16 +78,23 @@ def write_predictions(
     tasks : dict of str to list of str
         Task -> its classes, in the order of the probability columns.
     songs : sequence of PredictedSong
+    extra : mapping of str to sequence of str, optional
+        More columns after the tasks' (a run's true labels, say): name -> one cell per song.
     """
+    extra = extra or {}
+    uneven = [name for name, cells in extra.items() if len(cells) != len(songs)]
+    if uneven:
+        raise ParameterError(f"columns {uneven} need one cell per song ({len(songs)})")
     csv_path = Path(csv_path)
     locator = SongTable.new(csv_path)
     header = list(SONG_COLUMNS)
     for task, classes in tasks.items():
         header += [task, task + PROBABILITY_SUFFIX] + [f"{task}:{c}" for c in classes]
+    header += list(extra)
     with atomic_open(csv_path, "w") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for song in songs:
+        for k, song in enumerate(songs):
             row = [
                 locator.relative_path(song.path),
                 song.artist,
@@ -96,7 +106,7 @@ def write_predictions(
                 sure = song.probability.get(task)
                 row += [song.predicted[task], "" if sure is None else f"{sure:.4f}"]
                 row += [f"{song.probabilities[task][c]:.4f}" for c in classes]
-            writer.writerow(row)
+            writer.writerow(row + [cells[k] for cells in extra.values()])
     return csv_path
 
 

@@ -150,19 +150,14 @@ class RunFolder:
         truth : sequence of mapping of str to str
             Per song, task -> its labels joined by ``;`` ("" when unlabelled for the task).
         """
+        truth_columns = {
+            TRUTH_PREFIX + task.name: [labels.get(task.name, "") for labels in truth]
+            for task in tasks
+        }
         path = self.scored_songs_path
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            write_predictions(partial, {task.name: list(task.classes) for task in tasks}, songs)
-            with open(partial, encoding="utf-8", newline="") as handle:
-                rows = list(csv.reader(handle))
-        finally:
-            partial.unlink(missing_ok=True)
-        with atomic_open(path, "w") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(rows[0] + [TRUTH_PREFIX + task.name for task in tasks])
-            for row, labels in zip(rows[1:], truth, strict=True):
-                writer.writerow(row + [labels.get(task.name, "") for task in tasks])
+        write_predictions(
+            path, {task.name: list(task.classes) for task in tasks}, songs, truth_columns
+        )
         return path
 
     def load_scored_songs(self) -> tuple[PredictionTable, list[dict[str, tuple[str, ...]]]]:
