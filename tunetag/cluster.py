@@ -10,6 +10,7 @@ tunetag works without it.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -93,11 +94,17 @@ def _dask_executor(address: str, timeout_s: float) -> Iterator[Executor]:
 
 def _connect(distributed, address: str, timeout_s: float):
     """A `distributed.Client` on ``address`` with at least one worker, or a one-line error."""
+    failure = None
     try:
         client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ParameterError(f"cannot reach a Dask scheduler at {address}: {reason}") from None
+        failure = " ".join(str(exc).split()) or type(exc).__name__
+    if failure is not None:
+        # Out of the except block nothing refers to the half-built Client any more; it closes
+        # itself when collected, so collect it now, while no other Dask event loop is starting
+        # (a collection in the middle of such a start deadlocks distributed).
+        gc.collect()
+        raise ParameterError(f"cannot reach a Dask scheduler at {address}: {failure}")
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except (OSError, TimeoutError):
