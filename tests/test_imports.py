@@ -23,3 +23,14 @@ def test_a_module_imports_first_on_its_own(module):
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_extraction_workers_do_not_import_plotting_or_the_network():
+    # a fresh worker pays for every import before its first song
+    code = (
+        "import sys, tunetag.features.extract; "
+        "print(' '.join(m for m in ('matplotlib', 'PIL', 'torch', 'sklearn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

@@ -102,9 +102,122 @@ def test_ffmpeg_fallback_matches_soundfile_on_flac(tmp_path, monkeypatch):
     monkeypatch.setattr(decode_module, "_read_soundfile", refuse)
     by_ffmpeg = decode(path, 16000)
     np.testing.assert_allclose(by_ffmpeg, by_soundfile, atol=1e-4)
-    stretch = decode(path, 16000, offset_s=0.25, duration_s=0.5)  # decoded, then cut
+    stretch = decode(path, 16000, offset_s=0.25, duration_s=0.5)  # decoded from the start
     assert len(stretch) == len(stretch_by_soundfile) == 8000
     np.testing.assert_allclose(stretch, stretch_by_soundfile, atol=1e-4)
+
+
+def five_tones(sr: int) -> np.ndarray:
+    """Stereo, 10 s: five 2 s tones, a different one in each channel, so a misplaced
+    stretch shows."""
+    left = np.concatenate([sine(2.0, sr, 200.0 * (k + 1), 0.4) for k in range(5)])
+    right = np.concatenate([sine(2.0, sr, 250.0 * (k + 1), 0.3) for k in range(5)])
+    return np.stack([left, right])
+
+
+def write_five_tones(path: Path, codec: str | None) -> Path:
+    """The five tones at 44.1 kHz, through libsndfile (codec None) or an FFmpeg encoder."""
+    sr = 44100
+    y = five_tones(sr)
+    if codec is None:
+        sf.write(path, y.T, sr)
+        return path
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception as exc:
+        pytest.skip(f"FFmpeg in this PyAV build has no {codec} encoder: {exc}")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sr)
+        stream.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(y), format="fltp", layout="stereo")
+        frame.sample_rate = sr
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"), [("song.ogg", None), ("song.flac", None), ("song.mp3", "mp3")]
+)
+@pytest.mark.parametrize(("offset_s", "duration_s"), [(3.3, 4.0), (1.2, 8.0), (6.0, None)])
+def test_ffmpeg_reads_a_stretch_by_seeking_exactly_as_the_whole_song_cut(
+    tmp_path, name, codec, offset_s, duration_s
+):
+    path = write_five_tones(tmp_path / name, codec)
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    whole, sr = decode_module._read_pyav(path)
+    stretch, sr_stretch = decode_module._read_pyav(path, offset_s, duration_s)
+    start = int(round(offset_s * sr))
+    stop = None if duration_s is None else start + int(round(duration_s * sr))
+    assert sr_stretch == sr == 44100
+    np.testing.assert_array_equal(stretch, whole[:, start:stop])
+
+
+def test_ffmpeg_seeks_instead_of_decoding_the_song_before_the_stretch(tmp_path, monkeypatch):
+    path = write_five_tones(tmp_path / "song.ogg", None)
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    seen = []
+    original = decode_module._sample_number
+    monkeypatch.setattr(
+        decode_module, "_sample_number", lambda frame, stream: seen.append(frame.pts) or original(
+            frame, stream)
+    )  # fmt: skip
+    decode_module._read_pyav(path, 6.0, 1.0)
+    assert len(seen) == 1
+    assert 44100 * 4 <= seen[0] <= 44100 * 5  # the preroll second, not the start
+
+
+def test_ffmpeg_without_timestamps_decodes_from_the_start(tmp_path, monkeypatch):
+    path = write_five_tones(tmp_path / "song.ogg", None)
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    whole, sr = decode_module._read_pyav(path)
+    monkeypatch.setattr(decode_module, "_sample_number", lambda frame, stream: None)
+    stretch, _ = decode_module._read_pyav(path, 6.0, 1.0)
+    np.testing.assert_array_equal(stretch, whole[:, 6 * sr : 7 * sr])
+
+
+def test_aac_stretch_by_seeking_matches_the_whole_song_cut_up_to_its_noise(tmp_path):
+    # AAC's perceptual noise substitution draws from a generator that the seek restarts,
+    # so the samples are close, not equal
+    path = write_five_tones(tmp_path / "song.m4a", "aac")
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    whole, sr = decode_module._read_pyav(path)
+    stretch, _ = decode_module._read_pyav(path, 3.3, 4.0)
+    cut = whole[:, int(round(3.3 * sr)) : int(round(3.3 * sr)) + 4 * sr]
+    assert stretch.shape == cut.shape
+    assert np.sqrt(np.mean((stretch - cut) ** 2)) < 0.05 * np.sqrt(np.mean(cut**2))
+
+
+def test_ogg_vorbis_is_decoded_by_ffmpeg_and_matches_libvorbis(tmp_path, monkeypatch):
+    path = write_five_tones(tmp_path / "song.ogg", None)
+    by_libvorbis = sf.read(path, dtype="float32")[0].mean(axis=1)
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    monkeypatch.setattr(decode_module, "_read_soundfile", lambda *args: pytest.fail("libsndfile"))
+    y = decode(path, 44100)
+    assert len(y) == len(by_libvorbis)
+    np.testing.assert_allclose(y, by_libvorbis, atol=1e-5)
+
+
+def test_ogg_vorbis_falls_back_to_libsndfile_when_ffmpeg_refuses(tmp_path, monkeypatch):
+    path = write_five_tones(tmp_path / "song.ogg", None)
+    decode_module = importlib.import_module("tunetag.audio.decode")
+
+    def refuse(path, *stretch):
+        raise AudioDecodeError(f"{path}: pretend FFmpeg cannot read this")
+
+    monkeypatch.setattr(decode_module, "_read_pyav", refuse)
+    assert len(decode(path, 22050, offset_s=2.0, duration_s=3.0)) == 3 * 22050
+
+
+def test_load_window_of_an_m4a_reads_by_its_header_length(tmp_path):
+    path = write_five_tones(tmp_path / "song.m4a", "aac")
+    y = load_window(path, AudioConfig(sample_rate=44100, window_s=2.0))
+    # the centre 2 s of 10 s (plus the encoder's priming) lie in the third tone, 600 Hz left
+    # and 750 Hz right, whose average peaks at one of the two
+    assert len(y) == 2 * 44100
+    assert peak_hz(y, 44100) == pytest.approx(600.0, abs=3.0) or peak_hz(y, 44100) == pytest.approx(
+        750.0, abs=3.0
+    )
 
 
 @pytest.mark.parametrize("sr_in", [8000, 22050, 44100, 96000])

@@ -1,8 +1,13 @@
-"""Views of a song (pure array functions), the proposal's PNG, the cache, parallel extraction."""
+"""Views of a song (pure array functions), the proposal's PNG, the cache, parallel extraction.
+
+The PNG functions load matplotlib on first use only, so extraction workers that draw no
+pictures never import it.
+"""
+
+from importlib import import_module
 
 from tunetag.features.cache import FeatureCache
 from tunetag.features.extract import ExtractReport, extract, extract_files
-from tunetag.features.image import seed_image, write_png
 from tunetag.features.views import (
     VIEW_NAMES,
     chromagram,
@@ -30,3 +35,9 @@ __all__ = [
     "waveform_envelope",
     "write_png",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("seed_image", "write_png"):
+        return getattr(import_module("tunetag.features.image"), name)
+    raise AttributeError(f"module 'tunetag.features' has no attribute {name!r}")

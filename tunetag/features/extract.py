@@ -21,7 +21,6 @@ from tunetag.audio.decode import load_window
 from tunetag.config import FeatureConfig, default_cache_dir
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
-from tunetag.features.image import seed_image, write_png
 from tunetag.features.views import VIEW_NAMES, compute_views
 from tunetag.library.songtable import SongTable
 
@@ -254,6 +253,9 @@ def _compute_song(
     for view, array in arrays.items():
         cache.save(path, features, view, array)
     if png_dir is not None:
+        # matplotlib only where pictures are asked for: workers import what they use
+        from tunetag.features.image import seed_image, write_png
+
         for view in features.views:
             png = _png_path(png_dir, cache, path, features, view)
             if not png.exists():
