@@ -32,3 +32,13 @@ def test_new_files_follow_the_umask_and_old_files_keep_their_mode(tmp_path):
     assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644
     assert kept.stat().st_mode & 0o777 == 0o640
     assert kept.read_text(encoding="utf-8") == "y"
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_only_durable_writes_wait_for_the_disk(tmp_path, monkeypatch, durable):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    with atomic_open(tmp_path / "view.npy", "wb", durable=durable) as handle:
+        handle.write(b"data")
+    assert (tmp_path / "view.npy").read_bytes() == b"data"
+    assert len(synced) == (1 if durable else 0)

@@ -11,7 +11,9 @@ from typing import IO
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
+def atomic_open(
+    path: str | os.PathLike, mode: str = "w", *, durable: bool = True, **kwargs
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only on success.
 
     Parameters
@@ -20,6 +22,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         The file to (re)write. Its folder is created if missing.
     mode : str
         ``"w"`` for text (UTF-8, ``newline=""`` unless given) or ``"wb"`` for bytes.
+    durable : bool
+        Flush the data to disk (fsync) before the rename, so that a power cut leaves the
+        old file or the new one. Files that can be made again (the feature cache) skip
+        it: a process crash still never shows half a file, only a power cut may.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports 'w' and 'wb', not {mode!r}")
@@ -33,7 +39,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:

@@ -101,8 +101,12 @@ class FeatureCache:
         view: str,
         array: np.ndarray,
     ) -> Path:
-        """Store a view atomically and return the path of its .npy file."""
+        """Store a view atomically and return the path of its .npy file.
+
+        Not fsynced: a file a power cut tore reads as missing (`load` gives None) and is
+        computed again, and the flush would cost every song a disk round trip.
+        """
         path = self.path_for(audio_path, features, view)
-        with atomic_open(path, "wb") as handle:
+        with atomic_open(path, "wb", durable=False) as handle:
             np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
         return path
