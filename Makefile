@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # cannot run here); root installs it directly, anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser demo test lint bench bench-devices clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
+
+bench-devices: $(STAMP)
+	$(BIN)/python benchmarks/devices.py
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info
