@@ -198,6 +198,19 @@ def test_ogg_vorbis_is_decoded_by_ffmpeg_and_matches_libvorbis(tmp_path, monkeyp
     np.testing.assert_allclose(y, by_libvorbis, atol=1e-5)
 
 
+@pytest.mark.parametrize(("frames", "sr"), [(44100, 44100), (22050, 22050), (66167, 22050)])
+def test_short_ogg_vorbis_keeps_the_length_libvorbis_reads(tmp_path, frames, sr):
+    # FFmpeg ignores the end of a song held in one Ogg page: 128 samples short, or some over
+    path = tmp_path / "short.ogg"
+    sf.write(path, np.stack([sine(frames / sr, sr, 3000.0)] * 2, axis=1), sr)
+    by_libvorbis = sf.read(path, dtype="float32")[0].mean(axis=1)
+    y = decode(path, sr)
+    assert len(y) == len(by_libvorbis) == frames
+    np.testing.assert_allclose(y, by_libvorbis, atol=1e-5)
+    stretch = decode(path, sr, offset_s=0.25, duration_s=10.0)  # past the end: to the end
+    assert len(stretch) == frames - sr // 4
+
+
 def test_ogg_vorbis_falls_back_to_libsndfile_when_ffmpeg_refuses(tmp_path, monkeypatch):
     path = write_five_tones(tmp_path / "song.ogg", None)
     decode_module = importlib.import_module("tunetag.audio.decode")

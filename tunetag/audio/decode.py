@@ -116,22 +116,43 @@ def _downmix(channels: np.ndarray) -> np.ndarray:
 def _read(path: Path, offset_s: float, duration_s: float | None) -> tuple[np.ndarray, int]:
     """Samples as (channels, samples) float32 and the file's rate, by the faster decoder.
 
-    libsndfile first, except for Ogg Vorbis, which FFmpeg decodes about 1.35x faster than
+    libsndfile first, except for Ogg Vorbis, which FFmpeg decodes about 1.3x faster than
     libvorbis (measured on real soundtracks); FFmpeg reads what libsndfile cannot.
     """
     try:
-        subtype = sf.info(str(path)).subtype
+        info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, OSError):
         return _read_pyav(path, offset_s, duration_s)
-    if subtype in _FFMPEG_FASTER:
-        try:
-            return _read_pyav(path, offset_s, duration_s)
-        except AudioDecodeError:
-            pass  # libsndfile may still read what FFmpeg refused
+    if info.subtype in _FFMPEG_FASTER:
+        read = _read_pyav_checked(path, info, offset_s, duration_s)
+        if read is not None:
+            return read
     try:
         return _read_soundfile(path, offset_s, duration_s)
     except (sf.SoundFileError, RuntimeError):
         return _read_pyav(path, offset_s, duration_s)
+
+
+def _read_pyav_checked(
+    path: Path, info, offset_s: float, duration_s: float | None
+) -> tuple[np.ndarray, int] | None:
+    """FFmpeg's reading cut to the length libsndfile gives, or None where it fell short.
+
+    The Ogg header's last granule position says exactly how many samples the song holds;
+    FFmpeg ignores it on songs that fit in one Ogg page (a second or so) and returns up to a
+    few hundred samples too many or too few.
+    """
+    try:
+        channels, sr_in = _read_pyav(path, offset_s, duration_s)
+    except AudioDecodeError:
+        return None  # libsndfile may still read what FFmpeg refused
+    start = int(round(offset_s * info.samplerate))
+    expected = max(0, info.frames - start)
+    if duration_s is not None:
+        expected = min(expected, int(round(duration_s * info.samplerate)))
+    if sr_in != info.samplerate or channels.shape[1] < expected:
+        return None
+    return channels[:, :expected], sr_in
 
 
 # libsndfile subtypes FFmpeg decodes faster than libsndfile does
