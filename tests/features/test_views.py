@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import librosa
 import numpy as np
 import pytest
@@ -265,17 +267,23 @@ def test_compute_views_equals_the_single_views_with_one_stft(monkeypatch):
     y = noise(SR)
     features = FeatureConfig(views=VIEW_NAMES)
     alone = {name: compute_view(name, y, features) for name in VIEW_NAMES}
-    real_stft = librosa.stft
+    views_module = importlib.import_module("tunetag.features.views")
+    real_power_spectrogram = views_module.power_spectrogram
     calls = []
 
-    def counting_stft(*args, **kwargs):
-        calls.append(1)
-        return real_stft(*args, **kwargs)
+    def counting_power_spectrogram(*args, **kwargs):
+        calls.append("ours")
+        return real_power_spectrogram(*args, **kwargs)
 
-    monkeypatch.setattr(librosa, "stft", counting_stft)
-    monkeypatch.setattr(librosa.core.spectrum, "stft", counting_stft)
+    def refuse_stft(*args, **kwargs):
+        calls.append("librosa")
+        return pytest.fail("a view computed its own STFT through librosa")
+
+    monkeypatch.setattr(views_module, "power_spectrogram", counting_power_spectrogram)
+    monkeypatch.setattr(librosa, "stft", refuse_stft)
+    monkeypatch.setattr(librosa.core.spectrum, "stft", refuse_stft)
     together = compute_views(VIEW_NAMES, y, features)
-    assert len(calls) == 1
+    assert calls == ["ours"]
     assert list(together) == list(VIEW_NAMES)
     for name in VIEW_NAMES:
         np.testing.assert_array_equal(together[name], alone[name], name)

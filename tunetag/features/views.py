@@ -22,6 +22,7 @@ import numpy as np
 
 from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
+from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
 
 def mel_spectrogram(
@@ -72,7 +73,7 @@ def mel_spectrogram(
     _check_positive_int("n_mels", n_mels)
     if not top_db > 0:
         raise ParameterError(f"top_db must be a positive number of dB, got {top_db}")
-    power = _power_spectrogram(y, n_fft, hop_length)
+    power = power_spectrogram(y, n_fft, hop_length)
     return _log_mel(power, sr, n_mels, fmin, fmax, top_db)
 
 
@@ -115,7 +116,7 @@ def chromagram(
     _check_grid(sr, n_fft, hop_length)
     _check_positive_int("n_chroma", n_chroma)
     _check_tuning(tuning)
-    power = _power_spectrogram(y, n_fft, hop_length)
+    power = power_spectrogram(y, n_fft, hop_length)
     return _chroma(power, sr, n_chroma, tuning)
 
 
@@ -157,7 +158,7 @@ def tempogram(
     _check_samples(y)
     _check_grid(sr, n_fft, hop_length)
     _check_positive_int("win_length", win_length)
-    power = _power_spectrogram(y, n_fft, hop_length)
+    power = power_spectrogram(y, n_fft, hop_length)
     return _tempogram(power, sr, n_fft, hop_length, win_length)
 
 
@@ -291,7 +292,7 @@ class _Song:
 
     @functools.cached_property
     def power(self) -> np.ndarray:
-        return _power_spectrogram(self.y, self.n_fft, self.hop_length)
+        return power_spectrogram(self.y, self.n_fft, self.hop_length)
 
 
 @dataclass(frozen=True)
@@ -338,19 +339,13 @@ _VIEWS: dict[str, _View] = {
 VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
 
 
-def _power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT|^2 with centred, zero-padded Hann frames: (1 + n_fft // 2, frames)."""
-    return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** 2
-
-
 def _log_mel(
     power: np.ndarray, sr: int, n_mels: int, fmin: float, fmax: float | None, top_db: float
 ) -> np.ndarray:
     n_fft = 2 * (power.shape[0] - 1)
-    mel_power = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=n_mels, fmin=fmin, fmax=fmax)
     full_scale = _full_scale_mel_power(sr, n_fft, n_mels, fmin, fmax)
-    log_mel = librosa.power_to_db(mel_power / full_scale, ref=1.0, amin=1e-10, top_db=top_db)
-    return log_mel.astype(np.float32)
+    mel = mel_power(power, sr, n_mels, fmin, fmax) / full_scale
+    return power_to_db(mel, amin=1e-10, top_db=top_db).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)
@@ -359,12 +354,12 @@ def _full_scale_mel_power(
 ) -> float:
     """Mel power of a full-scale sine on the FFT bin and in the band where it is largest.
 
-    A periodic Hann window's spectrum has three non-zero bins, so a sine on bin k puts
-    ``lobe[0]`` in bin k and ``lobe[1]`` in each neighbour.
+    A periodic Hann window's spectrum has three non-zero bins, ``n_fft / 2`` at 0 and
+    ``-n_fft / 4`` at +-1, so a sine on bin k puts ``lobe[0]`` in bin k and ``lobe[1]`` in
+    each neighbour.
     """
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    window = librosa.filters.get_window("hann", n_fft, fftbins=True)
-    lobe = np.abs(np.fft.fft(window)[:2]) ** 2 / 4  # a unit sine is two half-amplitude lines
+    basis = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
+    lobe = (np.array([n_fft / 2, n_fft / 4]) / 2) ** 2  # a unit sine is two half-amplitude lines
     sine_power = lobe[0] * basis[:, 1:-1] + lobe[1] * (basis[:, :-2] + basis[:, 2:])
     return float(sine_power.max())
 
