@@ -332,7 +332,7 @@ def _decode_and_extract_per_song(library: list[Path], cache: Path) -> dict:
     Each song is decoded as tunetag does (`load_window`), read as its window alone, then
     extracted by `extract_files` (one song: no pool, cold cache), back to back, so that the
     ratio B / floor of a song is taken under the same load of the machine. One log-mel of
-    1 s is made first: librosa's lazy imports are a cost per process, not per song.
+    1 s is made first: the imports it pulls in (scipy.fft) are a cost per process, not per song.
     """
     import numpy as np
 
