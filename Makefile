@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	# The CPU build of PyTorch first, so nothing pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# musicnn's pretrained weights only: its own code needs TensorFlow 1 and old numpy.
+	$(BIN)/pip install --quiet --no-deps musicnn==0.1.0
 	touch $(STAMP)
 
 install: $(STAMP)
