@@ -38,6 +38,9 @@ class AudioConfig:
             )
 
 
+MEL_SCALES = ("db", "logc")  # how mel power is compressed (see `MelConfig.scale`)
+
+
 @dataclass(frozen=True)
 class MelConfig:
     """The log-mel spectrogram: librosa's parameters, in samples and Hz."""
@@ -47,11 +50,16 @@ class MelConfig:
     n_mels: int = 128  # mel bands
     fmin: float = 0.0  # Hz, lowest band edge
     fmax: float | None = None  # Hz, highest band edge; None means sample_rate / 2
-    top_db: float = 80.0  # dB below the peak where the log-mel is floored
+    top_db: float = 80.0  # dB below the peak where the log-mel is floored ("db" scale)
+    scale: str = "db"  # "db": dB re full scale; "logc": log10(1 + 10000 x), musicnn's input
 
     def __post_init__(self) -> None:
         if self.n_fft <= 0 or self.hop_length <= 0 or self.n_mels <= 0:
             raise ParameterError("n_fft, hop_length and n_mels must be positive")
+        if self.scale not in MEL_SCALES:
+            raise ParameterError(
+                f"unknown mel scale {self.scale!r}; known scales: {', '.join(MEL_SCALES)}"
+            )
 
 
 @dataclass(frozen=True)

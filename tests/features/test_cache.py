@@ -61,6 +61,7 @@ def test_save_leaves_no_temporary_file(tmp_path, song):
         FeatureConfig(mel=MelConfig(n_mels=64)),
         FeatureConfig(mel=MelConfig(hop_length=256)),
         FeatureConfig(mel=MelConfig(top_db=60.0)),
+        FeatureConfig(mel=MelConfig(scale="logc")),
         FeatureConfig(audio=AudioConfig(sample_rate=16000)),
         FeatureConfig(audio=AudioConfig(window_s=30.0)),
     ],

@@ -297,3 +297,35 @@ def test_unknown_view_names_the_known_ones():
         view_rows("chromagram", FeatureConfig())
     with pytest.raises(ParameterError, match=message):
         compute_views(["mel", "chromagram"], sine(0.5, 440.0), FeatureConfig())
+
+
+def test_logc_mel_is_musicnn_input_from_float16_mel_power():
+    # musicnn's training data: librosa's mel power stored as float16, then log10(1 + 10000 x)
+    y = 0.1 * noise(3 * 16000)
+    found = mel_spectrogram(y=y, sr=16000, n_fft=512, hop_length=256, n_mels=96, scale="logc")
+    power = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=256, n_mels=96)
+    expected = np.log10(10000 * power.astype(np.float16).astype(np.float32) + 1)
+    assert found.dtype == np.float32 and found.shape == (96, 1 + len(y) // 256)
+    # float16 rounding of float32 power that differs in its last bits may land one step apart
+    assert np.mean(found == expected) > 0.99
+    np.testing.assert_allclose(found, expected, atol=2e-3)
+    silent = mel_spectrogram(y=np.zeros(16000, np.float32), sr=16000, scale="logc")
+    assert (silent == 0).all()
+
+
+def test_the_mel_view_follows_the_configured_scale():
+    y = noise(SR)
+    logc = FeatureConfig(mel=MelConfig(scale="logc"))
+    np.testing.assert_array_equal(
+        compute_view("mel", y, logc), mel_spectrogram(y=y, sr=SR, scale="logc")
+    )
+    assert (compute_view("mel", y, logc) >= 0).all() and (
+        compute_view("mel", y, FeatureConfig()) <= 0
+    ).all()
+
+
+def test_an_unknown_mel_scale_names_the_known_ones():
+    with pytest.raises(ParameterError, match="unknown mel scale 'log'; known scales: db, logc"):
+        mel_spectrogram(y=noise(SR), sr=SR, scale="log")
+    with pytest.raises(ParameterError, match="unknown mel scale 'log'"):
+        MelConfig(scale="log")

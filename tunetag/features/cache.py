@@ -21,7 +21,9 @@ from tunetag.config import FeatureConfig
 from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.views import VIEW_NAMES
 
-CACHE_FORMAT_VERSION = 3  # bump when a cached array changes (2: mel in dBFS, 3: window read alone)
+# bump when a cached array changes (2: mel in dBFS, 3: window read alone, 4: float32 STFT,
+# Ogg Vorbis through FFmpeg, the mel's scale in the key)
+CACHE_FORMAT_VERSION = 4
 
 
 class FeatureCache:

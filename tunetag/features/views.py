@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from tunetag.config import FeatureConfig
+from tunetag.config import MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
@@ -35,6 +35,7 @@ def mel_spectrogram(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = 80.0,
+    scale: str = "db",
 ) -> np.ndarray:
     """Log-power mel spectrogram in dB re full scale (the proposal's input, level kept).
 
@@ -44,6 +45,10 @@ def mel_spectrogram(
     full-scale sine higher up reads a few dB lower (its band is wider and flatter). Values
     are floored ``top_db`` below the song's loudest bin, and never below -100 dB, so
     silence does not reach minus infinity.
+
+    ``scale="logc"`` gives the input the pretrained musicnn taggers were trained on
+    instead: ``log10(1 + 10000 x)`` of the mel power ``x`` (not re full scale) rounded to
+    float16, as their training data were stored; 0 for silence, about 4 to 6 for loud bands.
 
     Parameters
     ----------
@@ -60,21 +65,25 @@ def mel_spectrogram(
     fmin, fmax : float
         Lowest and highest band edge in Hz; ``fmax=None`` means ``sr / 2``.
     top_db : float
-        Dynamic range kept below the loudest bin, in dB.
+        Dynamic range kept below the loudest bin, in dB (``"db"`` scale).
+    scale : {"db", "logc"}
+        How the mel power is compressed.
 
     Returns
     -------
     np.ndarray, shape (n_mels, 1 + len(y) // hop_length), float32
-        dB re full scale, lowest band first; at most about 0 dB for full-scale music, and
-        within ``[max - top_db, max]``.
+        Lowest band first. ``"db"``: dB re full scale, at most about 0 dB for full-scale
+        music, and within ``[max - top_db, max]``; ``"logc"``: at least 0.
     """
     _check_samples(y)
     _check_grid(sr, n_fft, hop_length)
     _check_positive_int("n_mels", n_mels)
     if not top_db > 0:
         raise ParameterError(f"top_db must be a positive number of dB, got {top_db}")
+    if scale not in MEL_SCALES:
+        raise ParameterError(f"unknown mel scale {scale!r}; known scales: {', '.join(MEL_SCALES)}")
     power = power_spectrogram(y, n_fft, hop_length)
-    return _log_mel(power, sr, n_mels, fmin, fmax, top_db)
+    return _log_mel(power, sr, n_mels, fmin, fmax, top_db, scale)
 
 
 def chromagram(
@@ -303,7 +312,7 @@ class _View:
 
 def _mel_view(song: _Song, features: FeatureConfig) -> np.ndarray:
     mel = features.mel
-    return _log_mel(song.power, song.sr, mel.n_mels, mel.fmin, mel.fmax, mel.top_db)
+    return _log_mel(song.power, song.sr, mel.n_mels, mel.fmin, mel.fmax, mel.top_db, mel.scale)
 
 
 def _chroma_view(song: _Song, features: FeatureConfig) -> np.ndarray:
@@ -340,8 +349,17 @@ VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
 
 
 def _log_mel(
-    power: np.ndarray, sr: int, n_mels: int, fmin: float, fmax: float | None, top_db: float
+    power: np.ndarray,
+    sr: int,
+    n_mels: int,
+    fmin: float,
+    fmax: float | None,
+    top_db: float,
+    scale: str,
 ) -> np.ndarray:
+    if scale == "logc":
+        stored = mel_power(power, sr, n_mels, fmin, fmax).astype(np.float16).astype(np.float32)
+        return np.log10(10000 * stored + 1)
     n_fft = 2 * (power.shape[0] - 1)
     full_scale = _full_scale_mel_power(sr, n_fft, n_mels, fmin, fmax)
     mel = mel_power(power, sr, n_mels, fmin, fmax) / full_scale
