@@ -218,3 +218,33 @@ def test_unknown_view_is_refused_before_any_work(tmp_path, songs):
     with pytest.raises(ParameterError, match="sparkle"):
         extract_files(songs, features, tmp_path / "cache", progress=False)
     assert not (tmp_path / "cache").exists()
+
+
+class OtherDisk(ThreadPoolExecutor):
+    """An executor whose workers store the cache on their own disk, as a Dask worker on
+    another machine does when --cache is not a shared folder: the paths it reports are
+    the ones asked for, the files are elsewhere."""
+
+    def __init__(self, their_cache):
+        super().__init__(2)
+        self.their_cache = their_cache
+
+    def submit(self, fn, path, features, cache_root, *rest):
+        def on_their_disk():
+            paths, reason = fn(path, features, self.their_cache, *rest)
+            moved = {v: cache_root / p.relative_to(self.their_cache) for v, p in paths.items()}
+            return moved, reason
+
+        return super().submit(on_their_disk)
+
+
+def test_workers_storing_the_cache_out_of_sight_stop_the_run(tmp_path, songs, monkeypatch):
+    monkeypatch.setattr(
+        importlib.import_module("tunetag.features.extract"), "SHARED_CACHE_WAIT_S", 0.3
+    )
+    with (
+        OtherDisk(tmp_path / "their-disk") as executor,
+        pytest.raises(ParameterError, match="every worker shares at the same path"),
+    ):
+        extract_files(songs, FEATURES, tmp_path / "ours", executor=executor, progress=False)
+    assert not (tmp_path / "ours").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ def extract(
     )
 
 
+SHARED_CACHE_WAIT_S = 10.0  # seconds a worker's first stored file may take to show here
 _Outcome = tuple[dict[str, Path] | None, str | None]
 _Todo = list[tuple[Path, tuple[str, ...]]]
 
@@ -186,7 +188,9 @@ def _run_on(
 ) -> None:
     """Submit every song to ``executor`` and record each outcome as it arrives.
 
-    Paths travel absolute: a worker (on a Dask cluster) may run in another folder.
+    Paths travel absolute: a worker (on a Dask cluster) may run in another folder. The
+    first song a worker stores is looked for here: a worker that wrote to its own disk
+    (a cache folder that is not shared) stops the run at once, not at training.
     """
     cache_root = cache.root.absolute()
     pictures = None if png_dir is None else png_dir.absolute()
@@ -196,14 +200,36 @@ def _run_on(
         ): path
         for path, missing in todo
     }
+    seen_here = False
     for future in as_completed(futures):
         path = futures[future]
         try:
             outcome = future.result()
         except Exception as exc:  # the worker itself died (killed, out of memory)
             outcome = (None, _one_line(f"{type(exc).__name__}: {exc}"))
+        if outcome[0] and not seen_here:
+            stored = next(iter(outcome[0].values()))
+            if not _appears(stored, SHARED_CACHE_WAIT_S):
+                for pending in futures:
+                    pending.cancel()
+                raise ParameterError(
+                    f"{stored}: a worker stored it where this machine cannot see it; the "
+                    "cache (--cache) must be a folder every worker shares at the same path"
+                )
+            seen_here = True
         _record(report, path, outcome)
         bar.update()
+
+
+def _appears(path: Path, wait_s: float) -> bool:
+    """Whether ``path`` exists here, waiting up to ``wait_s`` for a network file system
+    (NFS caches a name it looked up and did not find for some seconds)."""
+    deadline = time.monotonic() + wait_s
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _plan(
