@@ -89,11 +89,19 @@ class WaveformConfig:
 
 
 @dataclass(frozen=True)
+class MusicnnConfig:
+    """The pretrained tagger's embedding view: one 200-value column per 3 s of the window."""
+
+    tagger: str = "MSD_musicnn"  # MSD_musicnn (Million Song Dataset) or MTT_musicnn
+
+
+@dataclass(frozen=True)
 class FeatureConfig:
     """Everything that decides the cached arrays: decoding, window and views.
 
-    Every view shares the mel's ``n_fft`` and ``hop_length``, so their frames line up and a
-    crop takes the same seconds of every view.
+    Every frame-based view shares the mel's ``n_fft`` and ``hop_length``, so their frames
+    line up and a crop takes the same seconds of every view. The ``musicnn`` view has one
+    column per 3 s instead, so only models that summarise a whole song read it.
     """
 
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -101,6 +109,7 @@ class FeatureConfig:
     chroma: ChromaConfig = field(default_factory=ChromaConfig)
     tempogram: TempogramConfig = field(default_factory=TempogramConfig)
     waveform: WaveformConfig = field(default_factory=WaveformConfig)
+    musicnn: MusicnnConfig = field(default_factory=MusicnnConfig)
     views: tuple[str, ...] = ("mel",)  # which views are computed, cached and fed to a model
 
     def frames_per_second(self) -> float:
@@ -182,6 +191,7 @@ class RunConfig:
                 chroma=ChromaConfig(**feats["chroma"]),
                 tempogram=TempogramConfig(**feats["tempogram"]),
                 waveform=WaveformConfig(**feats["waveform"]),
+                musicnn=MusicnnConfig(**feats.get("musicnn", {})),  # runs before it had none
                 views=tuple(feats["views"]),
             )
             train = dict(data["train"])

@@ -14,6 +14,7 @@ from tunetag.config import (
     ChromaConfig,
     FeatureConfig,
     MelConfig,
+    MusicnnConfig,
     TempogramConfig,
     WaveformConfig,
 )
@@ -109,6 +110,7 @@ def test_adding_a_view_keeps_every_key(tmp_path, song):
         (FeatureConfig(chroma=ChromaConfig(tuning=None)), "chroma"),
         (FeatureConfig(tempogram=TempogramConfig(win_length=200)), "tempogram"),
         (FeatureConfig(waveform=WaveformConfig(floor_db=-60.0)), "waveform"),
+        (FeatureConfig(musicnn=MusicnnConfig(tagger="MTT_musicnn")), "musicnn"),
     ],
 )
 def test_a_view_own_setting_changes_its_key_only(tmp_path, song, changed, view):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tunetag.config import AudioConfig, FeatureConfig
 from tunetag.errors import ParameterError
-from tunetag.features import VIEW_NAMES, ExtractReport, FeatureCache, extract_files
+from tunetag.features import FRAME_VIEWS, ExtractReport, FeatureCache, extract_files
 from tunetag.features.views import view_rows
 
 # a short window keeps every test fast
@@ -49,7 +49,7 @@ def test_first_run_computes_and_second_run_is_all_cached(tmp_path, songs):
 
 
 def test_all_four_views_are_cached_per_song_from_one_decoding(tmp_path, songs, monkeypatch):
-    features = dataclasses.replace(FEATURES, views=VIEW_NAMES)
+    features = dataclasses.replace(FEATURES, views=FRAME_VIEWS)
     real_load_window = extract_module.load_window
     decoded = []
 
@@ -64,7 +64,7 @@ def test_all_four_views_are_cached_per_song_from_one_decoding(tmp_path, songs, m
     assert (first.computed, first.errors) == (len(songs), {})
     cache = FeatureCache(tmp_path / "cache")
     for song in songs:
-        assert list(first.ok[song]) == list(VIEW_NAMES)
+        assert list(first.ok[song]) == list(FRAME_VIEWS)
         for view, path in first.ok[song].items():
             stored = np.load(path)
             assert stored.shape == (view_rows(view, features), 1 + 22050 // 512)
@@ -134,10 +134,10 @@ def test_png_is_the_proposal_picture(tmp_path, songs):
 
 
 def test_every_view_gets_its_own_picture(tmp_path, songs):
-    features = dataclasses.replace(FEATURES, views=VIEW_NAMES)
+    features = dataclasses.replace(FEATURES, views=FRAME_VIEWS)
     extract_files(songs[:1], features, tmp_path / "cache", png_dir=tmp_path / "png", progress=False)
-    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == sorted(VIEW_NAMES)
-    for view in VIEW_NAMES:
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == sorted(FRAME_VIEWS)
+    for view in FRAME_VIEWS:
         [png] = (tmp_path / "png" / view).iterdir()
         with Image.open(png) as image:
             assert image.size == (1600, 400)

@@ -8,7 +8,7 @@ import pytest
 
 from tunetag.config import FeatureConfig, MelConfig
 from tunetag.features.views import (
-    VIEW_NAMES,
+    FRAME_VIEWS,
     chromagram,
     compute_views,
     tempogram,
@@ -85,6 +85,6 @@ def test_louder_song_has_a_higher_envelope_by_the_gain():
 def test_every_view_has_the_same_frames(n_samples, n_fft, hop_length):
     features = FeatureConfig(mel=MelConfig(n_fft=n_fft, hop_length=hop_length))
     y = (0.1 * np.random.default_rng(n_samples).standard_normal(n_samples)).astype(np.float32)
-    views = compute_views(VIEW_NAMES, y, features)
+    views = compute_views(FRAME_VIEWS, y, features)
     frames = {name: view.shape[1] for name, view in views.items()}
-    assert frames == dict.fromkeys(VIEW_NAMES, 1 + n_samples // hop_length)
+    assert frames == dict.fromkeys(FRAME_VIEWS, 1 + n_samples // hop_length)

@@ -18,6 +18,7 @@ from tunetag.config import (
 )
 from tunetag.errors import ParameterError
 from tunetag.features.views import (
+    FRAME_VIEWS,
     VIEW_NAMES,
     chromagram,
     compute_view,
@@ -228,16 +229,17 @@ CUSTOM = FeatureConfig(
     chroma=ChromaConfig(n_chroma=24, tuning=0.1),
     tempogram=TempogramConfig(win_length=100),
     waveform=WaveformConfig(floor_db=-60.0),
-    views=VIEW_NAMES,
+    views=FRAME_VIEWS,
 )
 
 
-def test_the_four_views_are_known():
-    assert VIEW_NAMES == ("mel", "chroma", "tempogram", "waveform")
+def test_the_five_views_are_known():
+    assert VIEW_NAMES == ("mel", "chroma", "tempogram", "waveform", "musicnn")
+    assert FRAME_VIEWS == ("mel", "chroma", "tempogram", "waveform")
 
 
 @pytest.mark.parametrize("features", [FeatureConfig(), CUSTOM], ids=["default", "custom"])
-@pytest.mark.parametrize("name", VIEW_NAMES)
+@pytest.mark.parametrize("name", FRAME_VIEWS)
 def test_every_view_has_view_rows_rows_on_the_mel_frame_grid(name, features):
     y = noise(16000)
     view = compute_view(name, y, features)
@@ -246,8 +248,8 @@ def test_every_view_has_view_rows_rows_on_the_mel_frame_grid(name, features):
 
 
 def test_view_rows_come_from_each_view_settings():
-    assert [view_rows(name, CUSTOM) for name in VIEW_NAMES] == [40, 24, 100, 3]
-    assert [view_rows(name, FeatureConfig()) for name in VIEW_NAMES] == [128, 12, 192, 3]
+    assert [view_rows(name, CUSTOM) for name in VIEW_NAMES] == [40, 24, 100, 3, 200]
+    assert [view_rows(name, FeatureConfig()) for name in VIEW_NAMES] == [128, 12, 192, 3, 200]
 
 
 def test_compute_view_uses_each_view_settings_and_the_shared_grid():
@@ -259,14 +261,14 @@ def test_compute_view_uses_each_view_settings_and_the_shared_grid():
         "tempogram": tempogram(y=y, **grid, win_length=100),
         "waveform": waveform_envelope(y=y, **grid, floor_db=-60.0),
     }
-    for name in VIEW_NAMES:
+    for name in FRAME_VIEWS:
         np.testing.assert_array_equal(compute_view(name, y, CUSTOM), expected[name], name)
 
 
 def test_compute_views_equals_the_single_views_with_one_stft(monkeypatch):
     y = noise(SR)
-    features = FeatureConfig(views=VIEW_NAMES)
-    alone = {name: compute_view(name, y, features) for name in VIEW_NAMES}
+    features = FeatureConfig(views=FRAME_VIEWS)
+    alone = {name: compute_view(name, y, features) for name in FRAME_VIEWS}
     views_module = importlib.import_module("tunetag.features.views")
     real_power_spectrogram = views_module.power_spectrogram
     calls = []
@@ -282,10 +284,10 @@ def test_compute_views_equals_the_single_views_with_one_stft(monkeypatch):
     monkeypatch.setattr(views_module, "power_spectrogram", counting_power_spectrogram)
     monkeypatch.setattr(librosa, "stft", refuse_stft)
     monkeypatch.setattr(librosa.core.spectrum, "stft", refuse_stft)
-    together = compute_views(VIEW_NAMES, y, features)
+    together = compute_views(FRAME_VIEWS, y, features)
     assert calls == ["ours"]
-    assert list(together) == list(VIEW_NAMES)
-    for name in VIEW_NAMES:
+    assert list(together) == list(FRAME_VIEWS)
+    for name in FRAME_VIEWS:
         np.testing.assert_array_equal(together[name], alone[name], name)
 
 

@@ -13,6 +13,7 @@ from tunetag.training.datasets import (
     SongExample,
     TrainCrops,
     crop_frames,
+    load_views,
     song_inputs,
     summary_statistics,
 )
@@ -140,3 +141,22 @@ def test_unknown_input_kind_is_refused(songs):
         TrainCrops(songs, ["mood"], "waveform", 48, crops_per_song=1, seed=0)
     with pytest.raises(ParameterError, match="input_kind"):
         song_inputs({"mel": ramp(10)}, "waveform", 48)
+
+
+def test_frame_views_are_cut_together_and_the_patch_view_is_left_whole(tmp_path):
+    arrays = {
+        "mel": np.ones((128, 500), np.float32),
+        "chroma": np.ones((12, 498), np.float32),
+        "musicnn": np.ones((200, 4), np.float32),
+    }
+    paths = {}
+    for name, array in arrays.items():
+        paths[name] = tmp_path / f"{name}.npy"
+        np.save(paths[name], array)
+    views = load_views(paths)
+    assert {name: view.shape for name, view in views.items()} == {
+        "mel": (128, 498),
+        "chroma": (12, 498),
+        "musicnn": (200, 4),
+    }
+    assert load_views({"musicnn": paths["musicnn"]})["musicnn"].shape == (200, 4)

@@ -9,6 +9,8 @@ from importlib import import_module
 from tunetag.features.cache import FeatureCache
 from tunetag.features.extract import ExtractReport, extract, extract_files
 from tunetag.features.views import (
+    FRAME_VIEWS,
+    PATCH_VIEWS,
     VIEW_NAMES,
     chromagram,
     compute_view,
@@ -20,6 +22,8 @@ from tunetag.features.views import (
 )
 
 __all__ = [
+    "FRAME_VIEWS",
+    "PATCH_VIEWS",
     "VIEW_NAMES",
     "ExtractReport",
     "FeatureCache",

@@ -3,8 +3,10 @@
 The proposal looked at "spectrograms, chromagrams, tempograms and waveforms ... because they
 provide very different views of the same data". Each view is one function with librosa's
 keyword conventions (``y=``, ``sr=``, ``n_fft=``, ``hop_length=``) and one entry in
-``_VIEWS``. Every view uses centred frames on one grid, ``1 + len(y) // hop_length`` frames
-of ``hop_length`` samples, so frames ``[a, b)`` are the same seconds in every view.
+``_VIEWS``. Every frame view uses centred frames on one grid, ``1 + len(y) // hop_length``
+frames of ``hop_length`` samples, so frames ``[a, b)`` are the same seconds in every view.
+The fifth, ``musicnn``, is a pretrained network's embedding per 3 s patch (see
+`tunetag.features.embedding`).
 
 `compute_views` computes several views of one song from a `FeatureConfig`, sharing one
 short-time Fourier transform between the mel, the chromagram and the tempogram's onsets.
@@ -22,6 +24,7 @@ import numpy as np
 
 from tunetag.config import MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
+from tunetag.features.embedding import EMBEDDING_ROWS, musicnn_embedding
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
 
@@ -240,7 +243,8 @@ def compute_views(
     Returns
     -------
     dict of str to np.ndarray
-        Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32.
+        Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32; the
+        ``"musicnn"`` view has one column per 3 s patch instead (see `PATCH_VIEWS`).
     """
     names = tuple(names)
     for name in names:
@@ -266,7 +270,8 @@ def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarra
     -------
     np.ndarray, shape (view_rows(name, features), 1 + len(y) // hop_length), float32
         ``"mel"``: bands in dB; ``"chroma"``: pitch classes in [0, 1]; ``"tempogram"``: lags
-        in [0, 1]; ``"waveform"``: peak+, peak- and RMS in dB.
+        in [0, 1]; ``"waveform"``: peak+, peak- and RMS in dB; ``"musicnn"``: the
+        pretrained tagger's 200-unit embedding, one column per 3 s patch.
     """
     return compute_views((name,), y, features)[name]
 
@@ -338,14 +343,22 @@ def _waveform_view(song: _Song, features: FeatureConfig) -> np.ndarray:
     )
 
 
+def _musicnn_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+    return musicnn_embedding(y=song.y, sr=song.sr, tagger=features.musicnn.tagger)
+
+
 _VIEWS: dict[str, _View] = {
     "mel": _View(_mel_view, lambda features: features.mel.n_mels),
     "chroma": _View(_chroma_view, lambda features: features.chroma.n_chroma),
     "tempogram": _View(_tempogram_view, lambda features: features.tempogram.win_length),
     "waveform": _View(_waveform_view, lambda features: 3),
+    "musicnn": _View(_musicnn_view, lambda features: EMBEDDING_ROWS),
 }
 
 VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
+# views with one column per 3 s patch instead of per frame: for whole-song summaries only
+PATCH_VIEWS: tuple[str, ...] = ("musicnn",)
+FRAME_VIEWS: tuple[str, ...] = tuple(name for name in VIEW_NAMES if name not in PATCH_VIEWS)
 
 
 def _log_mel(
