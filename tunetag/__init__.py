@@ -31,6 +31,7 @@ _STEPS = {
     "playlists": "tunetag.library.playlists",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",
+    "tags": "tunetag.tagscores",
 }
 
 __all__ = [

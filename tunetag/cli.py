@@ -240,9 +240,20 @@ def train(
     views: ViewsOption = "mel",
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
+    from tunetag import models
     from tunetag.training.train import train as run_train
 
     try:
+        feature_options = (sample_rate, n_mels, views)
+        if models.has_own_features(model) and feature_options != (
+            AudioConfig.sample_rate,
+            MelConfig.n_mels,
+            "mel",
+        ):
+            raise ParameterError(
+                f"{model} reads the features it was pretrained on (16 kHz, musicnn's 96-band "
+                "mel): leave out --sample-rate, --n-mels and --views"
+            )
         config = RunConfig(
             features=_features(sample_rate, window, n_mels, views),
             train=TrainConfig(
@@ -325,6 +336,37 @@ def predict(
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(f"{output}: {len(result.paths)} songs classified, {len(result.errors)} skipped")
+
+
+@app.command("tags")
+def tag_scores(
+    inputs: Annotated[list[Path], typer.Argument(help="Audio files, folders or song CSVs.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tag scores CSV to write.")] = Path(
+        "tags.csv"
+    ),
+    tagger: Annotated[
+        str,
+        typer.Option(
+            "--tagger",
+            help="Pretrained tagger: MSD_musicnn, MTT_musicnn, MSD_vgg or MTT_vgg "
+            "(MSD: Million Song Dataset tags; MTT: MagnaTagATune).",
+        ),
+    ] = "MSD_musicnn",
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+) -> None:
+    """Score songs with a pretrained tagger's own 50 tags (no labels needed); write a CSV."""
+    from tunetag.tagscores import tags as run_tags
+
+    try:
+        with open_executor(workers, dask) as executor:
+            result = run_tags(inputs, output, tagger=tagger, cache_dir=cache, executor=executor)
+    except TunetagError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"{output}: {len(result.paths)} songs tagged by {tagger}, {len(result.errors)} skipped"
+    )
 
 
 @app.command()
@@ -429,4 +471,4 @@ def list_models() -> None:
 
     for name in models.available():
         cls = models.model_class(name)
-        typer.echo(f"{name:12s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        typer.echo(f"{name:18s} {(cls.__doc__ or '').strip().splitlines()[0]}")

@@ -7,20 +7,29 @@ import torch
 from torch import nn
 
 from tunetag import models
+from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.models import registry
+from tunetag.runfolder import model_view_rows
 
 TASKS = {"mood": 2, "genre": 3}
 VIEW_ROWS = {"mel": 64, "chroma": 12, "tempogram": 96, "waveform": 3}
 
 
-def example_input(input_kind: str) -> dict[str, torch.Tensor]:
+def view_rows_of(name: str) -> dict[str, int]:
+    """The views a model reads: its own (the pretrained ones), else all four, small."""
+    if models.has_own_features(name):
+        return model_view_rows(models.run_features(name, FeatureConfig()))
+    return VIEW_ROWS
+
+
+def example_input(input_kind: str, view_rows: dict[str, int]) -> dict[str, torch.Tensor]:
     """A small batch of what a model of ``input_kind`` takes, for every view."""
     if input_kind == "image":
         return {"image": torch.rand(1, 4, 400, 1600)}
     if input_kind == "summary":
-        return {"summary": torch.randn(4, 2 * sum(VIEW_ROWS.values()))}
-    return {view: torch.randn(2, 1, rows, 65) * 20 - 40 for view, rows in VIEW_ROWS.items()}
+        return {"summary": torch.randn(4, 2 * sum(view_rows.values()))}
+    return {view: torch.randn(2, 1, rows, 65) * 20 - 40 for view, rows in view_rows.items()}
 
 
 @pytest.mark.parametrize("name", models.available())
@@ -29,8 +38,8 @@ def test_every_model_builds_runs_and_learns(name):
     cls = models.model_class(name)
     assert cls.input_kind in ("image", "crop", "summary")
     assert cls.default_batch_size > 0 and cls.default_learning_rate > 0
-    model = models.create(name, TASKS, VIEW_ROWS)
-    x = example_input(cls.input_kind)
+    model = models.create(name, TASKS, view_rows_of(name))
+    x = example_input(cls.input_kind, view_rows_of(name))
     batch = len(next(iter(x.values())))
 
     logits = model(x)
@@ -39,7 +48,7 @@ def test_every_model_builds_runs_and_learns(name):
     for task, n_classes in TASKS.items():
         assert logits[task].shape == (batch, n_classes)
         assert torch.isfinite(logits[task]).all()
-    first = next(model.parameters())
+    first = next(p for p in model.parameters() if p.requires_grad)
     before = first.detach().clone()
     loss = sum(
         nn.functional.cross_entropy(logits[task], torch.zeros(batch, dtype=torch.long))

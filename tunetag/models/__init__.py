@@ -3,7 +3,28 @@
 Importing this package registers every model; see `available` for the names.
 """
 
-from tunetag.models import logreg, multiview, seed, shortchunk  # noqa: F401  (registers them)
-from tunetag.models.registry import available, create, model_class, register_model
+from tunetag.models import (  # noqa: F401  (registers them)
+    logreg,
+    multiview,
+    musicnn_finetune,
+    musicnn_probe,
+    seed,
+    shortchunk,
+)
+from tunetag.models.registry import (
+    available,
+    create,
+    has_own_features,
+    model_class,
+    register_model,
+    run_features,
+)
 
-__all__ = ["available", "create", "model_class", "register_model"]
+__all__ = [
+    "available",
+    "create",
+    "has_own_features",
+    "model_class",
+    "register_model",
+    "run_features",
+]

@@ -11,11 +11,14 @@ per-song statistics of every view, key ``"summary"``), ``default_batch_size`` an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
 from torch import nn
 
+from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
+from tunetag.features.views import PATCH_VIEWS
 
 INPUT_KINDS = ("image", "crop", "summary")
 
@@ -104,3 +107,40 @@ def create(name: str, tasks: Mapping[str, int], view_rows: Mapping[str, int]) ->
     if not view_rows or any(rows <= 0 for rows in view_rows.values()):
         raise ParameterError(f"model {name!r}: every view needs rows, got {dict(view_rows)}")
     return cls(tasks=dict(tasks), view_rows=dict(view_rows))
+
+
+def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
+    """The features a run of model ``name`` reads.
+
+    A model with its own ``features`` class attribute (the pretrained musicnn models: their
+    decoding rate, mel and views) reads those, keeping the run's window and tagger choice;
+    the others read ``features``. Models of crops and pictures read frame views only.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name, or a crop or picture model asked to read a patch view.
+    """
+    cls = model_class(name)
+    own = getattr(cls, "features", None)
+    if own is not None:
+        window = {
+            "window_s": features.audio.window_s,
+            "window_position": features.audio.window_position,
+            "min_duration_s": features.audio.min_duration_s,
+        }
+        features = dataclasses.replace(
+            own, audio=dataclasses.replace(own.audio, **window), musicnn=features.musicnn
+        )
+    patch_views = [view for view in features.views if view in PATCH_VIEWS]
+    if patch_views and cls.input_kind != "summary":
+        raise ParameterError(
+            f"model {name!r} reads crops of frame views; the {patch_views[0]} view has one "
+            "column per 3 s, for models that summarise a song (logreg, musicnn-probe)"
+        )
+    return features
+
+
+def has_own_features(name: str) -> bool:
+    """Whether model ``name`` reads its own features whatever the run's (see `run_features`)."""
+    return getattr(model_class(name), "features", None) is not None

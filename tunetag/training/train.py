@@ -14,6 +14,7 @@ import torch
 
 from tunetag import models
 from tunetag.config import RunConfig, default_cache_dir
+from tunetag.errors import ParameterError
 from tunetag.evaluation.metrics import summarise_folds
 from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
 from tunetag.evaluation.report import report
@@ -65,7 +66,9 @@ def train(
     out_dir : path
         The run folder to create (files in it are replaced).
     config : RunConfig
-        Feature and training settings; defaults otherwise.
+        Feature and training settings; defaults otherwise. The pretrained musicnn models
+        read their own features whatever ``config.features`` says, but for the window
+        (`tunetag.models.run_features`); the config saved in the run says what was read.
     cache_dir : path, optional
         Feature cache folder (default: `default_cache_dir`).
     executor : concurrent.futures.Executor, optional
@@ -80,6 +83,10 @@ def train(
         songs (``scored-songs.csv``, which the report's song tables read).
     """
     config = config or RunConfig()
+    config = dataclasses.replace(
+        config, features=models.run_features(config.train.model, config.features)
+    )
+    _check_gain(config)
     with distributed.process_group() as world:
         progress = progress and world.writes_files
         model_class = models.model_class(config.train.model)
@@ -103,6 +110,16 @@ def train(
             _write_run(run, config, tasks, table, songs, splits, outcome)
         distributed.barrier()
     return run
+
+
+def _check_gain(config: RunConfig) -> None:
+    """Random gain adds dB: refuse it on a mel that is not in dB (musicnn's logc)."""
+    features = config.features
+    if config.train.augment_gain_db and "mel" in features.views and features.mel.scale != "db":
+        raise ParameterError(
+            f"--augment-gain adds dB, and this run's mel is on the {features.mel.scale!r} "
+            "scale (musicnn's input): leave the gain at 0"
+        )
 
 
 def _write_run(

@@ -1,0 +1,106 @@
+"""The pretrained musicnn models train, save, load and predict like any other model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tunetag import models
+from tunetag.cli import app
+from tunetag.config import AudioConfig, FeatureConfig, RunConfig, TrainConfig
+from tunetag.demolibrary import make_demo_library
+from tunetag.errors import ParameterError
+from tunetag.library.scan import scan
+from tunetag.models.musicnn import MUSICNN_FEATURES
+from tunetag.predict import predict
+from tunetag.predictions import read_predictions
+from tunetag.pretrained import load_tagger
+from tunetag.training.train import train
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """8 short demo songs, mood from the folders."""
+    root = tmp_path_factory.mktemp("library")
+    make_demo_library(root / "music", songs_per_class=4, duration_s=7.0, seed=5, progress=False)
+    scan(root / "music", root / "songs.csv", label_from_folder="mood", progress=False)
+    return {"root": root, "songs": root / "songs.csv", "cache": root / "cache"}
+
+
+def test_the_probe_reads_the_embedding_view_at_16_khz_and_predicts(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(audio=AudioConfig(window_s=60.0)),
+        train=TrainConfig(model="musicnn-probe", tasks=("mood",), folds=2),
+    )
+    run = train(library["songs"], tmp_path / "run", config, cache_dir=library["cache"],
+                progress=False)  # fmt: skip
+    saved = run.load_config().features
+    assert saved.views == ("musicnn",)
+    assert saved.audio.sample_rate == 16000 and saved.audio.window_s == 60.0
+    assert run.load_metrics()["songs"]["scored"] == 8
+    predict(run.path, [library["root"] / "music"], tmp_path / "p.csv",
+            cache_dir=library["cache"], progress=False)  # fmt: skip
+    assert len(read_predictions(tmp_path / "p.csv").songs) == 8
+
+
+def test_finetuning_trains_the_back_end_and_keeps_the_front_end(library, tmp_path):
+    config = RunConfig(
+        train=TrainConfig(
+            model="musicnn-finetune", tasks=("mood",), epochs=2, patience=2, crops_per_song=2
+        )
+    )
+    run = train(library["songs"], tmp_path / "run", config, cache_dir=library["cache"],
+                progress=False)  # fmt: skip
+    assert run.load_config().features == MUSICNN_FEATURES
+    trained = run.load_model()
+    after, before = trained.network.state_dict(), load_tagger("MSD_musicnn").state_dict()
+    for name in ("timbral.0.weight", "mid.2.weight", "input_norm.running_var"):
+        assert torch.equal(after[name], before[name]), name
+    assert not torch.equal(after["dense.weight"], before["dense.weight"])
+    assert set(trained.heads) == {"mood"}
+
+
+def test_frozen_batch_norms_stay_frozen_in_train_mode():
+    model = models.create("musicnn-finetune", {"mood": 2}, {"mel": 96})
+    model.train()
+    assert not model.network.input_norm.training and not model.network.mid_norms[0].training
+    assert model.network.dense_norm.training
+    before = model.network.timbral_norms[0].running_mean.clone()
+    model({"mel": torch.randn(4, 1, 96, 187)})
+    assert torch.equal(model.network.timbral_norms[0].running_mean, before)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {
+        "network.pool_norm.weight",
+        "network.pool_norm.bias",
+        "network.dense.weight",
+        "network.dense.bias",
+        "network.dense_norm.weight",
+        "network.dense_norm.bias",
+        "heads.mood.weight",
+        "heads.mood.bias",
+    }
+
+
+def test_crop_models_refuse_the_patch_view():
+    with pytest.raises(ParameterError, match="one column per 3 s"):
+        models.run_features("shortchunk", FeatureConfig(views=("mel", "musicnn")))
+    logreg = models.run_features("logreg", FeatureConfig(views=("mel", "musicnn")))
+    assert logreg.views == ("mel", "musicnn")
+
+
+def test_gain_is_refused_on_musicnn_mel(library, tmp_path):
+    config = RunConfig(train=TrainConfig(model="musicnn-finetune", augment_gain_db=3.0))
+    with pytest.raises(ParameterError, match="adds dB"):
+        train(library["songs"], tmp_path / "run", config, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_command_line_refuses_feature_options_the_model_ignores(library, tmp_path):
+    done = CliRunner().invoke(
+        app,
+        ["train", str(library["songs"]), "-o", str(tmp_path / "r"), "--model", "musicnn-probe",
+         "--n-mels", "64"],
+    )  # fmt: skip
+    assert done.exit_code == 1
+    assert "leave out --sample-rate, --n-mels and --views" in done.output
