@@ -36,7 +36,7 @@ real shapes: time and memory do not depend on the values.
 Cost against library size: ``tunetag predict`` over libraries of 100 and 300 songs by
 default, made of hard links to copies of the real files, each with its own path and so its
 own cache entry: every song is decoded for real. ``--sizes 100,1000,10000`` gives the whole
-curve: 1000 songs add about 10 minutes on 2 cores, 10000 about an hour and a half and 30 GB
+curve: 1000 songs add about 5 minutes on 2 cores, 10000 about 47 minutes and 21 GB
 of cache (each cache is deleted once its size is measured). Memory is the peak over the run
 of the summed proportional set size (PSS, shared pages split between processes) of
 ``predict`` and its workers, sampled every 0.2 s from /proc.
@@ -77,7 +77,7 @@ SEED_STEPS = 2  # seed: one step to allocate, one timed
 SAMPLE_INTERVAL_S = 0.2  # how often a child's memory is sampled
 DEMO_SONGS_PER_CLASS = 8  # fallback library without real music: 16 synthesised songs
 DEMO_SONG_S = 200.0  # seconds per synthesised song, longer than the 130 s window
-DEFAULT_SIZES = "100,300"  # songs; keeps the default run near 10 minutes on 2 cores
+DEFAULT_SIZES = "100,300"  # songs; keeps the default run near 6 minutes on 2 cores
 MODELS = ("seed", "shortchunk", "multiview", "logreg")
 ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
 MODEL_VIEWS = {
@@ -111,8 +111,8 @@ def main() -> None:
     parser.add_argument(
         "--sizes",
         default=DEFAULT_SIZES,
-        help="library sizes for the scaling plot, e.g. 100,1000,10000 (1000: +10 min, 10000: "
-        "+1.5 h and 30 GB of cache on 2 cores)",
+        help="library sizes for the scaling plot, e.g. 100,1000,10000 (1000: +5 min, 10000: "
+        "+47 min and 21 GB of cache on 2 cores)",
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
