@@ -28,19 +28,20 @@ def peak_hz(y: np.ndarray, sr: int) -> float:
 
 
 def encode_with_pyav(path: Path, y: np.ndarray, sr: int, codec: str) -> Path:
-    """Write mono ``y`` with an FFmpeg encoder; skip the test if this build lacks it."""
+    """Write ``y`` (mono, or (channels, samples)) with an FFmpeg encoder; skip the test if
+    this build lacks it."""
     try:
         av.codec.Codec(codec, "w")
     except Exception as exc:
         pytest.skip(f"FFmpeg in this PyAV build has no {codec} encoder: {exc}")
+    planes = np.ascontiguousarray(np.atleast_2d(y))
+    layout = "mono" if len(planes) == 1 else "stereo"
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=sr)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(y[None, :], format="fltp", layout="mono")
+        stream.layout = layout
+        frame = av.AudioFrame.from_ndarray(planes, format="fltp", layout=layout)
         frame.sample_rate = sr
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     return path
 
@@ -117,23 +118,10 @@ def five_tones(sr: int) -> np.ndarray:
 
 def write_five_tones(path: Path, codec: str | None) -> Path:
     """The five tones at 44.1 kHz, through libsndfile (codec None) or an FFmpeg encoder."""
-    sr = 44100
-    y = five_tones(sr)
     if codec is None:
-        sf.write(path, y.T, sr)
+        sf.write(path, five_tones(44100).T, 44100)
         return path
-    try:
-        av.codec.Codec(codec, "w")
-    except Exception as exc:
-        pytest.skip(f"FFmpeg in this PyAV build has no {codec} encoder: {exc}")
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=sr)
-        stream.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(y), format="fltp", layout="stereo")
-        frame.sample_rate = sr
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return path
+    return encode_with_pyav(path, five_tones(44100), 44100, codec)
 
 
 @pytest.mark.parametrize(
