@@ -1,7 +1,7 @@
 """The pretrained tagger's own scores of its 50 tags, per song (``tunetag tags``).
 
 Useful before any labelling (which songs does the Million Song Dataset tagger call
-``Mellow`` or ``chill``?) and as the zero-shot baseline a trained run is set beside. Each
+``Mellow`` or ``chill``?) and as a zero-shot baseline to set a trained run beside. Each
 song's 130 s window is cut into 3 s patches without overlap, as the original tagger does;
 a song's score for a tag is the mean over its patches of the tag's probability.
 """

@@ -20,7 +20,7 @@ class MusicnnFinetune(nn.Module):
     """MSD_musicnn with its back end trained again and a new head per task.
 
     Input: 3 s crops of musicnn's own log-mel (16 kHz, 96 bands, ``log10(1 + 10000 x)``),
-    (batch, 1, 96, frames). The front and mid ends (the convolutions, 66 % of the
+    (batch, 1, 96, frames). The front and mid ends (the convolutions, 60 % of the
     weights) stay frozen, batch norms included, so a few hundred songs cannot undo what
     the Million Song Dataset taught them; the back end (batch norm of the pooled features,
     the 200-unit dense layer and its batch norm) starts from the pretrained weights and
