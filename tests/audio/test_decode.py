@@ -370,3 +370,12 @@ def test_a_resampled_window_matches_the_whole_song_cut_away_from_its_edges(tmp_p
     assert len(y) == len(whole) == 2 * sr
     edge = sr // 20  # the resampler's filter sees no samples past the cut: 50 ms either side
     np.testing.assert_allclose(y[edge:-edge], whole[edge:-edge], atol=1e-4)
+
+
+def test_load_window_reads_the_header_once(tmp_path, monkeypatch):
+    path = write_five_tones(tmp_path / "song.ogg", None)
+    headers = []
+    real_info = sf.info
+    monkeypatch.setattr(sf, "info", lambda *args, **kw: headers.append(1) or real_info(*args, **kw))
+    assert len(load_window(path, AudioConfig(sample_rate=44100, window_s=2.0))) == 2 * 44100
+    assert len(headers) == 1

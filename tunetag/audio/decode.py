@@ -26,8 +26,8 @@ def decode(
 
     Every view is computed from the same kind of signal whatever the file held: channels
     are averaged and the rate is converted with soxr (high quality) only when it differs.
-    libsndfile seeks to ``offset_s`` and reads only ``duration_s``, so a window of a long
-    song costs the window; FFmpeg decodes from the start and the stretch is cut after.
+    Only the stretch is decoded: libsndfile seeks to ``offset_s``, and FFmpeg seeks a
+    little before it and places the decoded frames by their timestamps.
 
     Parameters
     ----------
@@ -51,6 +51,12 @@ def decode(
         ``<path>: <reason>`` when the file is missing, empty, not audio, has no audio stream,
         holds no samples or holds non-finite samples.
     """
+    path = _checked_file(path, sr)
+    return _decode(path, _soundfile_info(path), sr, offset_s, duration_s)
+
+
+def _checked_file(path: str | os.PathLike, sr: int) -> Path:
+    """``path`` as a Path, once the rate is valid and the file exists and is not empty."""
     if int(sr) != sr or sr <= 0:
         raise ParameterError(f"sr must be a positive whole number of Hz, got {sr}")
     path = Path(path)
@@ -60,9 +66,13 @@ def decode(
         raise AudioDecodeError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise AudioDecodeError(f"{path}: empty file (0 bytes)")
+    return path
 
-    channels, sr_in = _read(path, offset_s, duration_s)
 
+def _decode(path: Path, info, sr: int, offset_s: float, duration_s: float | None) -> np.ndarray:
+    """`decode` of a checked file whose libsndfile header ``info`` (None: unreadable) is
+    read already."""
+    channels, sr_in = _read(path, info, offset_s, duration_s)
     if channels.shape[1] == 0:
         raise AudioDecodeError(f"{path}: no audio samples")
     y = channels[0] if len(channels) == 1 else _downmix(channels)
@@ -95,12 +105,14 @@ def load_window(path: str | os.PathLike, audio: AudioConfig) -> np.ndarray:
         As `decode`, or ``<path>: too short (0.42 s < 1.0 s)`` for songs shorter than
         ``audio.min_duration_s``.
     """
+    path = _checked_file(path, audio.sample_rate)
+    info = _soundfile_info(path)
     start_s, length_s = 0.0, None
-    total_s = _duration_s(Path(path))
+    total_s = _ffmpeg_duration_s(path) if info is None else _header_duration_s(info)
     if total_s is not None:  # the length is known: read the window alone
         start_s, end_s = window_bounds(total_s, audio.window_s, audio.window_position)
         length_s = end_s - start_s
-    y = decode(path, audio.sample_rate, start_s, length_s)
+    y = _decode(path, info, audio.sample_rate, start_s, length_s)
     duration_s = len(y) / audio.sample_rate
     if duration_s < audio.min_duration_s:
         raise AudioDecodeError(f"{path}: too short ({duration_s:.2f} s < {audio.min_duration_s} s)")
@@ -113,15 +125,14 @@ def _downmix(channels: np.ndarray) -> np.ndarray:
     return weights @ channels
 
 
-def _read(path: Path, offset_s: float, duration_s: float | None) -> tuple[np.ndarray, int]:
+def _read(path: Path, info, offset_s: float, duration_s: float | None) -> tuple[np.ndarray, int]:
     """Samples as (channels, samples) float32 and the file's rate, by the faster decoder.
 
     libsndfile first, except for Ogg Vorbis, which FFmpeg decodes about 1.3x faster than
-    libvorbis (measured on real soundtracks); FFmpeg reads what libsndfile cannot.
+    libvorbis (measured on real soundtracks); FFmpeg reads what libsndfile cannot (``info``
+    None: libsndfile could not read the header).
     """
-    try:
-        info = sf.info(str(path))
-    except (sf.SoundFileError, RuntimeError, OSError):
+    if info is None:
         return _read_pyav(path, offset_s, duration_s)
     if info.subtype in _FFMPEG_FASTER:
         read = _read_pyav_checked(path, info, offset_s, duration_s)
@@ -163,12 +174,16 @@ _FFMPEG_FASTER = frozenset({"VORBIS"})
 _PREROLL_S = 1.0
 
 
-def _duration_s(path: Path) -> float | None:
-    """The song's length in seconds from its header, or None where no header says."""
+def _soundfile_info(path: Path):
+    """libsndfile's reading of the file's header, or None where it cannot read the file."""
     try:
-        info = sf.info(str(path))
+        return sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, OSError):
-        return _ffmpeg_duration_s(path)
+        return None
+
+
+def _header_duration_s(info) -> float | None:
+    """The song's length in seconds from libsndfile's header."""
     return info.frames / info.samplerate if info.samplerate > 0 else None
 
 
