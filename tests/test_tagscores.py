@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from tunetag.audio import load_window
 from tunetag.cli import app
+from tunetag.config import MUSICNN_FEATURES
 from tunetag.errors import AudioDecodeError
 from tunetag.features.views import compute_view
-from tunetag.models.musicnn import MUSICNN_FEATURES, cut_patches
+from tunetag.models.musicnn import cut_patches
 from tunetag.pretrained import load_tagger, tag_names
 from tunetag.tagscores import tag_scores, tags
 

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from tunetag.cluster import open_executor
-from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
+from tunetag.config import (
+    DEFAULT_TAGGER,
+    AudioConfig,
+    FeatureConfig,
+    MelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tunetag.errors import ParameterError, TunetagError
 
 app = typer.Typer(
@@ -351,7 +358,7 @@ def tag_scores(
             help="Pretrained tagger: MSD_musicnn, MTT_musicnn, MSD_vgg or MTT_vgg "
             "(MSD: Million Song Dataset tags; MTT: MagnaTagATune).",
         ),
-    ] = "MSD_musicnn",
+    ] = DEFAULT_TAGGER,
     cache: CacheOption = None,
     workers: WorkersOption = None,
     dask: DaskOption = None,

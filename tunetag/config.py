@@ -88,11 +88,14 @@ class WaveformConfig:
     floor_db: float = -80.0  # dB re full scale; quieter frames are clipped to this
 
 
+DEFAULT_TAGGER = "MSD_musicnn"  # its 50 tags include mood words: Mellow, chill, sad, happy
+
+
 @dataclass(frozen=True)
 class MusicnnConfig:
     """The pretrained tagger's embedding view: one 200-value column per 3 s of the window."""
 
-    tagger: str = "MSD_musicnn"  # MSD_musicnn (Million Song Dataset) or MTT_musicnn
+    tagger: str = DEFAULT_TAGGER  # MSD_musicnn (Million Song Dataset) or MTT_musicnn
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,15 @@ class FeatureConfig:
     def frames_per_second(self) -> float:
         """Frame rate of the frame-based views, in frames per second."""
         return self.audio.sample_rate / self.mel.hop_length
+
+
+# What the pretrained musicnn taggers were trained on: 16 kHz, 512-point FFT, hop 256 (187
+# frames in 3 s), 96 mel bands, log10(1 + 10000 x); the 130 s window as every other view.
+MUSICNN_FEATURES = FeatureConfig(
+    audio=AudioConfig(sample_rate=16000),
+    mel=MelConfig(n_fft=512, hop_length=256, n_mels=96, scale="logc"),
+    views=("mel",),
+)
 
 
 @dataclass(frozen=True)

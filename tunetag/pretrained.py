@@ -16,8 +16,9 @@ from pathlib import Path
 
 from torch import nn
 
+from tunetag.config import DEFAULT_TAGGER
 from tunetag.errors import ParameterError
-from tunetag.models.musicnn import DEFAULT_TAGGER, Musicnn, Vgg
+from tunetag.models.musicnn import Musicnn, Vgg
 from tunetag.models.tfcheckpoint import CheckpointError, read_checkpoint
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")  # MSD: Million Song Dataset

@@ -18,15 +18,14 @@ import torch
 from tqdm import tqdm
 
 from tunetag.atomic import atomic_open
-from tunetag.config import default_cache_dir
+from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES, default_cache_dir
 from tunetag.errors import AudioDecodeError
 from tunetag.features.extract import extract_files
-from tunetag.models.musicnn import DEFAULT_TAGGER, MUSICNN_FEATURES, cut_patches
+from tunetag.models.musicnn import PATCH_BATCH, cut_patches
 from tunetag.predict import collect_audio
 from tunetag.pretrained import load_tagger, tag_names
 
 TOP_TAGS = 3  # tags named in the CSV's ``top`` column
-BATCH_PATCHES = 64  # patches per forward pass
 
 
 @dataclass
@@ -79,7 +78,7 @@ def tag_scores(
         for k, path in enumerate(songs):
             patches = torch.from_numpy(cut_patches(np.load(report.ok[path]["mel"])))
             probabilities = torch.cat(
-                [torch.sigmoid(network(batch)) for batch in patches.split(BATCH_PATCHES)]
+                [torch.sigmoid(network(batch)) for batch in patches.split(PATCH_BATCH)]
             )
             scores[k] = probabilities.mean(dim=0).numpy()
     return TagScores(tagger, names, scored, scores, dict(report.errors))

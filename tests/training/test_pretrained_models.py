@@ -8,11 +8,10 @@ from typer.testing import CliRunner
 
 from tunetag import models
 from tunetag.cli import app
-from tunetag.config import AudioConfig, FeatureConfig, RunConfig, TrainConfig
+from tunetag.config import MUSICNN_FEATURES, AudioConfig, FeatureConfig, RunConfig, TrainConfig
 from tunetag.demolibrary import make_demo_library
 from tunetag.errors import ParameterError
 from tunetag.library.scan import scan
-from tunetag.models.musicnn import MUSICNN_FEATURES
 from tunetag.predict import predict
 from tunetag.predictions import read_predictions
 from tunetag.pretrained import load_tagger

@@ -15,14 +15,13 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
+from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES
 from tunetag.errors import ParameterError
 
-MUSICNN_SR = 16000  # Hz the taggers were trained at
 EMBEDDING_ROWS = 200  # units of musicnn's penultimate layer
-BATCH_PATCHES = 64  # patches per forward pass
 
 
-def musicnn_embedding(*, y: np.ndarray, sr: int, tagger: str = "MSD_musicnn") -> np.ndarray:
+def musicnn_embedding(*, y: np.ndarray, sr: int, tagger: str = DEFAULT_TAGGER) -> np.ndarray:
     """The penultimate layer of a musicnn tagger for every 3 s patch of ``y``.
 
     Parameters
@@ -49,22 +48,23 @@ def musicnn_embedding(*, y: np.ndarray, sr: int, tagger: str = "MSD_musicnn") ->
     """
     import torch
 
-    from tunetag.features.views import mel_spectrogram
-    from tunetag.models.musicnn import cut_patches
+    from tunetag.features.views import compute_view
+    from tunetag.models.musicnn import PATCH_BATCH, cut_patches
     from tunetag.pretrained import load_tagger
 
     if not tagger.endswith("musicnn"):
         raise ParameterError(f"the musicnn view needs a musicnn tagger, not {tagger!r}")
-    if sr != MUSICNN_SR:
-        y = soxr.resample(y, sr, MUSICNN_SR, quality="HQ").astype(np.float32)
-    mel = mel_spectrogram(y=y, sr=MUSICNN_SR, n_fft=512, hop_length=256, n_mels=96, scale="logc")
+    rate = MUSICNN_FEATURES.audio.sample_rate
+    if sr != rate:
+        y = soxr.resample(y, sr, rate, quality="HQ").astype(np.float32)
+    mel = compute_view("mel", y, MUSICNN_FEATURES)
     patches = torch.from_numpy(cut_patches(mel))
     network = load_tagger(tagger)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with torch.no_grad():
-            parts = [network.embed(network.pooled(batch)) for batch in patches.split(BATCH_PATCHES)]
+            parts = [network.embed(network.pooled(batch)) for batch in patches.split(PATCH_BATCH)]
     finally:
         torch.set_num_threads(threads)
     return torch.cat(parts).T.contiguous().numpy().astype(np.float32)

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from tunetag.config import AudioConfig, FeatureConfig, MelConfig
 from tunetag.errors import ParameterError
 
 N_MELS = 96  # mel bands the networks were trained on
@@ -35,15 +34,7 @@ PATCH_FRAMES = 187  # frames per 3 s patch (16 kHz, hop 256)
 N_TAGS = 50
 TF_EPSILON = 1e-3  # TensorFlow's batch norm default
 EMBEDDING_UNITS = 200  # musicnn's penultimate dense layer
-DEFAULT_TAGGER = "MSD_musicnn"  # its 50 tags include mood words: Mellow, chill, sad, happy
-
-# What the taggers were trained on: 16 kHz, 512-point FFT, hop 256 (187 frames in 3 s),
-# 96 mel bands, log10(1 + 10000 x); the 130 s window as every other view.
-MUSICNN_FEATURES = FeatureConfig(
-    audio=AudioConfig(sample_rate=16000),
-    mel=MelConfig(n_fft=512, hop_length=256, n_mels=96, scale="logc"),
-    views=("mel",),
-)
+PATCH_BATCH = 64  # patches per forward pass when a whole song is run
 
 
 def cut_patches(mel: np.ndarray) -> np.ndarray:

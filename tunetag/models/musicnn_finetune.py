@@ -8,8 +8,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES
 from tunetag.errors import ParameterError
-from tunetag.models.musicnn import DEFAULT_TAGGER, EMBEDDING_UNITS, MUSICNN_FEATURES, N_MELS
+from tunetag.models.musicnn import EMBEDDING_UNITS, N_MELS
 from tunetag.models.registry import register_model
 
 DROPOUT = 0.5  # before each task head, as before the original tag layer

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from tunetag.config import MUSICNN_FEATURES
 from tunetag.models.logreg import LogisticRegressionBaseline
-from tunetag.models.musicnn import MUSICNN_FEATURES
 from tunetag.models.registry import register_model
 
 
