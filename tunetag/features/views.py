@@ -19,12 +19,12 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
 from tunetag.config import MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.embedding import EMBEDDING_ROWS, musicnn_embedding
+from tunetag.features.librosa_import import librosa_loaded
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
 
@@ -212,6 +212,7 @@ def waveform_envelope(
     _check_grid(sr, n_fft, hop_length)
     if not (math.isfinite(floor_db) and floor_db < 0):
         raise ParameterError(f"floor_db must be a negative number of dB, got {floor_db}")
+    librosa = librosa_loaded()
     padded = np.pad(y, n_fft // 2)
     frames = librosa.util.frame(padded, frame_length=n_fft, hop_length=hop_length)
     positive = np.maximum(frames.max(axis=0), 0.0)
@@ -396,6 +397,7 @@ def _full_scale_mel_power(
 
 
 def _chroma(power: np.ndarray, sr: int, n_chroma: int, tuning: float | None) -> np.ndarray:
+    librosa = librosa_loaded()
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=n_chroma, tuning=tuning)
     return chroma.astype(np.float32)
 
@@ -404,6 +406,7 @@ def _tempogram(
     power: np.ndarray, sr: int, n_fft: int, hop_length: int, win_length: int
 ) -> np.ndarray:
     """librosa's default onset strength (from a 128-band log-mel), then its tempogram."""
+    librosa = librosa_loaded()
     onset_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, fmax=sr / 2))
     onsets = librosa.onset.onset_strength(S=onset_mel, sr=sr, n_fft=n_fft, hop_length=hop_length)
     rows = librosa.feature.tempogram(
