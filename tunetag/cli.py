@@ -342,7 +342,7 @@ def predict(
             result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
     except TunetagError as exc:
         raise _fail(exc) from None
-    typer.echo(f"{output}: {len(result.paths)} songs classified, {len(result.errors)} skipped")
+    typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
 
 @app.command("tags")

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from tunetag import models
 from tunetag.config import default_cache_dir
 from tunetag.errors import AudioDecodeError, ParameterError
-from tunetag.features.extract import extract_files
+from tunetag.features.extract import stream_extract
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.library.tags import read_tags
-from tunetag.predictions import PredictedSong, write_predictions
+from tunetag.predictions import PredictedSong, prediction_writer
 from tunetag.runfolder import RunFolder
 from tunetag.training.datasets import crop_frames
-from tunetag.training.loop import pick_device, predict_songs
+from tunetag.training.loop import pick_device, song_scorer
 from tunetag.training.tasks import Task
 
 MULTILABEL_THRESHOLD = 0.5  # a multi-label song gets every label at least this probable
@@ -35,15 +37,7 @@ class SongPredictions:
 
     def predicted(self, task: Task) -> list[str]:
         """Each song's class (single-label) or its labels joined by ``;`` (multi-label)."""
-        probs = self.probabilities[task.name]
-        if task.multilabel:
-            return [
-                LABEL_SEPARATOR.join(
-                    c for c, p in zip(task.classes, row, strict=True) if p >= MULTILABEL_THRESHOLD
-                )
-                for row in probs
-            ]
-        return [task.classes[k] for k in probs.argmax(axis=1)]
+        return [predicted_label(task, row) for row in self.probabilities[task.name]]
 
 
 def score_songs(
@@ -56,29 +50,49 @@ def score_songs(
 ) -> SongPredictions:
     """Score audio files with a trained run, averaging over every crop of each song."""
     run = RunFolder(run_dir)
-    config = run.load_config()
-    tasks = run.load_tasks()
-    report = extract_files(
-        paths,
-        config.features,
-        Path(cache_dir) if cache_dir else default_cache_dir(),
-        executor=executor,
-        progress=progress,
-    )
-    model = run.load_model(pick_device())
-    scored = [path for path in paths if path in report.ok]
+    found: dict[Path, dict[str, np.ndarray]] = {}
+    errors: dict[Path, str] = {}
+    with tqdm(total=len(paths), desc="score", unit="song", disable=not progress) as bar:
+        for path, probabilities, reason in stream_scores(run, paths, cache_dir, executor):
+            if probabilities is None:
+                errors[path] = reason
+            else:
+                found[path] = probabilities
+            bar.update()
+    scored = [path for path in dict.fromkeys(paths) if path in found]
     if not scored:
         raise AudioDecodeError(f"none of the {len(paths)} songs could be read; nothing to score")
-    probabilities = predict_songs(
-        model,
-        [report.ok[path] for path in scored],
-        tasks,
-        input_kind=models.model_class(config.train.model).input_kind,
-        crop_frames=crop_frames(config.train.crop_s, config.features.frames_per_second()),
-        device=next(model.parameters()).device,
-        progress=progress,
-    )
-    return SongPredictions(scored, tasks, probabilities, dict(report.errors))
+    tasks = run.load_tasks()
+    probabilities = {
+        task.name: np.stack([found[path][task.name] for path in scored]) for task in tasks
+    }
+    errors = {path: errors[path] for path in dict.fromkeys(paths) if path in errors}
+    return SongPredictions(scored, tasks, probabilities, errors)
+
+
+def stream_scores(
+    run: RunFolder,
+    paths: list[Path],
+    cache_dir: str | Path | None,
+    executor: Executor | None,
+) -> Iterator[tuple[Path, dict[str, np.ndarray] | None, str | None]]:
+    """Each song's probabilities (task -> (n_outputs,)) or the reason it has none, as soon
+    as its features are cached: scoring here overlaps the workers' decoding, and nothing
+    grows with the number of songs. Order: as `stream_extract` finishes them."""
+    config = run.load_config()
+    model = run.load_model(pick_device())
+    scoring = {
+        "input_kind": models.model_class(config.train.model).input_kind,
+        "crop_frames": crop_frames(config.train.crop_s, config.features.frames_per_second()),
+        "device": next(model.parameters()).device,
+    }
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    with song_scorer(model, run.load_tasks(), **scoring) as score:
+        for outcome in stream_extract(paths, config.features, cache, executor):
+            if outcome.views is None:
+                yield outcome.path, None, outcome.reason
+            else:
+                yield outcome.path, score(outcome.views), None
 
 
 def collect_audio(inputs: list[str | Path]) -> list[Path]:
@@ -108,36 +122,97 @@ def predict(
     cache_dir: str | Path | None = None,
     executor: Executor | None = None,
     progress: bool = True,
-) -> SongPredictions:
+) -> PredictSummary:
     """Classify songs and write ``output_csv`` (see `tunetag.predictions` for its columns).
 
-    Decoding runs in parallel and is cached per song, so a run that was interrupted starts
-    again where it stopped and writes the same file.
+    Songs stream through: each is scored as soon as its features are cached and its row
+    written, in input order, so memory does not grow with the library. Features are cached
+    per song, so a run that was stopped starts again where it stopped and writes the same
+    file; the file is replaced only when the run completes.
     """
     run = RunFolder(run_dir)
-    result = score_songs(
-        run_dir, collect_audio(inputs), cache_dir=cache_dir, executor=executor, progress=progress
-    )
+    paths = collect_audio(inputs)
+    tasks = run.load_tasks()
     run_id = run.run_id()
-    predicted = {task.name: result.predicted(task) for task in result.tasks}
-    songs = []
-    for k, path in enumerate(result.paths):
-        tags = read_tags(path)
-        song = PredictedSong(
-            path,
-            artist=tags["artist"],
-            title=tags["title"],
-            duration_s=float(tags["duration_s"]) if tags["duration_s"] else None,
-            run=run_id,
+    summary = PredictSummary(Path(output_csv), 0, {})
+    rows = _InputOrder(paths)
+    columns = {task.name: list(task.classes) for task in tasks}
+    with (
+        prediction_writer(output_csv, columns) as write,
+        tqdm(total=len(paths), desc="predict", unit="song", disable=not progress) as bar,
+    ):
+        for path, probabilities, reason in stream_scores(run, paths, cache_dir, executor):
+            if probabilities is None:
+                summary.errors[path] = reason
+                rows.put(path, None)
+            else:
+                rows.put(path, _predicted_song(path, run_id, tasks, probabilities))
+                summary.scored += 1
+            for song in rows.ready():
+                write(song)
+            bar.update()
+        if not summary.scored:
+            raise AudioDecodeError(
+                f"none of the {len(paths)} songs could be read; nothing to score"
+            )
+    return summary
+
+
+@dataclass
+class PredictSummary:
+    """What `predict` wrote: the file, how many songs it classified, the songs it skipped."""
+
+    csv_path: Path
+    scored: int
+    errors: dict[Path, str]  # song skipped -> reason
+
+
+class _InputOrder:
+    """Rows that arrive in any order, released in the order of ``paths`` (a skipped song
+    is put as None): only the rows waiting on a slower song are held."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._position = {path: k for k, path in enumerate(paths)}
+        self._waiting: dict[int, PredictedSong | None] = {}
+        self._next = 0
+
+    def put(self, path: Path, song: PredictedSong | None) -> None:
+        self._waiting[self._position[path]] = song
+
+    def ready(self) -> Iterator[PredictedSong]:
+        while self._next in self._waiting:
+            song = self._waiting.pop(self._next)
+            self._next += 1
+            if song is not None:
+                yield song
+
+
+def _predicted_song(
+    path: Path, run_id: str, tasks: list[Task], probabilities: dict[str, np.ndarray]
+) -> PredictedSong:
+    tags = read_tags(path)
+    song = PredictedSong(
+        path,
+        artist=tags["artist"],
+        title=tags["title"],
+        duration_s=float(tags["duration_s"]) if tags["duration_s"] else None,
+        run=run_id,
+    )
+    for task in tasks:
+        probs = probabilities[task.name]
+        song.predicted[task.name] = predicted_label(task, probs)
+        song.probability[task.name] = predicted_probability(task, probs)
+        song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
+    return song
+
+
+def predicted_label(task: Task, probs: np.ndarray) -> str:
+    """The class (single-label) or the labels joined by ``;`` (multi-label) of one song."""
+    if task.multilabel:
+        return LABEL_SEPARATOR.join(
+            c for c, p in zip(task.classes, probs, strict=True) if p >= MULTILABEL_THRESHOLD
         )
-        for task in result.tasks:
-            probs = result.probabilities[task.name][k]
-            song.predicted[task.name] = predicted[task.name][k]
-            song.probability[task.name] = predicted_probability(task, probs)
-            song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
-        songs.append(song)
-    write_predictions(output_csv, {task.name: list(task.classes) for task in result.tasks}, songs)
-    return result
+    return task.classes[int(probs.argmax())]
 
 
 def predicted_probability(task: Task, probs: np.ndarray) -> float | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,31 @@ def write_predictions(
     uneven = [name for name, cells in extra.items() if len(cells) != len(songs)]
     if uneven:
         raise ParameterError(f"columns {uneven} need one cell per song ({len(songs)})")
+    with prediction_writer(csv_path, tasks, list(extra)) as write:
+        for k, song in enumerate(songs):
+            write(song, [cells[k] for cells in extra.values()])
+    return Path(csv_path)
+
+
+@contextmanager
+def prediction_writer(
+    csv_path: str | os.PathLike, tasks: dict[str, list[str]], extra: Sequence[str] = ()
+) -> Iterator[Callable[[PredictedSong, Sequence[str]], None]]:
+    """Write a predictions file a row at a time; it replaces ``csv_path`` whole, and only
+    when the block ends without an error (a stopped run leaves the old file as it was).
+
+    Parameters
+    ----------
+    csv_path, tasks
+        As in `write_predictions`.
+    extra : sequence of str
+        Names of more columns after the tasks'; each call then passes one cell per name.
+
+    Yields
+    ------
+    callable
+        ``write(song, extra_cells=())``: append one song's row.
+    """
     csv_path = Path(csv_path)
     locator = SongTable.new(csv_path)
     header = list(SONG_COLUMNS)
@@ -94,7 +120,8 @@ def write_predictions(
     with atomic_open(csv_path, "w") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for k, song in enumerate(songs):
+
+        def write(song: PredictedSong, extra_cells: Sequence[str] = ()) -> None:
             row = [
                 locator.relative_path(song.path),
                 song.artist,
@@ -106,8 +133,9 @@ def write_predictions(
                 sure = song.probability.get(task)
                 row += [song.predicted[task], "" if sure is None else f"{sure:.4f}"]
                 row += [f"{song.probabilities[task][c]:.4f}" for c in classes]
-            writer.writerow(row + [cells[k] for cells in extra.values()])
-    return csv_path
+            writer.writerow(row + list(extra_cells))
+
+        yield write
 
 
 def read_predictions(csv_path: str | os.PathLike) -> PredictionTable:

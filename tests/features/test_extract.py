@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -248,3 +250,86 @@ def test_workers_storing_the_cache_out_of_sight_stop_the_run(tmp_path, songs, mo
     ):
         extract_files(songs, FEATURES, tmp_path / "ours", executor=executor, progress=False)
     assert not (tmp_path / "ours").exists()
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.submitted = 0
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_streaming_holds_at_most_max_in_flight_songs_on_the_executor(
+    tmp_path, write_audio, monkeypatch
+):
+    monkeypatch.setattr(extract_module, "MAX_IN_FLIGHT", 3)
+    songs = [write_audio(f"song{k}.wav", duration_s=1.0, freq_hz=200.0 + 50 * k) for k in range(9)]
+    with _CountingPool() as pool:
+        stream = extract_module.stream_extract(songs, FEATURES, tmp_path / "cache", pool)
+        collected = 0
+        for outcome in stream:
+            assert outcome.computed and outcome.reason is None
+            collected += 1
+            assert pool.submitted - collected < 3  # 3 were pending when this one was taken
+    assert collected == pool.submitted == len(songs)
+
+
+def test_a_stream_stopped_early_submits_no_more_songs(tmp_path, write_audio, monkeypatch):
+    monkeypatch.setattr(extract_module, "MAX_IN_FLIGHT", 4)
+    songs = [write_audio(f"song{k}.wav", duration_s=1.0, freq_hz=200.0 + 50 * k) for k in range(8)]
+    with _CountingPool() as pool:
+        stream = extract_module.stream_extract(songs, FEATURES, tmp_path / "cache", pool)
+        next(stream)  # the window of 4 filled, then the first finished came back
+        stream.close()
+        assert pool.submitted == 4
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) < len(songs)
+
+
+def test_the_stream_serves_cached_songs_and_reports_bad_ones_in_one_line(
+    tmp_path, songs, monkeypatch
+):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    extract_files(songs[:2], FEATURES, tmp_path / "cache", progress=False)
+    outcomes = {
+        o.path: o
+        for o in extract_module.stream_extract([*songs, broken], FEATURES, tmp_path / "cache")
+    }
+    assert [outcomes[s].computed for s in songs] == [False, False, True]
+    assert all(outcomes[s].views and set(outcomes[s].views) == {"mel"} for s in songs)
+    assert outcomes[broken].views is None and "\n" not in outcomes[broken].reason
+
+
+FORKED_AFTER_TORCH = """
+import sys
+from pathlib import Path
+import torch
+from tunetag.config import MUSICNN_FEATURES
+from tunetag.features import extract_files
+
+weights = torch.randn(1500, 1500)
+(weights @ weights).sum()  # torch's OpenMP threads now exist in this process
+features = MUSICNN_FEATURES.__class__(audio=MUSICNN_FEATURES.audio, views=("musicnn",))
+report = extract_files([Path(p) for p in sys.argv[2:]], features, Path(sys.argv[1]), progress=False)
+print(report.computed, len(report.errors))
+"""
+
+
+def test_workers_forked_after_torch_ran_compute_torch_views(tmp_path, write_audio):
+    songs = [
+        write_audio(f"s{k}.wav", duration_s=4.0, sr=16000, freq_hz=300.0 * k + 200)
+        for k in range(2)
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_AFTER_TORCH, str(tmp_path / "cache"), *map(str, songs)],
+        capture_output=True,
+        text=True,
+        timeout=240,  # a hung worker (OpenMP after fork) fails here instead of hanging the suite
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2", "0"]

@@ -7,7 +7,13 @@ pictures never import it.
 from importlib import import_module
 
 from tunetag.features.cache import FeatureCache
-from tunetag.features.extract import ExtractReport, extract, extract_files
+from tunetag.features.extract import (
+    ExtractReport,
+    SongOutcome,
+    extract,
+    extract_files,
+    stream_extract,
+)
 from tunetag.features.views import (
     FRAME_VIEWS,
     PATCH_VIEWS,
@@ -27,6 +33,7 @@ __all__ = [
     "VIEW_NAMES",
     "ExtractReport",
     "FeatureCache",
+    "SongOutcome",
     "chromagram",
     "compute_view",
     "compute_views",
@@ -34,6 +41,7 @@ __all__ = [
     "extract_files",
     "mel_spectrogram",
     "seed_image",
+    "stream_extract",
     "tempogram",
     "view_rows",
     "waveform_envelope",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def extract_files(
         Where songs are processed; it is left running. By default a process pool with one
         worker per CPU (at most one per song, the platform's start method: scripts need the
         ``if __name__ == "__main__":`` guard where that is spawn) is created and shut down
-        here; one song or none runs in this process.
+        here (none when only the last song needs computing: it runs in this process).
     png_dir : Path, optional
         Also draw each view as the proposal's 1600x400 picture, at
         ``png_dir / view / <stem>-<key[:8]>.png``.
@@ -87,30 +87,61 @@ def extract_files(
     ExtractReport
         Cached paths per song and view, reasons per failed song, and the counts.
     """
+    songs = list(dict.fromkeys(Path(path) for path in paths))
+    report = ExtractReport()
+    with tqdm(total=len(songs), desc="extract", unit="song", disable=not progress) as bar:
+        for outcome in stream_extract(songs, features, cache_dir, executor, png_dir):
+            if outcome.views is None:
+                report.errors[outcome.path] = outcome.reason
+            else:
+                report.ok[outcome.path] = outcome.views
+                report.computed += outcome.computed
+                report.cached += not outcome.computed
+            bar.update()
+    report.ok = {path: report.ok[path] for path in songs if path in report.ok}
+    report.errors = {path: report.errors[path] for path in songs if path in report.errors}
+    return report
+
+
+def stream_extract(
+    paths: Iterable[Path],
+    features: FeatureConfig,
+    cache_dir: Path,
+    executor: Executor | None = None,
+    png_dir: Path | None = None,
+) -> Iterator[SongOutcome]:
+    """`extract_files` one song at a time: each outcome as soon as it is known.
+
+    Cached songs come as they are looked up, computed ones in the order they finish. At
+    most `MAX_IN_FLIGHT` songs wait on the executor at once, so memory stays flat however
+    large the library; a failed song's reason is printed as it is found. Arguments as in
+    `extract_files`; closing the generator early cancels the songs not yet started.
+    """
     unknown = [view for view in features.views if view not in VIEW_NAMES]
     if unknown:
         raise ParameterError(f"unknown views {unknown}; known views: {', '.join(VIEW_NAMES)}")
     cache = FeatureCache(cache_dir)
     songs = list(dict.fromkeys(Path(path) for path in paths))
-    report = ExtractReport()
-    with tqdm(total=len(songs), desc="extract", unit="song", disable=not progress) as bar:
-        todo = _serve_from_cache(songs, cache, features, png_dir, report, bar)
-        if executor is not None:
-            _run_on(executor, todo, features, cache, png_dir, report, bar)
-        elif len(todo) > 1:
-            pool = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(todo)))
+    workers = _Workers(executor, cache, features, png_dir)
+    try:
+        for k, path in enumerate(songs):
             try:
-                _run_on(pool, todo, features, cache, png_dir, report, bar)
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            for path, missing in todo:
-                _record(report, path, _extract_song(path, features, cache.root, missing, png_dir))
-                bar.update()
-
-    report.ok = {path: report.ok[path] for path in songs if path in report.ok}
-    report.errors = {path: report.errors[path] for path in songs if path in report.errors}
-    return report
+                missing, pictures_missing = _plan(cache, path, features, png_dir)
+            except TunetagError as exc:
+                yield _failed(path, _reason(exc, path))
+                continue
+            if not (missing or pictures_missing):
+                yield SongOutcome(path, _cached_views(cache, path, features), None, False)
+            elif workers.pool is None and k == len(songs) - 1:
+                yield _outcome(path, _extract_song(path, features, cache.root, missing, png_dir))
+            else:
+                workers.submit(path, missing)
+                while workers.full():
+                    yield workers.next_done()
+        while workers.pending:
+            yield workers.next_done()
+    finally:
+        workers.close()
 
 
 def extract(
@@ -147,78 +178,84 @@ def extract(
 
 
 SHARED_CACHE_WAIT_S = 10.0  # seconds a worker's first stored file may take to show here
+MAX_IN_FLIGHT = 1024  # songs submitted to the executor and not yet collected
 _Outcome = tuple[dict[str, Path] | None, str | None]
-_Todo = list[tuple[Path, tuple[str, ...]]]
 
 
-def _serve_from_cache(
-    songs: list[Path],
-    cache: FeatureCache,
-    features: FeatureConfig,
-    png_dir: Path | None,
-    report: ExtractReport,
-    bar: tqdm,
-) -> _Todo:
-    """Record the songs the cache already holds; return the others with their missing views."""
-    todo: _Todo = []
-    for path in songs:
-        try:
-            missing, pictures_missing = _plan(cache, path, features, png_dir)
-        except TunetagError as exc:
-            _record_error(report, path, _reason(exc, path))
-            bar.update()
-            continue
-        if missing or pictures_missing:
-            todo.append((path, missing))
-        else:
-            report.ok[path] = {v: cache.path_for(path, features, v) for v in features.views}
-            report.cached += 1
-            bar.update()
-    return todo
+@dataclass(frozen=True)
+class SongOutcome:
+    """One song of `stream_extract`: its cached views, or the reason it has none."""
+
+    path: Path
+    views: dict[str, Path] | None  # view name -> cached .npy file; None when it failed
+    reason: str | None  # one line, without the path; None when it succeeded
+    computed: bool  # decoded (or drawn) this time, not served from the cache
 
 
-def _run_on(
-    executor: Executor,
-    todo: _Todo,
-    features: FeatureConfig,
-    cache: FeatureCache,
-    png_dir: Path | None,
-    report: ExtractReport,
-    bar: tqdm,
-) -> None:
-    """Submit every song to ``executor`` and record each outcome as it arrives.
+class _Workers:
+    """The songs on an executor: submitted at most `MAX_IN_FLIGHT` at a time, collected as
+    they finish. Without an executor a process pool (one worker per CPU) is started at the
+    first song and shut down by `close`.
 
     Paths travel absolute: a worker (on a Dask cluster) may run in another folder. The
     first song a worker stores is looked for here: a worker that wrote to its own disk
     (a cache folder that is not shared) stops the run at once, not at training.
     """
-    cache_root = cache.root.absolute()
-    pictures = None if png_dir is None else png_dir.absolute()
-    futures = {
-        executor.submit(
-            _extract_song, path.absolute(), features, cache_root, missing, pictures
-        ): path
-        for path, missing in todo
-    }
-    seen_here = False
-    for future in as_completed(futures):
-        path = futures[future]
+
+    def __init__(
+        self,
+        executor: Executor | None,
+        cache: FeatureCache,
+        features: FeatureConfig,
+        png_dir: Path | None,
+    ) -> None:
+        self.pool = executor
+        self._own_pool = executor is None
+        self._job = (
+            features,
+            cache.root.absolute(),
+            None if png_dir is None else png_dir.absolute(),
+        )
+        self.pending: dict[Future, Path] = {}
+        self._seen_here = False
+
+    def submit(self, path: Path, missing: tuple[str, ...]) -> None:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+        features, cache_root, png_dir = self._job
+        future = self.pool.submit(
+            _extract_song, path.absolute(), features, cache_root, missing, png_dir
+        )
+        self.pending[future] = path
+
+    def full(self) -> bool:
+        return len(self.pending) >= MAX_IN_FLIGHT
+
+    def next_done(self) -> SongOutcome:
+        """Wait for any pending song and return its outcome."""
+        done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        path = self.pending.pop(future)
         try:
-            outcome = future.result()
+            views, reason = future.result()
         except Exception as exc:  # the worker itself died (killed, out of memory)
-            outcome = (None, _one_line(f"{type(exc).__name__}: {exc}"))
-        if outcome[0] and not seen_here:
-            stored = next(iter(outcome[0].values()))
+            views, reason = None, _one_line(f"{type(exc).__name__}: {exc}")
+        if views and not self._seen_here:
+            stored = next(iter(views.values()))
             if not _appears(stored, SHARED_CACHE_WAIT_S):
-                for pending in futures:
-                    pending.cancel()
                 raise ParameterError(
                     f"{stored}: a worker stored it where this machine cannot see it; the "
                     "cache (--cache) must be a folder every worker shares at the same path"
                 )
-            seen_here = True
-        _record(report, path, outcome)
-        bar.update()
+            self._seen_here = True
+        return _outcome(path, (views, reason))
+
+    def close(self) -> None:
+        """Cancel the songs not started; shut down the pool if it is ours."""
+        for future in self.pending:
+            future.cancel()
+        if self._own_pool and self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _appears(path: Path, wait_s: float) -> bool:
@@ -253,12 +290,14 @@ def _extract_song(
     """Worker: compute, cache and draw one song; return its cached paths or a reason.
 
     Every exception is turned into a one-line reason here, so nothing unpicklable travels.
-    BLAS runs on one thread (songs are the parallel unit), which also makes the arrays the
-    same bit for bit whatever the machine's core count or the executor (a Dask worker
-    limits its BLAS to one thread too).
+    BLAS and OpenMP run on one thread (songs are the parallel unit), which also makes the
+    arrays the same bit for bit whatever the machine's core count or the executor (a Dask
+    worker limits its BLAS to one thread too). OpenMP must: a worker forked from a process
+    that already ran torch's OpenMP threads hangs at its first parallel torch operation
+    (the musicnn view), as GNU OpenMP's threads do not survive a fork.
     """
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1):
             cache = FeatureCache(cache_root)
             return _compute_song(path, features, cache, missing, png_dir), None
     except TunetagError as exc:
@@ -287,7 +326,7 @@ def _compute_song(
             if not png.exists():
                 array = arrays[view] if view in arrays else cache.load(path, features, view)
                 write_png(png, seed_image(array))
-    return {view: cache.path_for(path, features, view) for view in features.views}
+    return _cached_views(cache, path, features)
 
 
 def _png_path(
@@ -297,18 +336,20 @@ def _png_path(
     return Path(png_dir) / view / f"{path.stem}-{cache.key(path, features, view)[:8]}.png"
 
 
-def _record(report: ExtractReport, path: Path, outcome: _Outcome) -> None:
-    paths, reason = outcome
-    if paths is None:
-        _record_error(report, path, reason or "unknown error")
-    else:
-        report.ok[path] = paths
-        report.computed += 1
+def _cached_views(cache: FeatureCache, path: Path, features: FeatureConfig) -> dict[str, Path]:
+    return {view: cache.path_for(path, features, view) for view in features.views}
 
 
-def _record_error(report: ExtractReport, path: Path, reason: str) -> None:
-    report.errors[path] = reason
+def _outcome(path: Path, outcome: _Outcome) -> SongOutcome:
+    views, reason = outcome
+    if views is None:
+        return _failed(path, reason or "unknown error")
+    return SongOutcome(path, views, None, True)
+
+
+def _failed(path: Path, reason: str) -> SongOutcome:
     tqdm.write(f"error: {path}: {reason}", file=sys.stderr)
+    return SongOutcome(path, None, reason, False)
 
 
 def _reason(exc: TunetagError, path: Path) -> str:

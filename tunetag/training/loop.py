@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,15 +270,40 @@ def predict_songs(
     """
     if not songs:
         raise ParameterError("no songs to score")
+    options = {"input_kind": input_kind, "crop_frames": crop_frames, "batch_size": batch_size}
+    with song_scorer(model, tasks, device=device, **options) as score:
+        found = [
+            score(views)
+            for views in tqdm(songs, desc="scoring", unit="song", leave=False, disable=not progress)
+        ]
+    return {task.name: np.stack([song[task.name] for song in found]) for task in tasks}
+
+
+@contextlib.contextmanager
+def song_scorer(
+    model: nn.Module,
+    tasks: Sequence[Task],
+    *,
+    input_kind: str,
+    crop_frames: int,
+    device: torch.device | None = None,
+    batch_size: int = 32,
+) -> Iterator[Callable[[Mapping[str, Path]], dict[str, np.ndarray]]]:
+    """A function scoring one song at a time, for callers that stream songs as they arrive.
+
+    Inside the block ``model`` is in eval mode on ``device`` (its mode is restored after);
+    each call loads a song's cached views and returns task name -> float64 (n_outputs,)
+    probabilities averaged over its crops, as a row of `predict_songs`. Arguments as there.
+    """
     if batch_size <= 0:
         raise ParameterError(f"batch_size must be positive, got {batch_size}")
     device = device or pick_device()
     model.to(device)
     was_training = model.training
     model.eval()
-    rows: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
-    with torch.inference_mode():
-        for views in tqdm(songs, desc="scoring", unit="song", leave=False, disable=not progress):
+
+    def score(views: Mapping[str, Path]) -> dict[str, np.ndarray]:
+        with torch.inference_mode():
             inputs = song_inputs(load_views(views), input_kind, crop_frames)
             n_crops = len(next(iter(inputs.values())))
             sums = {task.name: 0.0 for task in tasks}
@@ -287,13 +312,14 @@ def predict_songs(
                 with autocast(device):
                     logits = model(chunk)
                 for task in tasks:
-                    sums[task.name] = sums[task.name] + _probabilities(logits[task.name], task).sum(
-                        0
-                    )
-            for task in tasks:
-                rows[task.name].append((sums[task.name] / n_crops).cpu().numpy())
-    model.train(was_training)
-    return {name: np.stack(found) for name, found in rows.items()}
+                    probs = _probabilities(logits[task.name], task)
+                    sums[task.name] = sums[task.name] + probs.sum(0)
+            return {task.name: (sums[task.name] / n_crops).cpu().numpy() for task in tasks}
+
+    try:
+        yield score
+    finally:
+        model.train(was_training)
 
 
 def predict_songs_across_ranks(
