@@ -17,6 +17,7 @@ from tunetag.features.extract import stream_extract
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.library.tags import read_tags
+from tunetag.malloc import return_large_blocks
 from tunetag.predictions import PredictedSong, prediction_writer
 from tunetag.runfolder import RunFolder
 from tunetag.training.datasets import crop_frames
@@ -79,6 +80,7 @@ def stream_scores(
     """Each song's probabilities (task -> (n_outputs,)) or the reason it has none, as soon
     as its features are cached: scoring here overlaps the workers' decoding, and nothing
     grows with the number of songs. Order: as `stream_extract` finishes them."""
+    return_large_blocks()
     config = run.load_config()
     model = run.load_model(pick_device())
     scoring = {
