@@ -7,6 +7,7 @@ CSV is kept, only new files are added, and a filled cell is never overwritten.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def find_audio(music_dir: str | os.PathLike) -> list[Path]:
 
     Extensions are matched ignoring case (see ``AUDIO_EXTENSIONS``). Hidden files and folders
     (names starting with ".") are skipped. Symlinked folders are followed, each real folder
-    once, so a link loop cannot recurse forever.
+    once, so a link loop cannot recurse forever. A file whose path is not valid UTF-8 is
+    left out with an ``error:`` line on stderr: the CSVs tunetag writes are UTF-8 text and
+    could not name it.
 
     Parameters
     ----------
@@ -63,9 +66,21 @@ def find_audio(music_dir: str | os.PathLike) -> list[Path]:
                 not name.startswith(".")
                 and path.suffix.lower() in AUDIO_EXTENSIONS
                 and path.is_file()
+                and _utf8_name(path)
             ):
                 found.append(path)
     return sorted(found)
+
+
+def _utf8_name(path: Path) -> bool:
+    """Whether ``path`` is UTF-8; if not, say so in one line, its bytes escaped."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        tqdm.write(f"error: {shown}: the name is not UTF-8; rename the file to use it", sys.stderr)
+        return False
+    return True
 
 
 def _dir_identity(folder: str) -> tuple[int, int]:
