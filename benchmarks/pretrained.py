@@ -86,7 +86,7 @@ def main() -> None:
     results: dict = {"folds": args.folds, "cores": os.cpu_count(), "libraries": {}}
     with tempfile.TemporaryDirectory(prefix="tunetag-pretrained-") as tmp:
         for library in args.libraries.split(","):
-            made = _make_library(library, Path(tmp) / library)
+            made = make_library(library, Path(tmp) / library)
             if made is None:
                 print(f"{library}: its Debian packages are not installed; skipped")
                 continue
@@ -94,7 +94,7 @@ def main() -> None:
             runs = {}
             for model in args.models.split(","):
                 epochs = args.seed_epochs if model == "seed" else args.epochs
-                runs[model] = _cross_validate(csv_path, tasks, model, args.folds, epochs, tmp)
+                runs[model] = cross_validate(csv_path, tasks, model, args.folds, epochs, tmp)
                 print(_line(library, model, runs[model]), flush=True)
             results["libraries"][library] = {"tasks": list(tasks), "runs": runs}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ def main() -> None:
     print(_table(results))
 
 
-def _make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:
+def make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:
     """The song CSV of a library and its tasks; None where its music is not installed."""
     from tunetag.demolibrary import make_demo_library
     from tunetag.library.scan import scan
@@ -136,7 +136,7 @@ def _make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:
     return csv_path, ("source", "mood")
 
 
-def _cross_validate(
+def cross_validate(
     csv_path: Path, tasks: tuple[str, ...], model: str, folds: int, epochs: int, tmp: str
 ) -> dict:
     """Extract (timed apart), then train with k folds; scores and seconds per fold."""

@@ -460,15 +460,42 @@ def compare(
 @app.command()
 def report(
     path: Annotated[Path, typer.Argument(help="Run folder, or predictions CSV.")],
+    tags: Annotated[
+        Path | None,
+        typer.Option(
+            "--tags",
+            help="Tags CSV (tunetag tags) of the run's songs: show the pretrained tagger's "
+            "zero-shot baseline beside the run.",
+        ),
+    ] = None,
+    tag_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag-for",
+            help="CLASS=TAG: the tag standing for a class of another name (calm=Mellow); "
+            "repeatable. Other classes match the tag of their own name.",
+        ),
+    ] = None,
 ) -> None:
     """Write an HTML report: a run's scores, plots and songs to hear, or a library's balance."""
     from tunetag.evaluation.report import report as write_report
 
     try:
-        page = write_report(path)
+        page = write_report(path, tags, _class_tags(tag_for or []))
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(str(page))
+
+
+def _class_tags(pairs: list[str]) -> dict[str, str]:
+    """``CLASS=TAG`` options as a mapping; a pair without ``=`` is a one-line error."""
+    mapping = {}
+    for pair in pairs:
+        label, sep, tag = pair.partition("=")
+        if not (sep and label.strip() and tag.strip()):
+            raise _fail(ParameterError(f"--tag-for {pair!r}: write CLASS=TAG, e.g. calm=Mellow"))
+        mapping[label.strip()] = tag.strip()
+    return mapping
 
 
 @app.command("models")

@@ -4,11 +4,13 @@ or a predictions file's class balance and its most and least confident songs per
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 from tunetag.atomic import atomic_write_text
 from tunetag.errors import ParameterError
 from tunetag.evaluation.songtables import class_tables, run_tables
+from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
 from tunetag.library.songtable import cell_labels
 from tunetag.predictions import PredictedSong, read_predictions
 from tunetag.runfolder import RunFolder
@@ -28,7 +30,11 @@ caption { text-align: left; font-weight: bold; padding: 0.25em 0; }
 """
 
 
-def report(path: str | Path) -> Path:
+def report(
+    path: str | Path,
+    tags_csv: str | Path | None = None,
+    tag_for: Mapping[str, str] | None = None,
+) -> Path:
     """Write the report of a run folder or of a predictions file; return the page's path.
 
     Parameters
@@ -36,6 +42,8 @@ def report(path: str | Path) -> Path:
     path : path
         A run folder (see `run_report`) or a predictions CSV from ``tunetag predict``
         (see `predictions_report`).
+    tags_csv, tag_for
+        A run's zero-shot baseline, as in `run_report`.
 
     Raises
     ------
@@ -46,21 +54,36 @@ def report(path: str | Path) -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        return run_report(path)
+        return run_report(path, tags_csv, tag_for)
+    if tags_csv is not None:
+        raise ParameterError(f"{path}: a zero-shot baseline (--tags) is set beside a run folder")
     if path.is_file() or path.suffix.lower() == ".csv":
         return predictions_report(path)
     raise ParameterError(f"{path}: no such run folder or predictions file")
 
 
-def run_report(run_dir: str | Path) -> Path:
+def run_report(
+    run_dir: str | Path,
+    tags_csv: str | Path | None = None,
+    tag_for: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``report.html`` into a run folder from its config, metrics, plots and scored songs.
 
     Per task the page shows the scores, the confusion matrix and, from ``scored-songs.csv``,
     the songs the model got wrong and those it was least sure about, each with a player.
     It links the folder's PNGs and the audio by relative paths, so it stays small and the
     folder can be moved or shared with the music beside it. Returns the page's path.
+
+    With ``tags_csv`` (``tunetag tags`` over the labelled songs) each task also shows the
+    pretrained tagger's zero-shot baseline beside the run (see `zero_shot`; ``tag_for``
+    maps a class to a tag of another name).
     """
     run = RunFolder(run_dir)
+    baselines = (
+        {found.task: found for found in zero_shot(run.path, tags_csv, tag_for)}
+        if tags_csv is not None
+        else {}
+    )
     config = run.load_config()
     metrics = run.load_metrics()
     tasks = run.load_tasks()
@@ -92,6 +115,8 @@ def run_report(run_dir: str | Path) -> Path:
             parts.append(
                 f"<img src='{_e(confusion.name)}' alt='confusion matrix of {_e(task.name)}'>"
             )
+        if task.name in baselines:
+            parts.append(_zero_shot_table(baselines[task.name], Path(tags_csv).name))
         if scored is not None and task.name in scored.tasks:
             parts.append(run_tables(task, scored.songs, truth, run.path))
     parts.append("<h2>Training curves</h2>")
@@ -219,6 +244,28 @@ def _per_class_table(pooled: dict, multilabel: bool) -> str:
         for name, values in rows.items()
     )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _zero_shot_table(baseline: TaskBaseline, source: str) -> str:
+    """The tagger's tags beside the run, on the same songs; a line when no class matched."""
+    title = f"<h3>Zero-shot baseline <span class='note'>({_e(source)}, no labels)</span></h3>"
+    if not baseline.classes:
+        return title + "<p class='note'>No class has a tag of its name (see --tag-for).</p>"
+    head = "<tr><th>class</th><th>tag</th><th>songs</th><th>ROC-AUC of the tag</th>"
+    head += "<th>ROC-AUC of this run</th></tr>"
+    body = "".join(
+        f"<tr><td>{_e(row.label)}</td><td>{_e(row.tag)}</td>"
+        f"<td>{row.positives} of {row.songs}</td><td>{_number(row.tag_roc_auc)}</td>"
+        f"<td>{_number(row.run_roc_auc)}</td></tr>"
+        for row in baseline.classes
+    )
+    if baseline.tag_accuracy is not None:
+        body += (
+            f"<tr><td colspan='3'>accuracy, the most probable matched tag</td>"
+            f"<td>{_number(baseline.tag_accuracy)}</td>"
+            f"<td>{_number(baseline.run_accuracy)}</td></tr>"
+        )
+    return f"{title}<table>{head}{body}</table>"
 
 
 def _number(value) -> str:
