@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
@@ -85,12 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict = {"folds": args.folds, "cores": os.cpu_count(), "libraries": {}}
     with tempfile.TemporaryDirectory(prefix="tunetag-pretrained-") as tmp:
-        for library in args.libraries.split(","):
-            made = make_library(library, Path(tmp) / library)
-            if made is None:
-                print(f"{library}: its Debian packages are not installed; skipped")
-                continue
-            csv_path, tasks = made
+        for library, csv_path, tasks in installed_libraries(args.libraries, Path(tmp)):
             runs = {}
             for model in args.models.split(","):
                 epochs = args.seed_epochs if model == "seed" else args.epochs
@@ -100,6 +96,17 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "pretrained.json").write_text(json.dumps(results, indent=1) + "\n")
     print(_table(results))
+
+
+def installed_libraries(names: str, tmp: Path) -> Iterator[tuple[str, Path, tuple[str, ...]]]:
+    """Each library of the comma-separated ``names`` that can be made here: its name, song
+    CSV and tasks; a line says which are skipped."""
+    for name in names.split(","):
+        made = make_library(name, tmp / name)
+        if made is None:
+            print(f"{name}: its Debian packages are not installed; skipped")
+            continue
+        yield name, *made
 
 
 def make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:

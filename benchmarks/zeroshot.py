@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from pretrained import cross_validate, make_library
+from pretrained import cross_validate, installed_libraries
 
 MODELS = ("musicnn-probe", "shortchunk")
 TAGGER = "MSD_musicnn"
@@ -43,12 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict = {"folds": args.folds, "tagger": TAGGER, "tag_for": TAG_FOR, "libraries": {}}
     with tempfile.TemporaryDirectory(prefix="tunetag-zeroshot-") as tmp:
-        for library in args.libraries.split(","):
-            made = make_library(library, Path(tmp) / library)
-            if made is None:
-                print(f"{library}: its Debian packages are not installed; skipped")
-                continue
-            csv_path, tasks = made
+        for library, csv_path, tasks in installed_libraries(args.libraries, Path(tmp)):
             table = SongTable.read(csv_path)
             tags_csv = csv_path.parent / "tags.csv"
             songs = [table.audio_path(row).resolve() for row in table.rows]
