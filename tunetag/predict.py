@@ -79,7 +79,7 @@ def stream_scores(
 ) -> Iterator[tuple[Path, dict[str, np.ndarray] | None, str | None]]:
     """Each song's probabilities (task -> (n_outputs,)) or the reason it has none, as soon
     as its features are cached: scoring here overlaps the workers' decoding, and nothing
-    grows with the number of songs. Order: as `stream_extract` finishes them."""
+    grows with the number of songs. Order: as `stream_extract` gives them."""
     return_large_blocks()
     config = run.load_config()
     model = run.load_model(pick_device())

@@ -7,6 +7,7 @@ import importlib
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -277,6 +278,35 @@ def test_streaming_holds_at_most_max_in_flight_songs_on_the_executor(
             collected += 1
             assert pool.submitted - collected < 3  # 3 were pending when this one was taken
     assert collected == pool.submitted == len(songs)
+
+
+def test_songs_come_back_in_the_order_given_whatever_order_they_finish_in(
+    tmp_path, write_audio, monkeypatch
+):
+    monkeypatch.setattr(extract_module, "MAX_IN_FLIGHT", 4)
+    songs = [write_audio(f"song{k}.wav", duration_s=1.0, freq_hz=200.0 + 50 * k) for k in range(8)]
+    finished = []
+
+    class LaterFirst(ThreadPoolExecutor):
+        """Of every four songs submitted, each waits less than the one before."""
+
+        given = 0
+
+        def submit(self, fn, path, *args):
+            delay = 0.1 * (4 - self.given % 4)
+            self.given += 1
+
+            def slowed():
+                time.sleep(delay)
+                finished.append(path)
+                return fn(path, *args)
+
+            return super().submit(slowed)
+
+    with LaterFirst(4) as pool:
+        stream = extract_module.stream_extract(songs, FEATURES, tmp_path / "cache", pool)
+        assert [outcome.path for outcome in stream] == songs
+    assert finished != songs  # they did finish out of order
 
 
 def test_a_stream_stopped_early_submits_no_more_songs(tmp_path, write_audio, monkeypatch):

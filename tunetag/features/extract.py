@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +112,8 @@ def stream_extract(
 ) -> Iterator[SongOutcome]:
     """`extract_files` one song at a time: each outcome as soon as it is known.
 
-    Cached songs come as they are looked up, computed ones in the order they finish. At
+    Cached songs come as they are looked up, computed ones in the order they were given (a
+    song a worker finished early waits for those before it). At
     most `MAX_IN_FLIGHT` songs wait on the executor at once, so memory stays flat however
     large the library; a failed song's reason is printed as it is found. Arguments as in
     `extract_files`; closing the generator early cancels the songs not yet started.
@@ -232,9 +233,10 @@ class _Workers:
         return len(self.pending) >= MAX_IN_FLIGHT
 
     def next_done(self) -> SongOutcome:
-        """Wait for any pending song and return its outcome."""
-        done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-        future = next(iter(done))
+        """Wait for the song submitted first and return its outcome. Taking any finished
+        one instead let a song wait behind hundreds of later ones, and `predict`, which
+        writes rows in input order, held them all meanwhile."""
+        future = next(iter(self.pending))  # the oldest: songs come back in the order given
         path = self.pending.pop(future)
         try:
             views, reason = future.result()
