@@ -155,7 +155,8 @@ def label(
     except TunetagError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        typer.echo("stopped; every label given is in the CSV")
+        pass  # uvicorn passes Ctrl+C on as this, or (racing asyncio's own handler) returns
+    typer.echo("stopped; every label given is in the CSV")
 
 
 @app.command()

@@ -113,10 +113,10 @@ def stream_extract(
     """`extract_files` one song at a time: each outcome as soon as it is known.
 
     Cached songs come as they are looked up, computed ones in the order they were given (a
-    song a worker finished early waits for those before it). At
-    most `MAX_IN_FLIGHT` songs wait on the executor at once, so memory stays flat however
-    large the library; a failed song's reason is printed as it is found. Arguments as in
-    `extract_files`; closing the generator early cancels the songs not yet started.
+    song a worker finished early waits for those before it). At most `MAX_IN_FLIGHT` songs
+    wait on the executor at once, so memory stays flat however large the library; a failed
+    song's reason is printed as it is found. Arguments as in `extract_files`; closing the
+    generator early cancels the songs not yet started.
     """
     unknown = [view for view in features.views if view not in VIEW_NAMES]
     if unknown:
@@ -194,8 +194,8 @@ class SongOutcome:
 
 
 class _Workers:
-    """The songs on an executor: submitted at most `MAX_IN_FLIGHT` at a time, collected as
-    they finish. Without an executor a process pool (one worker per CPU) is started at the
+    """The songs on an executor: at most `MAX_IN_FLIGHT` at a time, collected in the order
+    they were submitted. Without an executor a process pool (one worker per CPU) is started at the
     first song and shut down by `close`.
 
     Paths travel absolute: a worker (on a Dask cluster) may run in another folder. The
