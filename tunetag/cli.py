@@ -246,6 +246,12 @@ def train(
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
     views: ViewsOption = "mel",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Go on from the checkpoint an interrupted run left in the folder."
+        ),
+    ] = False,
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
     from tunetag import models
@@ -283,7 +289,9 @@ def train(
             ),
         )
         with open_executor(workers, dask) as executor:
-            run = run_train(csv_path, output, config, cache_dir=cache, executor=executor)
+            run = run_train(
+                csv_path, output, config, cache_dir=cache, executor=executor, resume=resume
+            )
     except TunetagError as exc:
         raise _fail(exc) from None
     from tunetag.training.distributed import environment_world

@@ -20,6 +20,7 @@ from tunetag.errors import ParameterError
 from tunetag.models.logreg import IGNORE_INDEX
 from tunetag.training import distributed
 from tunetag.training.augment import augment_batch
+from tunetag.training.checkpoint import StageCheckpoint, random_state, restore_random_state
 from tunetag.training.datasets import (
     SongExample,
     TrainCrops,
@@ -80,6 +81,7 @@ def fit(
     class_weights: Mapping[str, torch.Tensor] | None = None,
     device: torch.device | None = None,
     progress: bool = True,
+    checkpoint: StageCheckpoint | None = None,
 ) -> FitResult:
     """Train on random crops; keep the epoch that scores whole songs best.
 
@@ -119,6 +121,9 @@ def fit(
         Where to train; default `pick_device`.
     progress : bool
         Show a bar per epoch and a summary line per epoch.
+    checkpoint : StageCheckpoint, optional
+        Where the state after each whole epoch is saved; a state found there is restored
+        first (`tunetag.training.checkpoint`), so the result is the uninterrupted one.
 
     Returns
     -------
@@ -161,7 +166,14 @@ def fit(
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state = math.inf, 0, {}
-    for epoch in range(1, config.epochs + 1):
+    start, stopped = 1, False
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        history, best_loss, best_epoch, best_state, stopped = _restore(
+            saved, model, optimizer, scaler, augment_rng, loader, device
+        )
+        start = len(history) + 1
+    for epoch in range(start, config.epochs + 1) if not stopped else ():
         dataset.set_epoch(epoch)
         if isinstance(loader.sampler, distributed.EpochShards):
             loader.sampler.set_epoch(epoch)
@@ -192,9 +204,50 @@ def fit(
         if not val_examples or row["val_loss"] < best_loss:
             best_loss, best_epoch = row["val_loss"], epoch
             best_state = _cpu_state(model)
-        elif epoch - best_epoch >= config.patience:
+        stop = epoch - best_epoch >= config.patience
+        if checkpoint is not None:
+            checkpoint.save(
+                {
+                    "model": _cpu_state(model),
+                    "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else {},
+                    "augment_rng": augment_rng.get_state(),
+                    "loader_rng": loader.generator.get_state() if loader.generator else None,
+                    "random": random_state(device),
+                    "history": history,
+                    "best_loss": best_loss,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state if best_epoch != epoch else None,
+                    "stopped": stop or epoch == config.epochs,
+                }
+            )
+        if stop:
             break
     return FitResult(history=history, best_state=best_state, best_epoch=best_epoch)
+
+
+def _restore(
+    saved: dict,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    augment_rng: torch.Generator,
+    loader: DataLoader,
+    device: torch.device,
+) -> tuple[list[dict[str, float]], float, int, dict[str, torch.Tensor], bool]:
+    """Put back the state `fit` saved after an epoch; its history, best loss, best epoch,
+    best weights and whether it had stopped."""
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    if scaler is not None and saved["scaler"]:
+        scaler.load_state_dict(saved["scaler"])
+    augment_rng.set_state(saved["augment_rng"])
+    if loader.generator is not None and saved["loader_rng"] is not None:
+        loader.generator.set_state(saved["loader_rng"])
+    restore_random_state(saved["random"], device)
+    best_state = saved["best_state"] if saved["best_state"] is not None else saved["model"]
+    history = list(saved["history"])
+    return history, saved["best_loss"], saved["best_epoch"], best_state, saved["stopped"]
 
 
 def _loader(

@@ -25,8 +25,9 @@ from tunetag.predict import SongPredictions, predicted_probability
 from tunetag.predictions import PredictedSong
 from tunetag.runfolder import RunFolder, model_view_rows
 from tunetag.training import distributed
+from tunetag.training.checkpoint import StageCheckpoint, TrainingCheckpoint, checkpoint_key
 from tunetag.training.datasets import SongExample, crop_frames
-from tunetag.training.loop import fit, pick_device, predict_songs_across_ranks
+from tunetag.training.loop import FitResult, fit, pick_device, predict_songs_across_ranks
 from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
 from tunetag.training.tasks import Task, tasks_from_table
 
@@ -41,6 +42,7 @@ def train(
     cache_dir: str | Path | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> RunFolder:
     """Train ``config.train.model`` on every song labelled for at least one task.
 
@@ -75,6 +77,11 @@ def train(
         Where feature extraction runs (default: a local process pool).
     progress : bool
         Show progress bars.
+    resume : bool
+        Go on from the checkpoint an interrupted run left in ``out_dir`` (see
+        `tunetag.training.checkpoint`): the result is the one the uninterrupted run would
+        have given. Without a checkpoint it starts from the beginning; one made with other
+        settings or songs is an error.
 
     Returns
     -------
@@ -104,12 +111,41 @@ def train(
                 learning_rate=config.train.learning_rate or model_class.default_learning_rate,
             ),
         )
-        outcome = _cross_validate(_Trainer(config, tasks, progress), songs.examples, splits)
+        checkpoint = _checkpoint(out_dir, config, songs, splits, resume, progress)
+        trainer = _Trainer(config, tasks, progress)
+        outcome = _cross_validate(trainer, songs.examples, splits, checkpoint)
         run = RunFolder(out_dir)
         if world.writes_files:
             _write_run(run, config, tasks, table, songs, splits, outcome)
         distributed.barrier()
+        checkpoint.remove()
     return run
+
+
+def _checkpoint(
+    out_dir: str | Path,
+    config: RunConfig,
+    songs: _Songs,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    resume: bool,
+    progress: bool,
+) -> TrainingCheckpoint:
+    """The run's checkpoint, read back when resuming; says what was found."""
+    described = [
+        {
+            "views": {view: str(path) for view, path in example.view_paths.items()},
+            "targets": {task: target.tolist() for task, target in example.targets.items()},
+        }
+        for example in songs.examples
+    ]
+    key = checkpoint_key(config.to_json(), described, splits)
+    checkpoint = TrainingCheckpoint(out_dir, key, resume=resume)
+    if progress and resume:
+        if checkpoint.resumed:
+            print(f"resuming from {checkpoint.path}")
+        else:
+            print(f"no checkpoint in {out_dir}: training from the start")
+    return checkpoint
 
 
 def _check_gain(config: RunConfig) -> None:
@@ -227,10 +263,14 @@ def _splits(songs: _Songs, config: RunConfig) -> list[tuple[np.ndarray, np.ndarr
 
 
 def _cross_validate(
-    trainer: _Trainer, examples: list[SongExample], splits: list[tuple[np.ndarray, np.ndarray]]
+    trainer: _Trainer,
+    examples: list[SongExample],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    checkpoint: TrainingCheckpoint,
 ) -> _Outcome:
     """Train on each split's training songs and score its held-out songs; with several
-    folds, retrain on every song for the folds' median best epoch."""
+    folds, retrain on every song for the folds' median best epoch. Each finished fold is
+    kept in ``checkpoint``, and a fold it holds is not trained again."""
     tasks = trainer.tasks
     history: list[dict[str, float]] = []
     fold_metrics: list[dict[str, dict]] = []
@@ -241,7 +281,13 @@ def _cross_validate(
         if trainer.progress and len(splits) > 1:
             print(f"fold {fold}/{len(splits)}: train {len(train_idx)}, score {len(test_idx)} songs")
         test = [examples[k] for k in test_idx]
-        result, fold_probs = trainer.fit([examples[k] for k in train_idx], test)
+        stage = f"fold {fold}"
+        if checkpoint.finished(stage) is None:
+            result, fold_probs = trainer.fit(
+                [examples[k] for k in train_idx], test, checkpoint.for_stage(stage)
+            )
+            checkpoint.finish(stage, _fold_record(result, fold_probs, keep_state=len(splits) == 1))
+        result, fold_probs = _fold_from_record(checkpoint.finished(stage))
         history += [{"fold": fold, **row} if len(splits) > 1 else row for row in result.history]
         best_epochs.append(result.best_epoch)
         final_state = result.best_state
@@ -253,13 +299,33 @@ def _cross_validate(
         epochs = max(1, round(statistics.median(best_epochs)))
         if trainer.progress:
             print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
-        final_state = trainer.fit_all(examples, epochs)
+        if checkpoint.finished("final") is None:
+            state = trainer.fit_all(examples, epochs, checkpoint.for_stage("final"))
+            checkpoint.finish("final", {"state": state})
+        final_state = checkpoint.finished("final")["state"]
     scored_probabilities = {name: found[scored] for name, found in probabilities.items()}
     scored_index = np.flatnonzero(scored)
     pooled = _metrics(tasks, [examples[k] for k in scored_index], scored_probabilities)
     return _Outcome(
         history, fold_metrics, pooled, scored_index, scored_probabilities, best_epochs, final_state
     )
+
+
+def _fold_record(result: FitResult, probabilities: dict[str, np.ndarray], keep_state: bool) -> dict:
+    """What a checkpoint keeps of a finished fold (tensors and plain data only, so that it
+    loads with ``weights_only``); its weights only when they are the model to save."""
+    return {
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "best_state": result.best_state if keep_state else {},
+        "probabilities": {task: torch.from_numpy(p) for task, p in probabilities.items()},
+    }
+
+
+def _fold_from_record(record: dict) -> tuple[FitResult, dict[str, np.ndarray]]:
+    """A finished fold back from `_fold_record`."""
+    result = FitResult(record["history"], record["best_state"], record["best_epoch"])
+    return result, {task: p.numpy() for task, p in record["probabilities"].items()}
 
 
 def _scored_songs(
@@ -346,7 +412,7 @@ class _Trainer:
         self.crop_frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
         self.device = pick_device()
 
-    def fit(self, train: list[SongExample], test: list[SongExample]):
+    def fit(self, train: list[SongExample], test: list[SongExample], checkpoint: StageCheckpoint):
         """Train on ``train`` (validating on ``test``); the best epoch's probabilities of
         ``test`` (on every process under torchrun)."""
         model = self._model()
@@ -361,6 +427,7 @@ class _Trainer:
             class_weights=class_weights(train, self.tasks),
             device=self.device,
             progress=self.progress,
+            checkpoint=checkpoint,
         )
         model.load_state_dict(result.best_state)
         probabilities = predict_songs_across_ranks(
@@ -373,7 +440,9 @@ class _Trainer:
         )
         return result, probabilities
 
-    def fit_all(self, examples: list[SongExample], epochs: int) -> dict[str, torch.Tensor]:
+    def fit_all(
+        self, examples: list[SongExample], epochs: int, checkpoint: StageCheckpoint
+    ) -> dict[str, torch.Tensor]:
         """Train on every song for a fixed number of epochs; the last epoch's weights."""
         config = dataclasses.replace(self.config.train, epochs=epochs)
         result = fit(
@@ -387,6 +456,7 @@ class _Trainer:
             class_weights=class_weights(examples, self.tasks),
             device=self.device,
             progress=self.progress,
+            checkpoint=checkpoint,
         )
         return result.best_state
 
