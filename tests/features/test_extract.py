@@ -232,10 +232,10 @@ class OtherDisk(ThreadPoolExecutor):
         super().__init__(2)
         self.their_cache = their_cache
 
-    def submit(self, fn, path, features, cache_root, *rest):
+    def submit(self, fn, path, missing, job):
         def on_their_disk():
-            paths, reason = fn(path, features, self.their_cache, *rest)
-            moved = {v: cache_root / p.relative_to(self.their_cache) for v, p in paths.items()}
+            paths, reason = fn(path, missing, dataclasses.replace(job, cache_root=self.their_cache))
+            moved = {v: job.cache_root / p.relative_to(self.their_cache) for v, p in paths.items()}
             return moved, reason
 
         return super().submit(on_their_disk)
@@ -363,3 +363,22 @@ def test_workers_forked_after_torch_ran_compute_torch_views(tmp_path, write_audi
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["2", "0"]
+
+
+def test_a_song_that_decodes_too_long_is_stopped_and_the_others_go_on(tmp_path, songs, monkeypatch):
+    """A decoder stuck in a loop: the song is reported after the limit, in a pool worker
+    (forked, so it runs the slow decoder too) and in this process alike."""
+    load_window = extract_module.load_window
+
+    def stuck_on_mid(path, audio):
+        while path.name == "mid.flac":
+            time.sleep(0.01)
+        return load_window(path, audio)
+
+    monkeypatch.setattr(extract_module, "load_window", stuck_on_mid)
+    for in_process in (False, True):  # mid.flac last: it runs here when no pool has started
+        order = [songs[0], songs[1]] if in_process else songs
+        cache = tmp_path / f"cache-{in_process}"
+        report = extract_files(order, FEATURES, cache, progress=False, time_limit_s=0.5)
+        assert set(report.ok) == set(order) - {songs[1]}
+        assert report.errors == {songs[1]: "still decoding after 0.5 s; stopped"}

@@ -24,6 +24,9 @@ from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
 from tunetag.features.views import VIEW_NAMES, compute_views
 from tunetag.library.songtable import SongTable
+from tunetag.timelimit import time_limit
+
+SONG_TIME_LIMIT_S = 120.0  # seconds one song may take to decode and analyse (about 1 s)
 
 
 @dataclass
@@ -55,6 +58,7 @@ def extract_files(
     executor: Executor | None = None,
     png_dir: Path | None = None,
     progress: bool = True,
+    time_limit_s: float | None = SONG_TIME_LIMIT_S,
 ) -> ExtractReport:
     """Make sure every view in ``features.views`` of every song is in the cache.
 
@@ -81,6 +85,10 @@ def extract_files(
         ``png_dir / view / <stem>-<key[:8]>.png``.
     progress : bool
         Show a progress bar over songs on stderr.
+    time_limit_s : float or None
+        Seconds one song's decode and views may take before they are stopped and the song
+        reported (`tunetag.timelimit.time_limit`; not on a Dask worker's threads); None:
+        no limit.
 
     Returns
     -------
@@ -90,7 +98,7 @@ def extract_files(
     songs = list(dict.fromkeys(Path(path) for path in paths))
     report = ExtractReport()
     with tqdm(total=len(songs), desc="extract", unit="song", disable=not progress) as bar:
-        for outcome in stream_extract(songs, features, cache_dir, executor, png_dir):
+        for outcome in stream_extract(songs, features, cache_dir, executor, png_dir, time_limit_s):
             if outcome.views is None:
                 report.errors[outcome.path] = outcome.reason
             else:
@@ -109,6 +117,7 @@ def stream_extract(
     cache_dir: Path,
     executor: Executor | None = None,
     png_dir: Path | None = None,
+    time_limit_s: float | None = SONG_TIME_LIMIT_S,
 ) -> Iterator[SongOutcome]:
     """`extract_files` one song at a time: each outcome as soon as it is known.
 
@@ -123,7 +132,8 @@ def stream_extract(
         raise ParameterError(f"unknown views {unknown}; known views: {', '.join(VIEW_NAMES)}")
     cache = FeatureCache(cache_dir)
     songs = list(dict.fromkeys(Path(path) for path in paths))
-    workers = _Workers(executor, cache, features, png_dir)
+    job = _Job(features, cache.root.absolute(), png_dir and png_dir.absolute(), time_limit_s)
+    workers = _Workers(executor, job)
     try:
         for k, path in enumerate(songs):
             try:
@@ -134,7 +144,7 @@ def stream_extract(
             if not (missing or pictures_missing):
                 yield SongOutcome(path, _cached_views(cache, path, features), None, False)
             elif workers.pool is None and k == len(songs) - 1:
-                yield _outcome(path, _extract_song(path, features, cache.root, missing, png_dir))
+                yield _outcome(path, _extract_song(path, missing, job))
             else:
                 workers.submit(path, missing)
                 while workers.full():
@@ -184,6 +194,19 @@ _Outcome = tuple[dict[str, Path] | None, str | None]
 
 
 @dataclass(frozen=True)
+class _Job:
+    """What every song of one extraction shares; sent to the worker with each song.
+
+    Paths are absolute: a worker (on a Dask cluster) may run in another folder.
+    """
+
+    features: FeatureConfig
+    cache_root: Path
+    png_dir: Path | None
+    time_limit_s: float | None
+
+
+@dataclass(frozen=True)
 class SongOutcome:
     """One song of `stream_extract`: its cached views, or the reason it has none."""
 
@@ -198,35 +221,21 @@ class _Workers:
     they were submitted. Without an executor a process pool (one worker per CPU) is started at the
     first song and shut down by `close`.
 
-    Paths travel absolute: a worker (on a Dask cluster) may run in another folder. The
-    first song a worker stores is looked for here: a worker that wrote to its own disk
+    The first song a worker stores is looked for here: a worker that wrote to its own disk
     (a cache folder that is not shared) stops the run at once, not at training.
     """
 
-    def __init__(
-        self,
-        executor: Executor | None,
-        cache: FeatureCache,
-        features: FeatureConfig,
-        png_dir: Path | None,
-    ) -> None:
+    def __init__(self, executor: Executor | None, job: _Job) -> None:
         self.pool = executor
         self._own_pool = executor is None
-        self._job = (
-            features,
-            cache.root.absolute(),
-            None if png_dir is None else png_dir.absolute(),
-        )
+        self._job = job
         self.pending: dict[Future, Path] = {}
         self._seen_here = False
 
     def submit(self, path: Path, missing: tuple[str, ...]) -> None:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
-        features, cache_root, png_dir = self._job
-        future = self.pool.submit(
-            _extract_song, path.absolute(), features, cache_root, missing, png_dir
-        )
+        future = self.pool.submit(_extract_song, path.absolute(), missing, self._job)
         self.pending[future] = path
 
     def full(self) -> bool:
@@ -282,13 +291,7 @@ def _plan(
     return missing, pictures_missing
 
 
-def _extract_song(
-    path: Path,
-    features: FeatureConfig,
-    cache_root: Path,
-    missing: tuple[str, ...],
-    png_dir: Path | None,
-) -> _Outcome:
+def _extract_song(path: Path, missing: tuple[str, ...], job: _Job) -> _Outcome:
     """Worker: compute, cache and draw one song; return its cached paths or a reason.
 
     Every exception is turned into a one-line reason here, so nothing unpicklable travels.
@@ -299,9 +302,9 @@ def _extract_song(
     (the musicnn view), as GNU OpenMP's threads do not survive a fork.
     """
     try:
-        with threadpool_limits(limits=1):
-            cache = FeatureCache(cache_root)
-            return _compute_song(path, features, cache, missing, png_dir), None
+        with threadpool_limits(limits=1), time_limit(job.time_limit_s, str(path)):
+            cache = FeatureCache(job.cache_root)
+            return _compute_song(path, job.features, cache, missing, job.png_dir), None
     except TunetagError as exc:
         return None, _reason(exc, path)
     except Exception as exc:
