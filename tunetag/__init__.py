@@ -8,6 +8,8 @@ loads only what it needs.
 
 from importlib import import_module
 
+__version__ = "0.1.0"  # before the imports below: the run folder records it
+
 from tunetag.config import AudioConfig, FeatureConfig, MelConfig, RunConfig, TrainConfig
 from tunetag.errors import (
     AudioDecodeError,
@@ -16,8 +18,6 @@ from tunetag.errors import (
     TagWriteError,
     TunetagError,
 )
-
-__version__ = "0.1.0"
 
 _STEPS = {
     "scan": "tunetag.library.scan",

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from tunetag import models
+from tunetag import __version__, models
 from tunetag.atomic import atomic_open, atomic_write_text
 from tunetag.config import FeatureConfig, RunConfig
 from tunetag.errors import ParameterError
@@ -20,6 +20,7 @@ from tunetag.library.songtable import cell_labels
 from tunetag.predictions import PredictedSong, PredictionTable, read_predictions, write_predictions
 from tunetag.training.tasks import Task
 
+VERSION_KEY = "tunetag_version"  # in config.json: which version trained the model
 TRUTH_PREFIX = "label:"  # `label:<task>` columns of scored-songs.csv: the true label(s)
 
 
@@ -69,12 +70,24 @@ class RunFolder:
         return self.path / f"confusion-{task}.png"
 
     def save_config(self, config: RunConfig) -> None:
-        atomic_write_text(self.config_path, config.to_json())
+        """``config.json``: the settings, and the version of tunetag that trained the model."""
+        data = {**config.to_dict(), VERSION_KEY: __version__}
+        atomic_write_text(self.config_path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def load_config(self) -> RunConfig:
-        """The settings the model was trained with; ParameterError if this is no run folder."""
-        self._require(self.config_path)
-        return RunConfig.from_json(self.config_path.read_text(encoding="utf-8"))
+        """The settings the model was trained with.
+
+        Raises
+        ------
+        ParameterError
+            If this is no run folder, or its config cannot be read by this version.
+        """
+        data = self._json(self.config_path)
+        made_by = data.pop(VERSION_KEY, None) if isinstance(data, dict) else None
+        try:
+            return RunConfig.from_dict(data)
+        except (ParameterError, AttributeError, ValueError) as exc:
+            raise self._other_version(self.config_path, made_by, exc) from exc
 
     def save_tasks(self, tasks: Sequence[Task]) -> None:
         """``labels.json``: per task its classes (in the order of the model's outputs) and
@@ -84,9 +97,11 @@ class RunFolder:
 
     def load_tasks(self) -> list[Task]:
         """The tasks the model was trained on, in the order of its heads."""
-        self._require(self.labels_path)
-        data = json.loads(self.labels_path.read_text(encoding="utf-8"))
-        return [Task.from_dict(name, found) for name, found in data.items()]
+        data = self._json(self.labels_path)
+        try:
+            return [Task.from_dict(name, found) for name, found in data.items()]
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise self._other_version(self.labels_path, None, exc) from exc
 
     def save_model(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         with atomic_open(self.model_path, "wb") as handle:
@@ -102,8 +117,12 @@ class RunFolder:
             {task.name: task.n_outputs for task in tasks},
             view_rows=model_view_rows(config.features),
         )
-        state = torch.load(self.model_path, map_location=device or "cpu", weights_only=True)
-        model.load_state_dict(state)
+        try:  # weights only: a model file is data, never code to run
+            state = torch.load(self.model_path, map_location=device or "cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a foreign file
+            made_by = self._json(self.config_path).get(VERSION_KEY)
+            raise self._other_version(self.model_path, made_by, exc) from exc
         return model.to(device or "cpu").eval()
 
     def run_id(self) -> str:
@@ -185,6 +204,24 @@ class RunFolder:
     def _require(self, path: Path) -> None:
         if not path.is_file():
             raise ParameterError(f"{self.path}: not a run folder ({path.name} is missing)")
+
+    def _json(self, path: Path) -> Any:
+        """A JSON file of the run; ParameterError when it is missing or not JSON."""
+        self._require(path)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ParameterError(f"{path}: not JSON ({exc}); the run folder is damaged") from exc
+
+    @staticmethod
+    def _other_version(path: Path, made_by: str | None, exc: Exception) -> ParameterError:
+        """The one-line error for a file this version cannot use, and who made it."""
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        made = f"made by tunetag {made_by}" if made_by else "made by another version of tunetag"
+        return ParameterError(
+            f"{path}: cannot be used by tunetag {__version__} ({made}, or damaged; {reason}); "
+            "train the model again with this version"
+        )
 
 
 def model_view_rows(features: FeatureConfig) -> dict[str, int]:
