@@ -127,11 +127,15 @@ def create_app(session: LabelSession) -> Starlette:
         Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"]),
         Middleware(RequireToken, token=session.token),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={TunetagError: _tunetag_error, HTTPException: _http_error},
     )
+    # No redirects: "/app.js/" would go to a URL built from the request's Host header,
+    # token and all; the page never asks for a path it does not serve.
+    app.router.redirect_slashes = False
+    return app
 
 
 async def _in_thread(function, *args):
@@ -140,10 +144,17 @@ async def _in_thread(function, *args):
 
 
 async def _json_body(request: Request) -> dict:
+    """The request's JSON object, read no further than `MAX_BODY_BYTES` whatever its
+    ``Content-Length`` says (a chunked body declares none)."""
+    too_long = ParameterError(f"a request body has at most {MAX_BODY_BYTES} bytes")
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise ParameterError(f"a request body has at most {MAX_BODY_BYTES} bytes")
-    body = await request.body()
+        raise too_long
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_long
     try:
         found = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
