@@ -16,6 +16,7 @@ from typing import Any
 from tunetag.errors import ParameterError
 
 WINDOW_POSITIONS = ("centre", "start")
+MAX_SAMPLE_MAGNITUDE = 1e4  # |sample| past this (80 dB over full scale) is not audio
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import soundfile as sf
 import soxr
 
 from tunetag.audio.window import analysis_window, window_bounds
-from tunetag.config import AudioConfig
+from tunetag.config import MAX_SAMPLE_MAGNITUDE, AudioConfig
 from tunetag.errors import AudioDecodeError, ParameterError
 
 
@@ -76,8 +76,11 @@ def _decode(path: Path, info, sr: int, offset_s: float, duration_s: float | None
     if channels.shape[1] == 0:
         raise AudioDecodeError(f"{path}: no audio samples")
     y = channels[0] if len(channels) == 1 else _downmix(channels)
-    if not np.isfinite(y).all():
+    peak = float(np.max(np.abs(y)))  # NaN when any sample is
+    if not np.isfinite(peak):
         raise AudioDecodeError(f"{path}: non-finite samples (NaN or infinity)")
+    if peak > MAX_SAMPLE_MAGNITUDE:
+        raise AudioDecodeError(f"{path}: samples reach {peak:.3g}, far past full scale (1.0)")
     if sr_in != sr:
         y = soxr.resample(y, sr_in, int(sr), quality="HQ")
     return np.ascontiguousarray(y, dtype=np.float32)

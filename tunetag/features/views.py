@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tunetag.config import MEL_SCALES, FeatureConfig
+from tunetag.config import MAX_SAMPLE_MAGNITUDE, MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.embedding import EMBEDDING_ROWS, musicnn_embedding
 from tunetag.features.librosa_import import librosa_loaded
@@ -421,15 +421,19 @@ def _check_view_name(name: str) -> None:
 
 
 def _check_samples(y: np.ndarray) -> None:
-    """Raise ParameterError unless ``y`` is a non-empty, finite, 1-D float array."""
+    """Raise ParameterError unless ``y`` is a non-empty, finite, 1-D float array within
+    `MAX_SAMPLE_MAGNITUDE`."""
     if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.floating):
         raise ParameterError("y must be a float numpy array of samples")
     if y.ndim != 1:
         raise ParameterError(f"y must be mono (1-D), got shape {y.shape}")
     if y.size == 0:
         raise ParameterError("y is empty")
-    if not np.isfinite(y).all():
+    peak = float(np.max(np.abs(y)))  # NaN when any sample is
+    if not np.isfinite(peak):
         raise ParameterError("y holds non-finite samples (NaN or infinity)")
+    if peak > MAX_SAMPLE_MAGNITUDE:  # its power would overflow float32 towards infinity
+        raise ParameterError(f"y reaches {peak:.3g}, past {MAX_SAMPLE_MAGNITUDE:g}: not audio")
 
 
 def _check_grid(sr: int, n_fft: int, hop_length: int) -> None:
