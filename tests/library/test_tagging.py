@@ -319,3 +319,18 @@ def test_bad_undo_logs(tmp_path, library):
     cut_short.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])
     report = undo_tags(cut_short, progress=False)
     assert report.changed == len(paths) - 1 and report.skipped == {}
+
+
+def test_a_run_appending_to_a_log_a_kill_cut_short_keeps_it_readable(tmp_path, library):
+    """A second run in the same second appends to the log a killed run left mid-line."""
+    paths, csv_path = library
+    log = tmp_path / "undo.jsonl"
+    before = {p: raw_tags(p) for p in paths}
+    first = write_predictions(tmp_path / "first.csv", TASKS, [predicted(p) for p in paths[:2]])
+    tag(first, write=True, undo_log=log, progress=False)
+    log.write_text(log.read_text() + '{"path": "/music/cut sho')
+    tag(csv_path, write=True, undo_log=log, progress=False)
+
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+    assert undo_tags(log, progress=False).changed == len(paths)
+    assert {p: raw_tags(p) for p in paths} == before

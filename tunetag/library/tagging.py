@@ -322,6 +322,7 @@ class _UndoLog:
         try:
             if self._handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                _drop_cut_short_line(self.path)
                 self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
             self._handle.write(json.dumps(record) + "\n")
             self._handle.flush()
@@ -336,6 +337,22 @@ class _UndoLog:
             return None
         self._handle.close()
         return self.path
+
+
+def _drop_cut_short_line(log_path: Path) -> None:
+    """Cut off a last line that a killed run left without its newline, before appending.
+
+    The record was being written when the run died, so its file was never touched; left
+    in place, the next record would be glued to it and the log would not read back.
+    """
+    try:
+        with open(log_path, "rb+") as handle:
+            data = handle.read()
+            whole = data.rfind(b"\n") + 1
+            if whole < len(data):
+                handle.truncate(whole)
+    except FileNotFoundError:
+        return
 
 
 def _read_log(log_path: Path) -> list[tuple[Path, dict, dict]]:
