@@ -11,13 +11,13 @@ Later calls in the same process cost nothing.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import importlib
-import os
 import tempfile
 from pathlib import Path
 from types import ModuleType
+
+from tunetag.filelock import exclusive
 
 # The modules whose import compiles (or loads from numba's cache) a cached ufunc.
 NUMBA_MODULES = ("librosa.core.audio", "librosa.core.pitch", "librosa.util.utils")
@@ -31,11 +31,7 @@ def lock_path() -> Path:
 @functools.cache
 def librosa_loaded() -> ModuleType:
     """``librosa``, with its numba-compiled modules imported under the machine-wide lock."""
-    fd = os.open(lock_path(), os.O_RDONLY | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive(lock_path()):
         for name in NUMBA_MODULES:
             importlib.import_module(name)
-    finally:
-        os.close(fd)  # closing releases the lock
     return importlib.import_module("librosa")

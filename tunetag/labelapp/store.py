@@ -2,8 +2,9 @@
 
 Every change is written with an atomic replace before the page hears back, so killing the
 server at any moment loses at most the label being typed. A CSV edited by someone else while
-the page is open (a spreadsheet, a rescan) is read again before the next save, so their edit
-survives too.
+the page is open (a spreadsheet, a rescan, a second labelling page) is read again before the
+next save, so their edit survives too: each save reads, changes and writes the file under
+its lock (`tunetag.filelock.locked`), which ``scan`` takes too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunetag.errors import LabelFileError, ParameterError
+from tunetag.filelock import locked
 from tunetag.library.songtable import (
     LABEL_SEPARATOR,
     SongTable,
@@ -241,7 +243,7 @@ class LabelStore:
         wanted = [clean_label(label) for label in labels]
         if not task.multi_label and len(wanted) > 1:
             raise ParameterError(f"{task.name!r} takes one label per song, got {wanted}")
-        with self._lock:
+        with self._lock, locked(self.csv_path):
             self._reload_if_changed()
             row = self._row(song_id)
             spelled: dict[str, str] = {}  # one spelling per label, the offered one if any
@@ -266,7 +268,7 @@ class LabelStore:
         LabelFileError
             If the CSV cannot be written; the change then stays undoable.
         """
-        with self._lock:
+        with self._lock, locked(self.csv_path):
             if not self._undo:
                 raise ParameterError("nothing to undo")
             change = self._undo[-1]
@@ -336,10 +338,12 @@ class LabelStore:
             task.keys[label] = free
 
 
-def _file_stamp(path: Path) -> tuple[int, int] | None:
-    """What tells a file written by someone else apart: its modification time and size."""
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file written by someone else apart: its inode (an atomic write makes a
+    new one), modification time and size; the time alone may not move between two writes
+    in the same clock tick."""
     try:
         stat = path.stat()
     except FileNotFoundError:
         return None
-    return stat.st_mtime_ns, stat.st_size
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size

@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tunetag.errors import ParameterError
+from tunetag.filelock import locked
 from tunetag.library.songtable import COLUMNS, SongTable, path_key
 from tunetag.library.tags import read_tags
 
@@ -38,8 +39,8 @@ def find_audio(music_dir: str | os.PathLike) -> list[Path]:
     Extensions are matched ignoring case (see ``AUDIO_EXTENSIONS``). Hidden files and folders
     (names starting with ".") are skipped. Symlinked folders are followed, each real folder
     once, so a link loop cannot recurse forever. A file whose path is not valid UTF-8 is
-    left out with an ``error:`` line on stderr: the CSVs tunetag writes are UTF-8 text and
-    could not name it.
+    left out with an ``error:`` line on stderr (the CSVs tunetag writes are UTF-8 text and
+    could not name it), and so is a folder that cannot be listed.
 
     Parameters
     ----------
@@ -53,7 +54,7 @@ def find_audio(music_dir: str | os.PathLike) -> list[Path]:
     """
     found = []
     seen_dirs: set[tuple[int, int]] = set()
-    for folder, dirnames, filenames in os.walk(music_dir, followlinks=True):
+    for folder, dirnames, filenames in os.walk(music_dir, followlinks=True, onerror=_unlistable):
         identity = _dir_identity(folder)
         if identity in seen_dirs:
             dirnames.clear()
@@ -70,6 +71,16 @@ def find_audio(music_dir: str | os.PathLike) -> list[Path]:
             ):
                 found.append(path)
     return sorted(found)
+
+
+def _unlistable(error: OSError) -> None:
+    """A folder that cannot be listed (no permission, gone meanwhile): say so in one line,
+    since its songs are left out."""
+    reason = error.strerror or str(error)
+    tqdm.write(
+        f"error: {error.filename}: cannot list the folder ({reason}); its songs are left out",
+        sys.stderr,
+    )
 
 
 def _utf8_name(path: Path) -> bool:
@@ -153,24 +164,38 @@ def scan(
             f"label_from_folder must name a label column, got {label_from_folder!r}"
         )
     csv_path = Path(csv_path)
-    table = SongTable.read(csv_path, check_files=False) if csv_path.exists() else None
-    kept = len(table) if table is not None else 0
-    table = _with_scan_columns(table or SongTable.new(csv_path), label_from_folder)
-    rows_by_file = {path_key(table.audio_path(row)): row for row in table.rows}
-    files = find_audio(music_dir)
-    for audio_path in tqdm(files, desc="scan", unit="song", disable=not progress):
-        row = rows_by_file.get(path_key(audio_path))
-        if row is None:
-            row = dict.fromkeys(table.columns, "")
-            row["path"] = table.relative_path(audio_path)
-            table.rows.append(row)
+    before = _read_if_present(csv_path)
+    known = {path_key(before.audio_path(row)): row for row in before.rows} if before else {}
+    found: list[tuple[Path, list[dict[str, str]]]] = []  # each file, the cells to fill in order
+    for audio_path in tqdm(find_audio(music_dir), desc="scan", unit="song", disable=not progress):
+        fills = []
         if label_from_folder is not None:
-            _fill_empty(row, {label_from_folder: _top_folder(audio_path, music_dir)})
-        if any(not row[column].strip() for column in TAG_COLUMNS):
-            _fill_empty(row, read_tags(audio_path))
-    missing = sum(not table.audio_path(row).exists() for row in table.rows[:kept])
-    table.write()
+            fills.append({label_from_folder: _top_folder(audio_path, music_dir)})
+        row = known.get(path_key(audio_path))
+        if row is None or any(not row.get(column, "").strip() for column in TAG_COLUMNS):
+            fills.append(read_tags(audio_path))
+        found.append((audio_path, fills))
+    with locked(csv_path):  # read again: a labelling page may have saved meanwhile
+        table = _read_if_present(csv_path)
+        kept = len(table) if table is not None else 0
+        table = _with_scan_columns(table or SongTable.new(csv_path), label_from_folder)
+        rows_by_file = {path_key(table.audio_path(row)): row for row in table.rows}
+        for audio_path, fills in found:
+            row = rows_by_file.get(path_key(audio_path))
+            if row is None:
+                row = dict.fromkeys(table.columns, "")
+                row["path"] = table.relative_path(audio_path)
+                table.rows.append(row)
+            for values in fills:
+                _fill_empty(row, values)
+        missing = sum(not table.audio_path(row).exists() for row in table.rows[:kept])
+        table.write()
     return ScanReport(table=table, added=len(table) - kept, kept=kept, missing=missing)
+
+
+def _read_if_present(csv_path: Path) -> SongTable | None:
+    """The song CSV, or None when there is none yet."""
+    return SongTable.read(csv_path, check_files=False) if csv_path.exists() else None
 
 
 def _with_scan_columns(table: SongTable, label_from_folder: str | None) -> SongTable:
