@@ -56,7 +56,8 @@ def decode(
 
 
 def _checked_file(path: str | os.PathLike, sr: int) -> Path:
-    """``path`` as a Path, once the rate is valid and the file exists and is not empty."""
+    """``path`` as a Path, once the rate is valid and the file exists, is not empty and
+    may be read."""
     if int(sr) != sr or sr <= 0:
         raise ParameterError(f"sr must be a positive whole number of Hz, got {sr}")
     path = Path(path)
@@ -66,6 +67,11 @@ def _checked_file(path: str | os.PathLike, sr: int) -> Path:
         raise AudioDecodeError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise AudioDecodeError(f"{path}: empty file (0 bytes)")
+    try:  # the decoders would only say it is not audio
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise AudioDecodeError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return path
 
 
