@@ -1,17 +1,27 @@
-"""The corpus of bad input (corpus.py) through scan and extract, by the command line: each
-bad file is one line naming it, the good ones all come through, nothing hangs or leaves a NaN."""
+"""The corpus of bad input (corpus.py) through every command (scan, extract, train, predict,
+tag, and the label page): each bad file is one line naming it, the good ones all come
+through, nothing hangs, crashes or leaves a NaN."""
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from corpus import BAD, GOOD, make_corpus
+from starlette.testclient import TestClient
 
+from tunetag.audio.decode import decode
+from tunetag.labelapp.app import TOKEN_HEADER, create_app
+from tunetag.labelapp.session import open_session
 from tunetag.library.songtable import SongTable
 
 ERROR_LINE = re.compile(r"^error: (.+?): (.+)$")
@@ -89,3 +99,104 @@ def test_extract_caches_the_good_and_names_each_bad_file_in_one_line(corpus):
     good = sum(e.expect == GOOD and e.path in listed for e in corpus["entries"])
     assert len(arrays) >= 4 * good
     assert all(np.isfinite(np.load(array)).all() for array in arrays)
+
+
+@pytest.fixture(scope="module")
+def through_training(corpus):
+    """The corpus labelled (mood alternating, bad files included), a run trained on it and
+    its predictions for the whole folder: each command run once, for the tests below."""
+    root = corpus["root"]
+    songs = root / "songs.csv"
+    if not songs.exists():
+        assert _tunetag("scan", root / "music", "-o", songs).returncode == 0
+    table = SongTable.read(songs, check_files=False)
+    for k, row in enumerate(table.rows):
+        row["mood"] = ("mellow", "not mellow")[k % 2]
+    labelled = table.write(root / "labelled.csv")
+    cache = root / "cache"
+    trained = _tunetag(
+        "train", labelled, "-o", root / "run", "--model", "logreg", "--folds", "2",
+        "--cache", cache,
+    )  # fmt: skip
+    predicted = _tunetag(
+        "predict", root / "run", root / "music", "-o", root / "predictions.csv", "--cache", cache
+    )
+    return {"labelled": labelled, "trained": trained, "predicted": predicted, "cache": cache}
+
+
+def _assert_bad_ones_named(done, entries, listed) -> None:
+    """Each bad file that was given is named in one line, no good one is, no traceback."""
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    errors = _errors(done.stderr)
+    for entry in entries:
+        shown = _shown(entry.path)
+        if entry.path in listed and entry.expect == BAD:
+            assert shown in errors, f"{entry.what} was not reported"
+        if entry.expect == GOOD:
+            assert shown not in errors, f"{entry.what}: {errors.get(shown)}"
+
+
+def _finite_numbers(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite_numbers(v) for v in value)
+    return True
+
+
+def test_train_names_each_bad_file_and_writes_no_nan(corpus, through_training):
+    listed = _listed(through_training["labelled"])
+    _assert_bad_ones_named(through_training["trained"], corpus["entries"], listed)
+    run = corpus["root"] / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["songs"]["used"] >= sum(e.expect == GOOD for e in corpus["entries"])
+    assert _finite_numbers(metrics)
+    weights = torch.load(run / "model.pt", weights_only=True)
+    assert all(torch.isfinite(tensor).all() for tensor in weights.values())
+
+
+def test_predict_names_each_bad_file_and_writes_no_nan(corpus, through_training):
+    folder_songs = {e.path for e in corpus["entries"] if e.path.is_file()}
+    _assert_bad_ones_named(through_training["predicted"], corpus["entries"], folder_songs)
+    with open(corpus["root"] / "predictions.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    good = {e.path.name for e in corpus["entries"] if e.expect == GOOD}
+    assert good <= {Path(row["path"]).name for row in rows}
+    for row in rows:
+        for column, cell in row.items():
+            if column.startswith("mood:"):
+                assert math.isfinite(float(cell)), (row["path"], column, cell)
+
+
+def test_tag_write_tags_every_good_file_and_damages_none(corpus, through_training):
+    before = {
+        e.path: decode(e.path, 22050) for e in corpus["entries"] if e.expect == GOOD
+        and e.path.stat().st_size < 10_000_000
+    }  # fmt: skip
+    done = _tunetag("tag", corpus["root"] / "predictions.csv", "--write")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    errors = _errors(done.stderr)
+    assert all("\n" not in reason for reason in errors.values())
+    for path, samples in before.items():
+        assert str(path) not in errors or "not supported" in errors[str(path)]
+        np.testing.assert_array_equal(decode(path, 22050), samples)
+
+
+def test_the_label_page_answers_every_song_without_a_server_error(corpus, through_training):
+    session, _ = open_session(
+        through_training["labelled"], ["mood"], cache_dir=through_training["cache"], progress=False
+    )
+    try:
+        with TestClient(create_app(session), base_url="http://127.0.0.1") as client:
+            client.headers[TOKEN_HEADER] = session.token
+            for song_id in range(len(session.store)):
+                for route in (f"/api/songs/{song_id}", f"/image/{song_id}", f"/audio/{song_id}"):
+                    response = client.get(route)
+                    assert response.status_code in (200, 404, 422), (route, response.text)
+                    if response.status_code != 200:
+                        assert "\n" not in response.json()["error"]
+    finally:
+        session.close()
