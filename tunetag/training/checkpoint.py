@@ -132,7 +132,8 @@ def random_state(device: torch.device) -> dict[str, torch.Tensor]:
 
 
 def restore_random_state(state: Mapping[str, torch.Tensor], device: torch.device) -> None:
-    """Put back what `random_state` saved."""
+    """Put back what `random_state` saved (a GPU's state only on a GPU: a run stopped on
+    one may go on on the CPU, no longer bit for bit)."""
     torch.set_rng_state(state["cpu"])
-    if "cuda" in state:
+    if "cuda" in state and device.type == "cuda":
         torch.cuda.set_rng_state(state["cuda"], device)
