@@ -208,7 +208,7 @@ def fit(
         if checkpoint is not None:
             checkpoint.save(
                 {
-                    "model": _cpu_state(model),
+                    "model": best_state if best_epoch == epoch else _cpu_state(model),
                     "optimizer": optimizer.state_dict(),
                     "scaler": scaler.state_dict() if scaler is not None else {},
                     "augment_rng": augment_rng.get_state(),
