@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tunetag.demolibrary import make_demo_library
+from tunetag.library.scan import scan
+
 
 def tone(duration_s: float, sr: int, freq_hz: float = 440.0, channels: int = 1) -> np.ndarray:
     """A sine at ``freq_hz`` of ``duration_s`` seconds, shape (samples,) or (samples, channels)."""
@@ -42,3 +45,20 @@ def write_audio(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def mood_library(tmp_path_factory):
+    """Factory: a demo library in mood folders and its song CSV, mood from the folders;
+    returns the folder holding ``music/`` and ``songs.csv``."""
+
+    def _make(name: str, songs_per_class: int, duration_s: float, seed: int) -> Path:
+        root = tmp_path_factory.mktemp(name)
+        make_demo_library(
+            root / "music", songs_per_class=songs_per_class, duration_s=duration_s, seed=seed,
+            progress=False,
+        )  # fmt: skip
+        scan(root / "music", root / "songs.csv", label_from_folder="mood", progress=False)
+        return root
+
+    return _make

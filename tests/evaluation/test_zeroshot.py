@@ -12,22 +12,18 @@ from typer.testing import CliRunner
 
 from tunetag.cli import app
 from tunetag.config import RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.errors import LabelFileError, ParameterError
 from tunetag.evaluation.zeroshot import read_tag_scores, zero_shot
-from tunetag.library.scan import scan
 from tunetag.training.train import train
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(mood_library):
     """A 2-fold logreg run on the mood of eight demo songs (every song scored)."""
-    root = tmp_path_factory.mktemp("zeroshot")
-    make_demo_library(root / "music", songs_per_class=4, duration_s=6.0, seed=5, progress=False)
+    root = mood_library("zeroshot", songs_per_class=4, duration_s=6.0, seed=5)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",), folds=2))
     run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
     table, truth = run.load_scored_songs()

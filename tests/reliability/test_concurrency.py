@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunetag.demolibrary import make_demo_library
-from tunetag.library.scan import scan
 from tunetag.library.songtable import SongTable
 
 LABEL_MANY = """
@@ -27,11 +25,8 @@ ROUNDS = 15
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shared")
-    make_demo_library(root / "music", songs_per_class=6, duration_s=8.0, seed=9, progress=False)
-    scan(root / "music", root / "songs.csv", progress=False)
-    return root
+def library(mood_library):
+    return mood_library("shared", songs_per_class=6, duration_s=8.0, seed=9)
 
 
 def _python(*args) -> subprocess.Popen:

@@ -22,9 +22,7 @@ import torch
 
 from tunetag.audio.decode import decode
 from tunetag.config import RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.labelapp.app import TOKEN_HEADER
-from tunetag.library.scan import scan
 from tunetag.library.songtable import SongTable
 from tunetag.library.tagwrite import read_fields
 from tunetag.training.train import train
@@ -37,12 +35,10 @@ TAG_FIELDS = ["mood", "TUNETAG_MOOD_P", "TUNETAG_RUN"]
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
+def library(mood_library):
     """16 short songs in mood folders, their CSV, a warm cache and a trained run."""
-    root = tmp_path_factory.mktemp("killed")
-    make_demo_library(root / "music", songs_per_class=8, duration_s=12.0, seed=7, progress=False)
+    root = mood_library("killed", songs_per_class=8, duration_s=12.0, seed=7)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     config = RunConfig(train=TrainConfig(model="shortchunk", tasks=("mood",), epochs=1, folds=1))
     run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
     return {"root": root, "songs": songs, "cache": root / "cache", "run": run.path}

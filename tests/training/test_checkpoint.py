@@ -7,9 +7,7 @@ import pytest
 import torch
 
 from tunetag.config import RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.errors import ParameterError
-from tunetag.library.scan import scan
 from tunetag.training import checkpoint as checkpoint_module
 from tunetag.training.train import train
 
@@ -34,12 +32,9 @@ class KilledError(Exception):
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("library")
-    make_demo_library(root / "music", songs_per_class=4, duration_s=6.0, seed=5, progress=False)
-    songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
-    return {"songs": songs, "cache": root / "cache", "root": root}
+def library(mood_library):
+    root = mood_library("library", songs_per_class=4, duration_s=6.0, seed=5)
+    return {"songs": root / "songs.csv", "cache": root / "cache", "root": root}
 
 
 @pytest.fixture(scope="module")
