@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from tunetag import models
@@ -17,7 +18,8 @@ from tunetag.features.extract import stream_extract
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.library.tags import read_tags
-from tunetag.malloc import return_large_blocks
+from tunetag.malloc import reuse_freed_blocks
+from tunetag.models.inference import fold_batch_norms
 from tunetag.predictions import PredictedSong, prediction_writer
 from tunetag.runfolder import RunFolder
 from tunetag.training.datasets import crop_frames
@@ -25,6 +27,8 @@ from tunetag.training.loop import pick_device, song_scorer
 from tunetag.training.tasks import Task
 
 MULTILABEL_THRESHOLD = 0.5  # a multi-label song gets every label at least this probable
+CPU_SCORING_BATCH = 8  # crops per forward on a CPU: the largest tensors stay below 32 MiB,
+# which `tunetag.malloc` keeps for reuse (the short-chunk CNN's first block: 17 MB)
 
 
 @dataclass
@@ -79,22 +83,44 @@ def stream_scores(
 ) -> Iterator[tuple[Path, dict[str, np.ndarray] | None, str | None]]:
     """Each song's probabilities (task -> (n_outputs,)) or the reason it has none, as soon
     as its features are cached: scoring here overlaps the workers' decoding, and nothing
-    grows with the number of songs. Order: as `stream_extract` gives them."""
-    return_large_blocks()
+    grows with the number of songs. Order: as `stream_extract` gives them.
+
+    Songs are scored on a thread of their own, whose memory glibc keeps apart from the
+    main thread's (see `tunetag.malloc`). While the local process pool computes a song's
+    views it keeps every core busy, so that song is scored on one torch thread: a second
+    would only compete with the decoders (on 2 cores: 15.9 s against 17.5 s for 41 songs).
+    """
+    reuse_freed_blocks()
     config = run.load_config()
-    model = run.load_model(pick_device())
+    model = fold_batch_norms(run.load_model(pick_device()))
+    device = next(model.parameters()).device
     scoring = {
         "input_kind": models.model_class(config.train.model).input_kind,
         "crop_frames": crop_frames(config.train.crop_s, config.features.frames_per_second()),
-        "device": next(model.parameters()).device,
+        "device": device,
     }
+    if device.type == "cpu":
+        scoring["batch_size"] = CPU_SCORING_BATCH
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    with song_scorer(model, run.load_tasks(), **scoring) as score:
-        for outcome in stream_extract(paths, config.features, cache, executor):
-            if outcome.views is None:
-                yield outcome.path, None, outcome.reason
-            else:
-                yield outcome.path, score(outcome.views), None
+    all_threads = torch.get_num_threads()
+
+    def score(views: dict[str, Path], threads: int) -> dict[str, np.ndarray]:
+        torch.set_num_threads(threads)
+        return score_views(views)
+
+    try:
+        with (
+            song_scorer(model, run.load_tasks(), **scoring) as score_views,
+            ThreadPoolExecutor(1, thread_name_prefix="tunetag-score") as scorer,
+        ):
+            for outcome in stream_extract(paths, config.features, cache, executor):
+                if outcome.views is None:
+                    yield outcome.path, None, outcome.reason
+                    continue
+                threads = 1 if outcome.computed and executor is None else all_threads
+                yield outcome.path, scorer.submit(score, outcome.views, threads).result(), None
+    finally:
+        torch.set_num_threads(all_threads)
 
 
 def collect_audio(inputs: list[str | Path]) -> list[Path]:
