@@ -20,9 +20,10 @@ Three pipelines run over the same songs, on the cores of this machine:
 
 Per song, medians over songs, one process, page cache warm (the files were just copied):
 decode, A's steps (load, mel, dB, PNG), B's extraction of one song, and inference
-(A: PNG read + ``seed`` forward; B: every 3 s crop through the trained model). Per library,
-wall seconds from process launch to exit, start-up and imports included: A's preparation,
-A's scoring, the floor and B's extraction over a process pool, and ``tunetag predict``.
+(A: PNG read + ``seed`` forward; B: every 3 s crop through the trained model, as predict
+scores it). Per library, wall seconds from process launch to exit, start-up and imports
+included: A's preparation, A's scoring, the floor and B's extraction over a process pool,
+and ``tunetag predict``.
 Per model (``seed``, ``shortchunk``, ``multiview``, ``logreg``), each in a fresh process:
 parameters; peak memory of a training step at the model's default batch size, as the rise
 of the peak resident set (``VmHWM``, reset through ``/proc/self/clear_refs`` once the imports
@@ -411,29 +412,18 @@ def _train_quick_run(library: list[Path], cache: Path, tmp: Path) -> Path:
 
 
 def _b_infer_per_song(run_dir: Path, library: list[Path], cache: Path) -> list[float]:
-    """Seconds to score each song from its cached views, as predict does after extraction."""
-    from tunetag import models
-    from tunetag.features.cache import FeatureCache
+    """Seconds to score each song from its cached views, through predict's own scoring
+    (`stream_scores` on a warm cache); the first song, which loads the model, is left out."""
+    from tunetag.predict import stream_scores
     from tunetag.runfolder import RunFolder
-    from tunetag.training.datasets import crop_frames
-    from tunetag.training.loop import predict_songs
 
-    run = RunFolder(run_dir)
-    config, tasks = run.load_config(), run.load_tasks()
-    model = run.load_model()
-    kind = models.model_class(config.train.model).input_kind
-    frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
-    views = FeatureCache(cache)
-    seconds = []
-    for path in library:
-        song = {v: views.path_for(path, config.features, v) for v in config.features.views}
-        seconds.append(
-            _timed(
-                lambda song=song: predict_songs(
-                    model, [song], tasks, input_kind=kind, crop_frames=frames
-                )
-            )
-        )
+    songs = stream_scores(RunFolder(run_dir), library, cache, None)
+    next(songs)
+    seconds, last = [], time.perf_counter()
+    for _ in songs:
+        now = time.perf_counter()
+        seconds.append(now - last)
+        last = now
     return seconds
 
 
