@@ -3,7 +3,7 @@
 Scoring a song allocates the same arrays and tensors every time, a few MB to a few tens of
 MB each. glibc serves a block above its mmap threshold with fresh pages and unmaps them on
 free, so each such tensor costs page faults: with the threshold at glibc's starting
-128 KiB, the kernel took a third of `predict`'s time. Left to adjust itself, glibc raises
+128 KiB, the kernel took a third of `predict`'s CPU time. Left to adjust itself, glibc raises
 the threshold to each large block freed, and song-sized arrays then come from the main
 heap, where long-lived Python objects made between them fragment it (about 10 KB a song).
 
