@@ -10,7 +10,11 @@ tunetag works without it.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import signal
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,6 +23,7 @@ from tunetag.errors import ParameterError
 
 CONNECT_TIMEOUT_S = 10.0  # how long to wait for a Dask scheduler, and for its first worker
 INSTALL_DASK = "pip install 'tunetag[dask]'"
+PR_SET_PDEATHSIG = 1  # prctl option, from linux/prctl.h
 
 
 @contextmanager
@@ -59,13 +64,36 @@ def open_executor(
     elif workers is not None:
         if workers < 1:
             raise ParameterError(f"workers must be at least 1, got {workers}")
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = local_pool(workers)
         try:
             yield pool
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     else:
         yield None
+
+
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers end with this process, however it ends.
+
+    A pool worker waits on a queue whose writing end it holds itself, so when the process
+    that started it is killed (kill -9, out of memory) it would wait, and hold its memory,
+    forever. On Linux each worker asks the kernel for SIGKILL when its parent goes
+    (``PR_SET_PDEATHSIG``; strictly, when the thread that started it ends: start the pool
+    from a thread that outlives it). Elsewhere the pool is a plain one.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_end_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """Worker initializer of `local_pool`."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent went before the request was made
+        os._exit(1)
 
 
 @contextmanager

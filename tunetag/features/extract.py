@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from tunetag.audio.decode import load_window
+from tunetag.cluster import local_pool
 from tunetag.config import FeatureConfig, default_cache_dir
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
@@ -234,7 +235,7 @@ class _Workers:
 
     def submit(self, path: Path, missing: tuple[str, ...]) -> None:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+            self.pool = local_pool(os.cpu_count() or 1)
         future = self.pool.submit(_extract_song, path.absolute(), missing, self._job)
         self.pending[future] = path
 
