@@ -13,19 +13,15 @@ import pytest
 
 import tunetag.predict as predict_module
 from tunetag.config import RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
-from tunetag.library.scan import scan
 from tunetag.predict import predict
 from tunetag.training.train import train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(mood_library):
     """Six 6 s demo songs and a logistic-regression run on their mood."""
-    root = tmp_path_factory.mktemp("predict")
-    make_demo_library(root / "music", songs_per_class=3, duration_s=6.0, progress=False)
+    root = mood_library("predict", songs_per_class=3, duration_s=6.0, seed=0)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
     run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
     return {"root": root, "run": run.path}

@@ -14,10 +14,8 @@ from typer.testing import CliRunner
 
 from tunetag.cli import app
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.errors import LabelFileError, ParameterError
 from tunetag.evaluation.report import report
-from tunetag.library.scan import scan
 from tunetag.library.songtable import SongTable
 from tunetag.predictions import PredictedSong, write_predictions
 from tunetag.runfolder import RunFolder
@@ -114,14 +112,12 @@ ODD_NAME = "Café «1» #2 & 50% ünï.wav"  # a file name a URL must percent-en
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(mood_library):
     """A logreg run over 3 folds (every song scored) on mood (three songs mislabelled) and a
     multi-label `tags` task; one song has a title to escape, another a file name with #, %
     and non-ASCII letters."""
-    root = tmp_path_factory.mktemp("trained")
-    make_demo_library(root / "music", songs_per_class=6, duration_s=8.0, seed=3, progress=False)
+    root = mood_library("trained", songs_per_class=6, duration_s=8.0, seed=3)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     table = SongTable.read(songs)
     table.columns.append("tags")
     for k, row in enumerate(table.rows):

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from tunetag.config import RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.labelapp.guesses import task_uncertainty
 from tunetag.labelapp.session import open_session
-from tunetag.library.scan import scan
 from tunetag.library.songtable import SongTable
 from tunetag.training.tasks import Task
 from tunetag.training.train import train
@@ -49,13 +47,11 @@ def test_multi_label_uncertainty_is_one_at_a_coin_toss_and_zero_when_sure():
 
 
 @pytest.fixture(scope="module")
-def labelled_run(tmp_path_factory):
+def labelled_run(mood_library):
     """8 six-second demo songs, a logistic run trained on their moods, then 4 moods blanked."""
-    root = tmp_path_factory.mktemp("guesses")
+    root = mood_library("guesses", songs_per_class=4, duration_s=6.0, seed=2)
     cache = root / "cache"
-    make_demo_library(root / "music", songs_per_class=4, duration_s=6.0, seed=2, progress=False)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
     run = train(songs, root / "run", config, cache_dir=cache, progress=False)
     table = SongTable.read(songs)

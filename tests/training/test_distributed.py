@@ -16,9 +16,7 @@ import torch
 from torch import nn
 
 from tunetag.config import TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.errors import ParameterError
-from tunetag.library.scan import scan
 from tunetag.models import create
 from tunetag.training import distributed
 from tunetag.training.datasets import SongExample
@@ -170,13 +168,9 @@ def test_training_and_scoring_run_on_the_device_present(tmp_path, monkeypatch, b
 
 
 @pytest.fixture(scope="module")
-def demo_songs(tmp_path_factory) -> Path:
+def demo_songs(mood_library) -> Path:
     """16 demo songs of 8 s, mood from their folders (12 train, 4 validation)."""
-    root = tmp_path_factory.mktemp("ddp")
-    make_demo_library(root / "music", songs_per_class=8, duration_s=8.0, seed=0, progress=False)
-    songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
-    return songs
+    return mood_library("ddp", songs_per_class=8, duration_s=8.0, seed=0) / "songs.csv"
 
 
 def train_command(songs: Path, run: Path, cache: Path) -> list[str]:

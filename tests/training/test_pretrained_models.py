@@ -9,9 +9,7 @@ from typer.testing import CliRunner
 from tunetag import models
 from tunetag.cli import app
 from tunetag.config import MUSICNN_FEATURES, AudioConfig, FeatureConfig, RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
 from tunetag.errors import ParameterError
-from tunetag.library.scan import scan
 from tunetag.predict import predict
 from tunetag.predictions import read_predictions
 from tunetag.pretrained import load_tagger
@@ -19,11 +17,9 @@ from tunetag.training.train import train
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
+def library(mood_library):
     """8 short demo songs, mood from the folders."""
-    root = tmp_path_factory.mktemp("library")
-    make_demo_library(root / "music", songs_per_class=4, duration_s=7.0, seed=5, progress=False)
-    scan(root / "music", root / "songs.csv", label_from_folder="mood", progress=False)
+    root = mood_library("library", songs_per_class=4, duration_s=7.0, seed=5)
     return {"root": root, "songs": root / "songs.csv", "cache": root / "cache"}
 
 

@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
-from tunetag.demolibrary import make_demo_library
-from tunetag.library.scan import scan
 from tunetag.library.songtable import SongTable, cell_labels
 from tunetag.predict import predict
 from tunetag.predictions import read_predictions
@@ -20,13 +18,11 @@ ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
+def library(mood_library):
     """12 short songs: mood from folders, genre from tags (two left blank), and a
     multi-label `tags` column (left blank for one song)."""
-    root = tmp_path_factory.mktemp("library")
-    make_demo_library(root / "music", songs_per_class=6, duration_s=8.0, seed=3, progress=False)
+    root = mood_library("library", songs_per_class=6, duration_s=8.0, seed=3)
     songs = root / "songs.csv"
-    scan(root / "music", songs, label_from_folder="mood", progress=False)
     table = SongTable.read(songs)
     table.columns.append("tags")
     for k, row in enumerate(table.rows):
