@@ -10,13 +10,13 @@ import pytest
 SCORE_SONGS = """
 import resource, sys, threading
 import numpy as np
-from tunetag.malloc import reuse_freed_blocks
+from tunetag.malloc import M_MMAP_THRESHOLD, reuse_freed_blocks
 
 if sys.argv[1] == "set":
     assert reuse_freed_blocks()
 elif sys.argv[1] == "unmap":  # every block above 128 KiB mapped afresh: what this replaced
     import ctypes
-    ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)
+    ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 def song():  # a log-mel, its crops, and a first conv block's output, as predict makes
     arrays = [np.ones(n // 4, dtype=np.float32) for n in (3 * 2**20, 3 * 2**20, 17 * 2**20)]
