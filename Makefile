@@ -29,7 +29,7 @@ browser:
 	  echo "note: Chromium could not be installed; the browser test will say it is skipped"
 
 demo: $(STAMP)
-	$(BIN)/python -m tunetag.demo demo
+	$(BIN)/python -m tunetag.demo.run demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check tunetag tests benchmarks

@@ -67,7 +67,7 @@ def main() -> None:
 def _prepare(root: Path) -> float:
     """The demo library, its song CSV and its four views in the cache; extraction seconds."""
     from tunetag.config import FeatureConfig
-    from tunetag.demolibrary import make_demo_library
+    from tunetag.demo.library import make_demo_library
     from tunetag.features.extract import extract
     from tunetag.library.scan import scan
 
@@ -97,7 +97,7 @@ def _train(root: Path, model: str, epochs: int) -> dict:
     import torch
 
     from tunetag.config import FeatureConfig, RunConfig, TrainConfig
-    from tunetag.training.train import train
+    from tunetag.steps.train import train
 
     views = ALL_VIEWS if model == "multiview" else ("mel",)
     config = RunConfig(

@@ -186,7 +186,7 @@ def run_benchmark(music: Path | None, n_songs: int | None, sizes: list[int], tmp
     floor, floor_run = _stage("decode", lib, tmp)
     extract, extract_run = _stage("extract", {**lib, "cache": str(tmp / "c-pool"), "calls": 2}, tmp)
     _, warm_run = _stage("extract", {**lib, "cache": str(tmp / "c-pool"), "calls": 1}, tmp)
-    startup_run = _measure([sys.executable, "-c", "import tunetag.cli, tunetag.predict"], tmp)
+    startup_run = _measure([sys.executable, "-c", "import tunetag.cli, tunetag.steps.predict"], tmp)
     first_view, _ = _stage("first-view", {}, tmp)
 
     step("B: a quick shortchunk run to predict with (2 epochs, arbitrary labels)")
@@ -265,7 +265,7 @@ def _machine() -> dict:
 
 def _library(music: Path | None, n_songs: int | None, tmp: Path, notes: list) -> tuple:
     """Copy the songs into ``tmp/library`` (hard links are made from these copies)."""
-    from tunetag.demolibrary import make_demo_library
+    from tunetag.demo.library import make_demo_library
     from tunetag.library.scan import find_audio
 
     if music is None and WESNOTH_MUSIC.is_dir():
@@ -281,7 +281,7 @@ def _library(music: Path | None, n_songs: int | None, tmp: Path, notes: list) ->
         files = make_demo_library(
             tmp / "demo-music", DEMO_SONGS_PER_CLASS, DEMO_SONG_S, seed=0, progress=False
         )
-        source = "synthesised demo library (tunetag.demolibrary)"
+        source = "synthesised demo library (tunetag.demo.library)"
     else:
         if not music.is_dir():
             sys.exit(f"error: {music}: not a folder")
@@ -414,8 +414,8 @@ def _train_quick_run(library: list[Path], cache: Path, tmp: Path) -> Path:
 def _b_infer_per_song(run_dir: Path, library: list[Path], cache: Path) -> list[float]:
     """Seconds to score each song from its cached views, through predict's own scoring
     (`stream_scores` on a warm cache); the first song, which loads the model, is left out."""
-    from tunetag.predict import stream_scores
-    from tunetag.runfolder import RunFolder
+    from tunetag.runs.folder import RunFolder
+    from tunetag.steps.predict import stream_scores
 
     songs = stream_scores(RunFolder(run_dir), library, cache, None)
     next(songs)
@@ -719,11 +719,11 @@ def _stage_train_step(spec: dict) -> dict:
 
     from tunetag import models
     from tunetag.config import FeatureConfig, TrainConfig
-    from tunetag.runfolder import model_view_rows
+    from tunetag.library.tasks import Task
+    from tunetag.runs.folder import model_view_rows
     from tunetag.training.augment import augment_batch
     from tunetag.training.datasets import crop_frames
     from tunetag.training.loop import task_loss
-    from tunetag.training.tasks import Task
 
     name, n_songs = spec["model"], spec["songs"]
     gc.collect()
@@ -1030,7 +1030,7 @@ def _library_lines(results: dict) -> list[str]:
             lib["b_predict_warm"]["cpu_s"],
             None,
         ),
-        ("B: import tunetag.cli, tunetag.predict", lib["b_predict_startup_s"], None, None),
+        ("B: import tunetag.cli, tunetag.steps.predict", lib["b_predict_startup_s"], None, None),
     ]
     lines = [
         "",

@@ -111,7 +111,7 @@ def installed_libraries(names: str, tmp: Path) -> Iterator[tuple[str, Path, tupl
 
 def make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:
     """The song CSV of a library and its tasks; None where its music is not installed."""
-    from tunetag.demolibrary import make_demo_library
+    from tunetag.demo.library import make_demo_library
     from tunetag.library.scan import scan
     from tunetag.library.songtable import SongTable
 
@@ -151,7 +151,7 @@ def cross_validate(
     from tunetag.config import FeatureConfig, RunConfig, TrainConfig
     from tunetag.evaluation.compare import compare
     from tunetag.features.extract import extract
-    from tunetag.training.train import train
+    from tunetag.steps.train import train
 
     features = models.run_features(model, FeatureConfig())
     cache = Path(tmp) / "cache"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tunetag.demolibrary import make_demo_library
+from tunetag.demo.library import make_demo_library
 from tunetag.library.scan import scan
 
 

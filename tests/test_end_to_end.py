@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tunetag.cli import app
-from tunetag.demolibrary import make_demo_library
+from tunetag.demo.library import make_demo_library
 
 runner = CliRunner()
 
@@ -147,8 +147,8 @@ def test_playlists_hold_every_predicted_song_most_probable_first(pipeline):
 def test_tag_dry_run_write_and_undo_through_the_cli(pipeline, tmp_path):
     """On copies of the unseen songs, so the library the other tests read stays as it was."""
     from tunetag.audio.decode import decode
-    from tunetag.library.tags import read_tags
-    from tunetag.library.tagwrite import read_fields
+    from tunetag.library.fields import read_fields
+    from tunetag.library.metadata import read_tags
 
     shutil.copytree(pipeline["root"] / "unseen", tmp_path / "unseen")
     predictions = tmp_path / "predictions.csv"

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize(
     "module",
     [
-        "tunetag.predictions",
+        "tunetag.library.predictions",
         "tunetag.library.playlists",
         "tunetag.library.tagging",
         "tunetag.labelapp",

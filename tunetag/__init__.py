@@ -3,7 +3,9 @@
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
 `scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `tag`, `playlists`, `compare`,
 `report`. They are imported on first use, so that `import tunetag` stays fast and a CLI step
-loads only what it needs.
+loads only what it needs. Importing the package adds the pretrained tagger's ``musicnn``
+view to the table of views (`tunetag.features.views.register_view`), so every process that
+computes views knows it, extraction workers on a Dask cluster included.
 """
 
 from importlib import import_module
@@ -18,20 +20,21 @@ from tunetag.errors import (
     TagWriteError,
     TunetagError,
 )
+from tunetag.pretrained import embedding  # noqa: F401  (adds the musicnn view to the views)
 
 _STEPS = {
     "scan": "tunetag.library.scan",
     "label": "tunetag.labelapp.server",
     "extract": "tunetag.features.extract",
-    "train": "tunetag.training.train",
-    "evaluate": "tunetag.evaluation.evaluate",
-    "predict": "tunetag.predict",
+    "train": "tunetag.steps.train",
+    "evaluate": "tunetag.steps.evaluate",
+    "predict": "tunetag.steps.predict",
     "tag": "tunetag.library.tagging",
     "undo_tags": "tunetag.library.tagging",
     "playlists": "tunetag.library.playlists",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",
-    "tags": "tunetag.tagscores",
+    "tags": "tunetag.steps.tagger_scores",
 }
 
 __all__ = [

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tunetag.cluster import open_executor
 from tunetag.config import (
     DEFAULT_TAGGER,
     AudioConfig,
@@ -17,6 +16,7 @@ from tunetag.config import (
     TrainConfig,
 )
 from tunetag.errors import ParameterError, TunetagError
+from tunetag.runtime.executors import open_executor
 
 app = typer.Typer(
     help="Learn how you hear your music: label songs, train a CNN, tag the rest.",
@@ -255,7 +255,7 @@ def train(
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
     from tunetag import models
-    from tunetag.training.train import train as run_train
+    from tunetag.steps.train import train as run_train
 
     try:
         feature_options = (sample_rate, n_mels, views)
@@ -294,7 +294,7 @@ def train(
             )
     except TunetagError as exc:
         raise _fail(exc) from None
-    from tunetag.training.distributed import environment_world
+    from tunetag.runtime.distributed import environment_world
 
     if not environment_world().writes_files:
         return  # under torchrun, the first process speaks for all
@@ -321,7 +321,7 @@ def evaluate(
     dask: DaskOption = None,
 ) -> None:
     """Score a trained run on a labelled CSV: metrics and a confusion matrix per task."""
-    from tunetag.evaluation.evaluate import evaluate as run_evaluate
+    from tunetag.steps.evaluate import evaluate as run_evaluate
 
     try:
         with open_executor(workers, dask) as executor:
@@ -344,7 +344,7 @@ def predict(
     dask: DaskOption = None,
 ) -> None:
     """Classify songs with a trained run; write a CSV of classes and probabilities."""
-    from tunetag.predict import predict as run_predict
+    from tunetag.steps.predict import predict as run_predict
 
     try:
         with open_executor(workers, dask) as executor:
@@ -373,7 +373,7 @@ def tag_scores(
     dask: DaskOption = None,
 ) -> None:
     """Score songs with a pretrained tagger's own 50 tags (no labels needed); write a CSV."""
-    from tunetag.tagscores import tags as run_tags
+    from tunetag.steps.tagger_scores import tags as run_tags
 
     try:
         with open_executor(workers, dask) as executor:

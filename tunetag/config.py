@@ -90,6 +90,7 @@ class WaveformConfig:
 
 
 DEFAULT_TAGGER = "MSD_musicnn"  # its 50 tags include mood words: Mellow, chill, sad, happy
+MUSICNN_EMBEDDING_UNITS = 200  # musicnn's penultimate dense layer: the embedding's rows
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from tunetag.cli import app
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import LabelFileError, ParameterError
 from tunetag.evaluation.report import report
+from tunetag.library.predictions import PredictedSong, write_predictions
 from tunetag.library.songtable import SongTable
-from tunetag.predictions import PredictedSong, write_predictions
-from tunetag.runfolder import RunFolder
-from tunetag.training.tasks import Task
-from tunetag.training.train import train
+from tunetag.library.tasks import Task
+from tunetag.runs.folder import RunFolder
+from tunetag.steps.train import train
 
 MOOD = Task("mood", ("mellow", "not <mellow>"))
 TAGS = Task("tags", ("calm", "vocal"), multilabel=True)

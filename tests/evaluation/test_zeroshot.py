@@ -14,7 +14,7 @@ from tunetag.cli import app
 from tunetag.config import RunConfig, TrainConfig
 from tunetag.errors import LabelFileError, ParameterError
 from tunetag.evaluation.zeroshot import read_tag_scores, zero_shot
-from tunetag.training.train import train
+from tunetag.steps.train import train
 
 runner = CliRunner()
 

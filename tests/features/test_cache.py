@@ -19,7 +19,7 @@ from tunetag.config import (
     WaveformConfig,
 )
 from tunetag.errors import AudioDecodeError, ParameterError
-from tunetag.features import VIEW_NAMES, FeatureCache
+from tunetag.features import FeatureCache, view_names
 
 # the module, not the class of the same name that tunetag.features exports
 cache_module = importlib.import_module("tunetag.features.cache")
@@ -97,10 +97,10 @@ def test_relative_and_absolute_paths_share_a_key(tmp_path, song, monkeypatch):
 
 def test_adding_a_view_keeps_every_key(tmp_path, song):
     cache = FeatureCache(tmp_path)
-    more_views = dataclasses.replace(FEATURES, views=VIEW_NAMES)
-    for view in VIEW_NAMES:
+    more_views = dataclasses.replace(FEATURES, views=view_names())
+    for view in view_names():
         assert cache.key(song, more_views, view) == cache.key(song, FEATURES, view)
-    assert len({cache.key(song, FEATURES, view) for view in VIEW_NAMES}) == len(VIEW_NAMES)
+    assert len({cache.key(song, FEATURES, view) for view in view_names()}) == len(view_names())
 
 
 @pytest.mark.parametrize(
@@ -115,12 +115,12 @@ def test_adding_a_view_keeps_every_key(tmp_path, song):
 )
 def test_a_view_own_setting_changes_its_key_only(tmp_path, song, changed, view):
     cache = FeatureCache(tmp_path)
-    for other in VIEW_NAMES:
+    for other in view_names():
         same = cache.key(song, changed, other) == cache.key(song, FEATURES, other)
         assert same == (other != view), other
 
 
-@pytest.mark.parametrize("view", VIEW_NAMES)
+@pytest.mark.parametrize("view", view_names())
 def test_the_frame_grid_and_the_decoding_change_every_view_key(tmp_path, song, view):
     cache = FeatureCache(tmp_path)
     for changed in (

@@ -9,8 +9,8 @@ from tunetag.config import RunConfig, TrainConfig
 from tunetag.labelapp.guesses import task_uncertainty
 from tunetag.labelapp.session import open_session
 from tunetag.library.songtable import SongTable
-from tunetag.training.tasks import Task
-from tunetag.training.train import train
+from tunetag.library.tasks import Task
+from tunetag.steps.train import train
 
 # Rows whose mood is emptied after training: the songs left to label. With seed 2 the run is
 # least sure of them in an order other than the file's (1, 4, 6, 0), so the test can tell.

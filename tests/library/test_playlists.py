@@ -10,7 +10,7 @@ import pytest
 from tunetag.errors import ParameterError
 from tunetag.library.playlists import playlists as write_playlists
 from tunetag.library.playlists import safe_names
-from tunetag.predictions import PredictedSong, write_predictions
+from tunetag.library.predictions import PredictedSong, write_predictions
 
 TASKS = {"mood": ["mellow", "not mellow"], "tags": ["calm", "vocal"]}
 

@@ -14,9 +14,9 @@ from tagged_songs import FORMATS, make_song
 from tunetag.audio.decode import decode
 from tunetag.errors import ParameterError, TagWriteError
 from tunetag.library import tagging
+from tunetag.library.fields import read_fields
+from tunetag.library.predictions import PredictedSong, write_predictions
 from tunetag.library.tagging import probability_field, tag, task_field, undo_tags
-from tunetag.library.tagwrite import read_fields
-from tunetag.predictions import PredictedSong, write_predictions
 
 TASKS = {"mood": ["mellow", "not mellow"], "genre": ["Ambient", "Rock"]}
 RUN = "mood@0123456789ab"

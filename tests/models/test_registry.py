@@ -10,7 +10,7 @@ from tunetag import models
 from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.models import registry
-from tunetag.runfolder import model_view_rows
+from tunetag.runs.folder import model_view_rows
 
 TASKS = {"mood": 2, "genre": 3}
 VIEW_ROWS = {"mel": 64, "chroma": 12, "tempogram": 96, "waveform": 3}

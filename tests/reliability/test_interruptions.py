@@ -23,9 +23,9 @@ import torch
 from tunetag.audio.decode import decode
 from tunetag.config import RunConfig, TrainConfig
 from tunetag.labelapp.app import TOKEN_HEADER
+from tunetag.library.fields import read_fields
 from tunetag.library.songtable import SongTable
-from tunetag.library.tagwrite import read_fields
-from tunetag.training.train import train
+from tunetag.steps.train import train
 
 KILLS = 3  # kills per command before the run that is let finish
 TRAIN_ARGS = ["--model", "shortchunk", "--folds", "2", "--epochs", "3", "--patience", "3",

@@ -14,8 +14,8 @@ import torch
 from tunetag import __version__, models
 from tunetag.config import RunConfig, TrainConfig
 from tunetag.errors import ParameterError
-from tunetag.runfolder import VERSION_KEY, RunFolder, model_view_rows
-from tunetag.training.tasks import Task
+from tunetag.library.tasks import Task
+from tunetag.runs.folder import VERSION_KEY, RunFolder, model_view_rows
 
 CONFIG = RunConfig(train=TrainConfig(model="shortchunk", tasks=("mood",)))
 TASKS = [Task("mood", ("mellow", "not mellow"), False)]

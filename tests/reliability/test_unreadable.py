@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tunetag.library.fields import read_fields
+from tunetag.library.predictions import PredictedSong, write_predictions
 from tunetag.library.songtable import SongTable
-from tunetag.library.tagwrite import read_fields
-from tunetag.predictions import PredictedSong, write_predictions
 
 PR_CAPBSET_DROP = 24  # prctl option: take a capability out of the bounding set
 CAPS_THAT_READ_ANYTHING = (1, 2)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH

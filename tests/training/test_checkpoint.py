@@ -8,8 +8,8 @@ import torch
 
 from tunetag.config import RunConfig, TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.steps.train import train
 from tunetag.training import checkpoint as checkpoint_module
-from tunetag.training.train import train
 
 CONFIG = RunConfig(
     train=TrainConfig(

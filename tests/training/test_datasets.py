@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tunetag.errors import ParameterError
+from tunetag.library.tasks import Task
 from tunetag.training.datasets import (
     SongExample,
     TrainCrops,
@@ -17,7 +18,6 @@ from tunetag.training.datasets import (
     song_inputs,
     summary_statistics,
 )
-from tunetag.training.tasks import Task
 
 N_MELS = 16
 MOOD = Task("mood", ("mellow", "loud"))

@@ -14,9 +14,9 @@ from torch import nn
 from tunetag import models
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.library.tasks import Task
 from tunetag.training.datasets import SongExample
 from tunetag.training.loop import autocast_dtype, fit, pick_device, predict_songs
-from tunetag.training.tasks import Task
 
 N_MELS = 32
 FRAMES = 100

@@ -10,10 +10,10 @@ from tunetag import models
 from tunetag.cli import app
 from tunetag.config import MUSICNN_FEATURES, AudioConfig, FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import ParameterError
-from tunetag.predict import predict
-from tunetag.predictions import read_predictions
-from tunetag.pretrained import load_tagger
-from tunetag.training.train import train
+from tunetag.library.predictions import read_predictions
+from tunetag.pretrained.taggers import load_tagger
+from tunetag.steps.predict import predict
+from tunetag.steps.train import train
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path, PurePath
 from tunetag.errors import ParameterError
 from tunetag.evaluation.metrics import is_finite_number
 from tunetag.evaluation.plots import plot_comparison
-from tunetag.runfolder import RunFolder
+from tunetag.runs.folder import RunFolder
 
 SINGLE_LABEL_METRICS = ("accuracy", "balanced_accuracy")
 MULTI_LABEL_METRICS = ("macro_roc_auc", "macro_pr_auc")

@@ -17,9 +17,9 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from tunetag.atomic import atomic_write_bytes
 from tunetag.errors import ParameterError
 from tunetag.evaluation.metrics import is_finite_number
+from tunetag.files.atomic import atomic_write_bytes
 
 _DPI = 120
 _ROTATE_LABELS_LONGER_THAN = 6  # characters; longer x tick labels are slanted

@@ -7,13 +7,13 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 
-from tunetag.atomic import atomic_write_text
 from tunetag.errors import ParameterError
 from tunetag.evaluation.songtables import class_tables, run_tables
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
+from tunetag.files.atomic import atomic_write_text
+from tunetag.library.predictions import PredictedSong, read_predictions
 from tunetag.library.songtable import cell_labels
-from tunetag.predictions import PredictedSong, read_predictions
-from tunetag.runfolder import RunFolder
+from tunetag.runs.folder import RunFolder
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }

@@ -13,9 +13,9 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import cell_labels
-from tunetag.predictions import PredictedSong
-from tunetag.training.tasks import Task
+from tunetag.library.tasks import Task
 
 RUN_ROWS = 20  # songs shown in each table of a run's report
 CLASS_ROWS = 10  # most (and least) confident songs shown per class of a predictions report

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from tunetag.errors import LabelFileError, ParameterError
 from tunetag.library.songtable import label_key
-from tunetag.runfolder import RunFolder
+from tunetag.runs.folder import RunFolder
 
 
 @dataclass(frozen=True)

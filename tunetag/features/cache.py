@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tunetag.atomic import atomic_open
 from tunetag.config import FeatureConfig
 from tunetag.errors import AudioDecodeError, ParameterError
-from tunetag.features.views import VIEW_NAMES
+from tunetag.features.views import VIEWS
+from tunetag.files.atomic import atomic_open
 
 # bump when a cached array changes (2: mel in dBFS, 3: window read alone, 4: float32 STFT,
 # Ogg Vorbis through FFmpeg, the mel's scale in the key)
@@ -49,12 +49,12 @@ class FeatureCache:
         Raises
         ------
         ParameterError
-            When ``view`` is not one of `VIEW_NAMES`.
+            When ``view`` is not one of `tunetag.features.views.view_names`.
         AudioDecodeError
             ``<path>: file not found`` when the audio file is missing or unreadable.
         """
-        if view not in VIEW_NAMES:
-            raise ParameterError(f"unknown view {view!r}; known views: {', '.join(VIEW_NAMES)}")
+        if view not in VIEWS:
+            raise ParameterError(f"unknown view {view!r}; known views: {', '.join(VIEWS)}")
         path = Path(audio_path)
         try:
             resolved = path.resolve()

@@ -19,13 +19,13 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from tunetag.audio.decode import load_window
-from tunetag.cluster import local_pool
 from tunetag.config import FeatureConfig, default_cache_dir
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
-from tunetag.features.views import VIEW_NAMES, compute_views
+from tunetag.features.views import VIEWS, compute_views
 from tunetag.library.songtable import SongTable
-from tunetag.timelimit import time_limit
+from tunetag.runtime.executors import local_pool
+from tunetag.runtime.timelimit import time_limit
 
 SONG_TIME_LIMIT_S = 120.0  # seconds one song may take to decode and analyse (about 1 s)
 
@@ -88,7 +88,7 @@ def extract_files(
         Show a progress bar over songs on stderr.
     time_limit_s : float or None
         Seconds one song's decode and views may take before they are stopped and the song
-        reported (`tunetag.timelimit.time_limit`; not on a Dask worker's threads); None:
+        reported (`tunetag.runtime.timelimit.time_limit`; not on a Dask worker's threads); None:
         no limit.
 
     Returns
@@ -128,9 +128,9 @@ def stream_extract(
     song's reason is printed as it is found. Arguments as in `extract_files`; closing the
     generator early cancels the songs not yet started.
     """
-    unknown = [view for view in features.views if view not in VIEW_NAMES]
+    unknown = [view for view in features.views if view not in VIEWS]
     if unknown:
-        raise ParameterError(f"unknown views {unknown}; known views: {', '.join(VIEW_NAMES)}")
+        raise ParameterError(f"unknown views {unknown}; known views: {', '.join(VIEWS)}")
     cache = FeatureCache(cache_dir)
     songs = list(dict.fromkeys(Path(path) for path in paths))
     job = _Job(features, cache.root.absolute(), png_dir and png_dir.absolute(), time_limit_s)
@@ -305,7 +305,7 @@ def _extract_song(path: Path, missing: tuple[str, ...], job: _Job) -> _Outcome:
     try:
         with threadpool_limits(limits=1), time_limit(job.time_limit_s, str(path)):
             cache = FeatureCache(job.cache_root)
-            return _compute_song(path, job.features, cache, missing, job.png_dir), None
+            return _compute_song(path, job, cache, missing), None
     except TunetagError as exc:
         return None, _reason(exc, path)
     except Exception as exc:
@@ -313,13 +313,10 @@ def _extract_song(path: Path, missing: tuple[str, ...], job: _Job) -> _Outcome:
 
 
 def _compute_song(
-    path: Path,
-    features: FeatureConfig,
-    cache: FeatureCache,
-    missing: tuple[str, ...],
-    png_dir: Path | None,
+    path: Path, job: _Job, cache: FeatureCache, missing: tuple[str, ...]
 ) -> dict[str, Path]:
     """Decode once, compute the missing views together (one STFT), cache and draw them."""
+    features, png_dir = job.features, job.png_dir
     arrays = compute_views(missing, load_window(path, features.audio), features) if missing else {}
     for view, array in arrays.items():
         cache.save(path, features, view, array)

@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from tunetag.atomic import atomic_write_bytes
 from tunetag.errors import ParameterError
+from tunetag.files.atomic import atomic_write_bytes
 
 
 def seed_image(log_mel: np.ndarray, height: int = 400, width: int = 1600) -> np.ndarray:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-from tunetag.filelock import exclusive
+from tunetag.files.lock import exclusive
 
 # The modules whose import compiles (or loads from numba's cache) a cached ufunc.
 NUMBA_MODULES = ("librosa.core.audio", "librosa.core.pitch", "librosa.util.utils")

@@ -3,10 +3,13 @@
 The proposal looked at "spectrograms, chromagrams, tempograms and waveforms ... because they
 provide very different views of the same data". Each view is one function with librosa's
 keyword conventions (``y=``, ``sr=``, ``n_fft=``, ``hop_length=``) and one entry in
-``_VIEWS``. Every frame view uses centred frames on one grid, ``1 + len(y) // hop_length``
+`VIEWS`. Every frame view uses centred frames on one grid, ``1 + len(y) // hop_length``
 frames of ``hop_length`` samples, so frames ``[a, b)`` are the same seconds in every view.
-The fifth, ``musicnn``, is a pretrained network's embedding per 3 s patch (see
-`tunetag.features.embedding`).
+
+What a view is (its function, its rows, per frame or per 3 s patch, in dB or not) is one
+`View` in that table; a package adds its own with `register_view`, as `tunetag.pretrained`
+adds ``musicnn``, a pretrained network's embedding per 3 s patch, so this module never
+imports a network.
 
 `compute_views` computes several views of one song from a `FeatureConfig`, sharing one
 short-time Fourier transform between the mel, the chromagram and the tempogram's onsets.
@@ -23,7 +26,6 @@ import numpy as np
 
 from tunetag.config import MAX_SAMPLE_MAGNITUDE, MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
-from tunetag.features.embedding import EMBEDDING_ROWS, musicnn_embedding
 from tunetag.features.librosa_import import librosa_loaded
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
@@ -234,7 +236,7 @@ def compute_views(
     Parameters
     ----------
     names : iterable of str
-        Views to compute, each one of `VIEW_NAMES`.
+        Views to compute, each one of `view_names`.
     y : np.ndarray, shape (samples,)
         Mono float samples at ``features.audio.sample_rate`` Hz.
     features : FeatureConfig
@@ -245,14 +247,14 @@ def compute_views(
     -------
     dict of str to np.ndarray
         Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32; the
-        ``"musicnn"`` view has one column per 3 s patch instead (see `PATCH_VIEWS`).
+        ``"musicnn"`` view has one column per 3 s patch instead (see `View.per_patch`).
     """
     names = tuple(names)
     for name in names:
         _check_view_name(name)
     _check_samples(y)
-    song = _Song(y, features)
-    return {name: _VIEWS[name].compute(song, features) for name in names}
+    song = SongSamples(y, features)
+    return {name: VIEWS[name].compute(song, features) for name in names}
 
 
 def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarray:
@@ -261,7 +263,7 @@ def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarra
     Parameters
     ----------
     name : str
-        One of `VIEW_NAMES`.
+        One of `view_names`.
     y : np.ndarray, shape (samples,)
         Mono float samples at ``features.audio.sample_rate`` Hz.
     features : FeatureConfig
@@ -283,7 +285,7 @@ def view_rows(name: str, features: FeatureConfig) -> int:
     Parameters
     ----------
     name : str
-        One of `VIEW_NAMES`.
+        One of `view_names`.
     features : FeatureConfig
         The view settings.
 
@@ -293,10 +295,10 @@ def view_rows(name: str, features: FeatureConfig) -> int:
         Mel bands, pitch classes, tempogram lags, or 3 for the waveform envelope.
     """
     _check_view_name(name)
-    return _VIEWS[name].rows(features)
+    return VIEWS[name].rows(features)
 
 
-class _Song:
+class SongSamples:
     """One song's samples and, computed on first use, the power spectrogram views share."""
 
     def __init__(self, y: np.ndarray, features: FeatureConfig) -> None:
@@ -311,30 +313,34 @@ class _Song:
 
 
 @dataclass(frozen=True)
-class _View:
-    compute: Callable[[_Song, FeatureConfig], np.ndarray]
+class View:
+    """What a view is: how it is computed, how many rows it has, and how to read it."""
+
+    compute: Callable[[SongSamples, FeatureConfig], np.ndarray]
     rows: Callable[[FeatureConfig], int]
+    per_patch: bool = False  # one column per 3 s patch, not per frame: whole-song summaries only
+    in_db: bool = False  # values in dB, where a change of level is an added constant
 
 
-def _mel_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+def _mel_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     mel = features.mel
     return _log_mel(song.power, song.sr, mel.n_mels, mel.fmin, mel.fmax, mel.top_db, mel.scale)
 
 
-def _chroma_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+def _chroma_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     chroma = features.chroma
     _check_positive_int("n_chroma", chroma.n_chroma)
     _check_tuning(chroma.tuning)
     return _chroma(song.power, song.sr, chroma.n_chroma, chroma.tuning)
 
 
-def _tempogram_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+def _tempogram_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     win_length = features.tempogram.win_length
     _check_positive_int("win_length", win_length)
     return _tempogram(song.power, song.sr, song.n_fft, song.hop_length, win_length)
 
 
-def _waveform_view(song: _Song, features: FeatureConfig) -> np.ndarray:
+def _waveform_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     return waveform_envelope(
         y=song.y,
         sr=song.sr,
@@ -344,22 +350,30 @@ def _waveform_view(song: _Song, features: FeatureConfig) -> np.ndarray:
     )
 
 
-def _musicnn_view(song: _Song, features: FeatureConfig) -> np.ndarray:
-    return musicnn_embedding(y=song.y, sr=song.sr, tagger=features.musicnn.tagger)
-
-
-_VIEWS: dict[str, _View] = {
-    "mel": _View(_mel_view, lambda features: features.mel.n_mels),
-    "chroma": _View(_chroma_view, lambda features: features.chroma.n_chroma),
-    "tempogram": _View(_tempogram_view, lambda features: features.tempogram.win_length),
-    "waveform": _View(_waveform_view, lambda features: 3),
-    "musicnn": _View(_musicnn_view, lambda features: EMBEDDING_ROWS),
+VIEWS: dict[str, View] = {
+    "mel": View(_mel_view, lambda features: features.mel.n_mels, in_db=True),
+    "chroma": View(_chroma_view, lambda features: features.chroma.n_chroma),
+    "tempogram": View(_tempogram_view, lambda features: features.tempogram.win_length),
+    "waveform": View(_waveform_view, lambda features: 3, in_db=True),
 }
+FRAME_VIEWS: tuple[str, ...] = tuple(VIEWS)  # the views of the signal itself, one column a frame
 
-VIEW_NAMES: tuple[str, ...] = tuple(_VIEWS)
-# views with one column per 3 s patch instead of per frame: for whole-song summaries only
-PATCH_VIEWS: tuple[str, ...] = ("musicnn",)
-FRAME_VIEWS: tuple[str, ...] = tuple(name for name in VIEW_NAMES if name not in PATCH_VIEWS)
+
+def register_view(name: str, view: View) -> None:
+    """Add a view that `compute_views`, the cache and the models then know by ``name``."""
+    if name in VIEWS and VIEWS[name] != view:
+        raise ParameterError(f"a different view is already called {name!r}")
+    VIEWS[name] = view
+
+
+def view_names() -> tuple[str, ...]:
+    """The names of every view known now (`tunetag.pretrained` adds ``musicnn``)."""
+    return tuple(VIEWS)
+
+
+def patch_views(names: Iterable[str]) -> list[str]:
+    """Those of ``names`` with one column per 3 s patch (for whole-song summaries only)."""
+    return [name for name in names if VIEWS[name].per_patch]
 
 
 def _log_mel(
@@ -416,8 +430,8 @@ def _tempogram(
 
 
 def _check_view_name(name: str) -> None:
-    if name not in _VIEWS:
-        raise ParameterError(f"unknown view {name!r}; known views: {', '.join(_VIEWS)}")
+    if name not in VIEWS:
+        raise ParameterError(f"unknown view {name!r}; known views: {', '.join(VIEWS)}")
 
 
 def _check_samples(y: np.ndarray) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tunetag.predict import score_songs
-from tunetag.training.tasks import Task
+from tunetag.library.tasks import Task
+from tunetag.steps.predict import score_songs
 
 
 @dataclass
@@ -63,7 +63,7 @@ def guess_songs(
     songs : dict of int to Path
         Song id -> its audio file.
     cache_dir, executor, progress
-        As in `tunetag.predict.score_songs`.
+        As in `tunetag.steps.predict.score_songs`.
     """
     ids_by_path = {path: song_id for song_id, path in songs.items()}
     scored = score_songs(

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tunetag.atomic import atomic_open
 from tunetag.audio.decode import decode, load_window
 from tunetag.audio.encode import write_audio
 from tunetag.config import FeatureConfig
@@ -18,6 +17,7 @@ from tunetag.errors import AudioDecodeError
 from tunetag.features.cache import FeatureCache
 from tunetag.features.image import seed_image
 from tunetag.features.views import compute_view
+from tunetag.files.atomic import atomic_open
 
 BROWSER_TYPES = {  # extensions every current browser plays -> the media type sent with them
     ".mp3": "audio/mpeg",

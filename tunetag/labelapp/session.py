@@ -17,7 +17,7 @@ from tunetag.features.cache import FeatureCache
 from tunetag.labelapp.media import BROWSER_TYPES, spectrogram_png
 from tunetag.labelapp.queue import label_queue
 from tunetag.labelapp.store import LabelStore, parse_task
-from tunetag.library.tags import read_tags
+from tunetag.library.metadata import read_tags
 
 if TYPE_CHECKING:
     from tunetag.labelapp.guesses import ModelGuesses
@@ -166,7 +166,7 @@ def open_session(
     cache_dir : path-like, optional
         tunetag's cache [default: $TUNETAG_CACHE or ~/.cache/tunetag].
     executor, progress
-        Where and how visibly a run scores the songs (see `tunetag.predict.score_songs`).
+        Where and how visibly a run scores the songs (see `tunetag.steps.predict.score_songs`).
 
     Returns
     -------
@@ -184,7 +184,7 @@ def open_session(
     features, guesses = FeatureConfig(), None
     if run is not None:
         from tunetag.labelapp.guesses import guess_songs  # loads torch: only with a run
-        from tunetag.runfolder import RunFolder
+        from tunetag.runs.folder import RunFolder
 
         features = RunFolder(run).load_config().features
         songs = {song_id: store.audio_path(song_id) for song_id in present}

@@ -4,7 +4,7 @@ Every change is written with an atomic replace before the page hears back, so ki
 server at any moment loses at most the label being typed. A CSV edited by someone else while
 the page is open (a spreadsheet, a rescan, a second labelling page) is read again before the
 next save, so their edit survives too: each save reads, changes and writes the file under
-its lock (`tunetag.filelock.locked`), which ``scan`` takes too.
+its lock (`tunetag.files.lock.locked`), which ``scan`` takes too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunetag.errors import LabelFileError, ParameterError
-from tunetag.filelock import locked
+from tunetag.files.lock import locked
 from tunetag.library.songtable import (
     LABEL_SEPARATOR,
     SongTable,

@@ -5,9 +5,9 @@ Writing predictions into tags (`tunetag.library.tagging`) and playlists
 they are imported from their modules (or from `tunetag`), not here.
 """
 
+from tunetag.library.metadata import read_tags
 from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
 from tunetag.library.songtable import COLUMNS, SongTable
-from tunetag.library.tags import read_tags
 
 __all__ = [
     "AUDIO_EXTENSIONS",

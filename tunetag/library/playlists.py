@@ -13,10 +13,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tunetag.atomic import atomic_open
 from tunetag.errors import ParameterError
+from tunetag.files.atomic import atomic_open
+from tunetag.library.predictions import PredictedSong, read_predictions
 from tunetag.library.songtable import cell_labels
-from tunetag.predictions import PredictedSong, read_predictions
 
 PLAYLIST_SUFFIX = ".m3u8"
 NAME_BYTES = 200  # longest file-name stem in UTF-8 bytes (file systems allow 255 with suffix)

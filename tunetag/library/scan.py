@@ -14,9 +14,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tunetag.errors import ParameterError
-from tunetag.filelock import locked
+from tunetag.files.lock import locked
+from tunetag.library.metadata import read_tags
 from tunetag.library.songtable import COLUMNS, SongTable, path_key
-from tunetag.library.tags import read_tags
 
 AUDIO_EXTENSIONS = (
     ".mp3",

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunetag.atomic import atomic_open
 from tunetag.errors import LabelFileError, ParameterError
+from tunetag.files.atomic import atomic_open
 
 COLUMNS = ("path", "artist", "title", "album", "genre", "mood", "duration_s")
 MISSING_FILES_SHOWN = 5  # how many missing files a LabelFileError lists by name

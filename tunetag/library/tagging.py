@@ -21,8 +21,8 @@ from typing import IO
 from tqdm import tqdm
 
 from tunetag.errors import ParameterError, TagWriteError, TunetagError
-from tunetag.library.tagwrite import FIELD_NAME, check_writable, read_fields, write_fields
-from tunetag.predictions import PredictedSong, read_predictions
+from tunetag.library.fields import FIELD_NAME, check_writable, read_fields, write_fields
+from tunetag.library.predictions import PredictedSong, read_predictions
 
 RUN_FIELD = "TUNETAG_RUN"  # the run id of the model that made the prediction
 UNDO_LOG_PATTERN = "tunetag-undo-{stamp}.jsonl"  # default log name, beside the predictions

@@ -10,8 +10,8 @@ from torch import nn
 
 from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES
 from tunetag.errors import ParameterError
-from tunetag.models.musicnn import EMBEDDING_UNITS, N_MELS
 from tunetag.models.registry import register_model
+from tunetag.pretrained.networks import EMBEDDING_UNITS, N_MELS
 
 DROPOUT = 0.5  # before each task head, as before the original tag layer
 
@@ -47,7 +47,9 @@ class MusicnnFinetune(nn.Module):
             raise ParameterError(
                 f"musicnn-finetune reads musicnn's 96-band mel only, got views {dict(view_rows)}"
             )
-        from tunetag.pretrained import load_tagger  # here: tunetag.pretrained imports models
+        from tunetag.pretrained.taggers import (
+            load_tagger,  # here: tunetag.pretrained.taggers imports models
+        )
 
         self.network = copy.deepcopy(load_tagger(DEFAULT_TAGGER))
         del self.network.tags  # the 50 tags give way to the person's tasks

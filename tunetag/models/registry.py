@@ -18,7 +18,7 @@ from torch import nn
 
 from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
-from tunetag.features.views import PATCH_VIEWS
+from tunetag.features.views import patch_views
 
 INPUT_KINDS = ("image", "crop", "summary")
 
@@ -132,10 +132,10 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
         features = dataclasses.replace(
             own, audio=dataclasses.replace(own.audio, **window), musicnn=features.musicnn
         )
-    patch_views = [view for view in features.views if view in PATCH_VIEWS]
-    if patch_views and cls.input_kind != "summary":
+    per_patch = patch_views(features.views)
+    if per_patch and cls.input_kind != "summary":
         raise ParameterError(
-            f"model {name!r} reads crops of frame views; the {patch_views[0]} view has one "
+            f"model {name!r} reads crops of frame views; the {per_patch[0]} view has one "
             "column per 3 s, for models that summarise a song (logreg, musicnn-probe)"
         )
     return features

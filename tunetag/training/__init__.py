@@ -1,9 +1,9 @@
 """Training: tasks, artist-grouped splits and folds, datasets of cached views, the loop."""
 
+from tunetag.library.tasks import Task
 from tunetag.training.datasets import SongExample, TrainCrops, crop_frames, song_inputs
 from tunetag.training.loop import FitResult, fit, pick_device, predict_songs
 from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
-from tunetag.training.tasks import Task
 
 __all__ = [
     "FitResult",

@@ -17,8 +17,8 @@ from torch import Tensor
 
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.features.views import VIEWS
 
-DB_VIEWS = ("mel", "waveform")  # views in dB, where a change of level is an added constant
 MIN_ROWS_FOR_ROW_MASK = 5  # views with fewer rows (the 3-row waveform) get no row mask
 
 
@@ -26,8 +26,9 @@ def random_gain(batch: Mapping[str, Tensor], max_db: float, generator: torch.Gen
     """Change each example's level by a random gain, as a quieter or louder master would.
 
     One gain per example is drawn uniformly in [-max_db, +max_db] dB and added to every view
-    in `DB_VIEWS` present in the batch: the same gain to each, since it is one change of
-    level. Level-invariant views (chroma, tempogram) are passed through untouched.
+    in dB (`tunetag.features.views.View.in_db`) present in the batch: the same gain to each,
+    since it is one change of level. Level-invariant views (chroma, tempogram) are passed
+    through untouched.
 
     Parameters
     ----------
@@ -55,10 +56,9 @@ def random_gain(batch: Mapping[str, Tensor], max_db: float, generator: torch.Gen
         return out
     n = _batch_size(batch)
     gain_db = (torch.rand(n, generator=generator, device=generator.device) * 2 - 1) * max_db
-    for view in DB_VIEWS:
-        if view in out:
-            x = out[view]
-            out[view] = x + gain_db.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
+    for view in [name for name in out if VIEWS[name].in_db]:
+        x = out[view]
+        out[view] = x + gain_db.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
     return out
 
 

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from tunetag import __version__
-from tunetag.atomic import atomic_open
 from tunetag.errors import ParameterError
-from tunetag.training import distributed
+from tunetag.files.atomic import atomic_open
+from tunetag.runtime import distributed
 
 
 def checkpoint_key(config_json: str, songs: Sequence[Mapping[str, Any]], splits) -> str:

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from tunetag.errors import ParameterError
 from tunetag.features.image import seed_image
-from tunetag.features.views import PATCH_VIEWS
+from tunetag.features.views import VIEWS
 from tunetag.models.registry import INPUT_KINDS
 
 
@@ -53,11 +53,13 @@ def load_views(view_paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
     """Memory-map a song's cached views, the frame views cut to the frames they all have
     (a view with a column per 3 s patch is left whole)."""
     views = {name: np.load(path, mmap_mode="r") for name, path in view_paths.items()}
-    framed = [view.shape[1] for name, view in views.items() if name not in PATCH_VIEWS]
+    framed = [view.shape[1] for name, view in views.items() if not VIEWS[name].per_patch]
     if not framed:
         return views
     frames = min(framed)
-    return {name: view if name in PATCH_VIEWS else view[:, :frames] for name, view in views.items()}
+    return {
+        name: view if VIEWS[name].per_patch else view[:, :frames] for name, view in views.items()
+    }
 
 
 def summary_statistics(views: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -17,8 +17,9 @@ from tqdm.auto import tqdm
 
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.library.tasks import Task
 from tunetag.models.logreg import IGNORE_INDEX
-from tunetag.training import distributed
+from tunetag.runtime import distributed
 from tunetag.training.augment import augment_batch
 from tunetag.training.checkpoint import StageCheckpoint, random_state, restore_random_state
 from tunetag.training.datasets import (
@@ -28,7 +29,6 @@ from tunetag.training.datasets import (
     song_inputs,
     summary_statistics,
 )
-from tunetag.training.tasks import Task
 
 EPSILON = 1e-12  # floor of a probability before its logarithm
 RANK_SEED_STRIDE = 1_000_003  # seeds of dropout and augmentation of rank r: seed + r * this
@@ -92,7 +92,7 @@ def fit(
     without a lower validation loss. A ``"summary"`` model is fitted in closed form instead
     (one history row). On a GPU, forward passes run in mixed precision (`autocast_dtype`).
 
-    Inside a process group (`tunetag.training.distributed`, opened by `train` under
+    Inside a process group (`tunetag.runtime.distributed`, opened by `train` under
     torchrun) every process calls `fit` with the same arguments: each trains on its own
     shard of each epoch's crops, ``batch_size / processes`` (rounded up) a step, gradients
     averaged by DDP, scores its share of the validation songs, and all keep rank 0's

@@ -1,0 +1,92 @@
+"""`tunetag tags`: the pretrained tagger's own scores per song, as a CSV."""
+
+from __future__ import annotations
+
+import csv
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tunetag.audio import load_window
+from tunetag.cli import app
+from tunetag.config import MUSICNN_FEATURES
+from tunetag.errors import AudioDecodeError
+from tunetag.features.views import compute_view
+from tunetag.pretrained.networks import cut_patches
+from tunetag.pretrained.taggers import load_tagger, tag_names
+from tunetag.steps.tagger_scores import tag_scores, tags
+
+
+@pytest.mark.parametrize(("frames", "patches"), [(187, 1), (561, 3), (700, 3), (50, 1)])
+def test_songs_are_cut_in_whole_3_s_patches(frames, patches):
+    mel = np.arange(96 * frames, dtype=np.float32).reshape(96, frames)
+    cut = cut_patches(mel)
+    assert cut.shape == (patches, 1, 96, 187)
+    if frames >= 187:
+        np.testing.assert_array_equal(cut[-1, 0], mel[:, (patches - 1) * 187 : patches * 187])
+    else:  # repeated to fill one patch
+        np.testing.assert_array_equal(cut[0, 0, :, frames : 2 * frames], mel)
+
+
+def test_a_song_score_is_its_patches_mean_probability(tmp_path, write_audio):
+    song = write_audio("chord.wav", duration_s=7.0, sr=16000, freq_hz=330.0)
+    result = tag_scores([song], tagger="MTT_musicnn", cache_dir=tmp_path / "c", progress=False)
+    mel = compute_view("mel", load_window(song, MUSICNN_FEATURES.audio), MUSICNN_FEATURES)
+    with torch.no_grad():
+        expected = torch.sigmoid(load_tagger("MTT_musicnn")(torch.from_numpy(cut_patches(mel))))
+    assert result.tags == tag_names("MTT_musicnn")
+    np.testing.assert_allclose(result.scores[0], expected.mean(dim=0).numpy(), rtol=1e-5)
+
+
+def test_the_csv_has_the_top_tags_then_every_tag_and_bad_songs_are_skipped(tmp_path, write_audio):
+    songs = [
+        write_audio("low.wav", duration_s=4.0, freq_hz=110.0),
+        write_audio("high.flac", duration_s=5.0, freq_hz=2000.0, sr=44100),
+    ]
+    broken = tmp_path / "broken.mp3"
+    broken.write_text("not audio", encoding="utf-8")
+    with ThreadPoolExecutor(2) as pool:
+        result = tags(
+            [*songs, broken],
+            tmp_path / "tags.csv",
+            cache_dir=tmp_path / "c",
+            executor=pool,
+            progress=False,
+        )
+    assert list(result.errors) == [broken.resolve()]
+    with open(tmp_path / "tags.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    names = tag_names("MSD_musicnn")
+    assert list(rows[0]) == ["path", "top", *names]
+    assert [row["path"] for row in rows] == [str(song.resolve()) for song in songs]
+    for row, scores in zip(rows, result.scores, strict=True):
+        values = np.array([float(row[name]) for name in names])
+        assert ((values >= 0) & (values <= 1)).all()
+        np.testing.assert_allclose(values, scores, atol=5e-5)
+        top = row["top"].split("; ")
+        assert len(top) == 3 and top[0] == names[int(np.argmax(values))]
+
+
+def test_no_readable_song_is_an_error(tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_text("not audio", encoding="utf-8")
+    with pytest.raises(AudioDecodeError, match="none of the 1 songs could be read"):
+        tag_scores([broken], cache_dir=tmp_path / "c", progress=False)
+
+
+def test_the_command_writes_the_csv_and_names_an_unknown_tagger(tmp_path, write_audio):
+    song = write_audio("a.wav", duration_s=3.5, sr=16000)
+    runner = CliRunner()
+    out = tmp_path / "tags.csv"
+    done = runner.invoke(
+        app, ["tags", str(song), "-o", str(out), "--tagger", "MTT_vgg", "--cache", str(tmp_path)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 songs tagged by MTT_vgg, 0 skipped" in done.output
+    assert out.read_text(encoding="utf-8").startswith("path,top,guitar,classical,")
+    refused = runner.invoke(app, ["tags", str(song), "--tagger", "vgg", "--cache", str(tmp_path)])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: unknown tagger 'vgg'; known taggers: MSD_musicnn")

@@ -1,0 +1,131 @@
+"""`train` end to end on generated audio: several views, tasks of both kinds, k folds."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tunetag.config import FeatureConfig, RunConfig, TrainConfig
+from tunetag.library.predictions import read_predictions
+from tunetag.library.songtable import SongTable, cell_labels
+from tunetag.steps.predict import predict
+from tunetag.steps.train import train
+
+ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
+
+
+@pytest.fixture(scope="module")
+def library(mood_library):
+    """12 short songs: mood from folders, genre from tags (two left blank), and a
+    multi-label `tags` column (left blank for one song)."""
+    root = mood_library("library", songs_per_class=6, duration_s=8.0, seed=3)
+    songs = root / "songs.csv"
+    table = SongTable.read(songs)
+    table.columns.append("tags")
+    for k, row in enumerate(table.rows):
+        energy = "calm" if row["mood"] == "mellow" else "energetic"
+        row["tags"] = "" if k == 0 else f"{energy};{'vocal' if k % 3 else 'instrumental'}"
+        if k in (1, 2):
+            row["genre"] = ""
+    table.write()
+    return {"root": root, "songs": songs, "cache": root / "cache", "table": table}
+
+
+def test_k_fold_multiview_run_scores_every_song_once(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(views=ALL_VIEWS),
+        train=TrainConfig(
+            model="multiview",
+            tasks=("mood", "genre", "tags"),
+            folds=3,
+            epochs=2,
+            patience=2,
+            crop_s=2.0,
+            crops_per_song=2,
+        ),
+    )
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+
+    metrics = run.load_metrics()
+    assert metrics["folds"] == 3 and metrics["views"] == list(ALL_VIEWS)
+    assert metrics["songs"]["scored"] == metrics["songs"]["used"] == 12
+    mood = metrics["tasks"]["mood"]
+    assert set(mood) == {"pooled", "summary", "interval_95"}
+    assert len(mood["summary"]["accuracy"]["folds"]) == 3
+    assert np.sum(mood["pooled"]["confusion"]) == 12
+    low, high = mood["interval_95"]
+    assert 0 <= low <= mood["pooled"]["accuracy"] <= high <= 1
+    assert metrics["tasks"]["genre"]["pooled"]["n_songs"] == 10
+    tags = metrics["tasks"]["tags"]["pooled"]
+    assert tags["n_songs"] == 11 and set(tags["per_label"]) == {
+        "calm",
+        "energetic",
+        "instrumental",
+        "vocal",
+    }
+    assert "roc_auc" in tags["per_label"]["calm"]
+
+    with open(run.history_path, newline="", encoding="utf-8") as handle:
+        folds = {row["fold"] for row in csv.DictReader(handle)}
+    assert folds == {"1", "2", "3"}
+    labels = json.loads(run.labels_path.read_text(encoding="utf-8"))
+    assert labels["tags"]["multi_label"] and not labels["mood"]["multi_label"]
+    assert run.confusion_path("mood").is_file() and not run.confusion_path("tags").exists()
+    assert_scored_songs_match_the_table(run, library["table"], metrics["songs"]["scored"])
+
+    out = tmp_path / "predictions.csv"
+    predict(run.path, [library["root"] / "music"], out, cache_dir=library["cache"], progress=False)
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    assert {"tags", "tags:calm", "tags:vocal", "genre:rock", "mood:mellow"} <= set(rows[0])
+    for row in rows:
+        chosen = [label for label in row["tags"].split(";") if label]
+        assert all(float(row[f"tags:{label}"]) >= 0.5 for label in chosen)
+
+
+def test_the_logistic_baseline_is_a_model_like_any_other(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(views=("mel", "chroma")),
+        train=TrainConfig(model="logreg", tasks=("mood",)),
+    )
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    mood = run.load_metrics()["tasks"]["mood"]
+    assert mood["n_songs"] >= 3 and mood["accuracy"] > mood["chance_accuracy"] - 1e-9
+    assert run.curves_path.is_file() and run.model_path.is_file()
+    assert_scored_songs_match_the_table(run, library["table"], mood["n_songs"])
+
+
+def assert_scored_songs_match_the_table(run, table: SongTable, n_scored: int) -> None:
+    """One row per scored song, its true labels as in the song CSV, probabilities that
+    sum to 1 per single-label task, and the run's id."""
+    scored = read_predictions(run.scored_songs_path)
+    with open(run.scored_songs_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(scored.songs) == len(rows) == n_scored
+    by_path = {table.audio_path(row): row for row in table.rows}
+    assert len({song.path for song in scored.songs}) == n_scored
+    tasks = {task.name: task for task in run.load_tasks()}
+    assert list(scored.tasks) == list(tasks)
+    for song, row in zip(scored.songs, rows, strict=True):
+        source = by_path[song.path]
+        assert (song.artist, song.title, song.run) == (
+            source["artist"],
+            source["title"],
+            run.run_id(),
+        )
+        for name, task in tasks.items():
+            assert set(cell_labels(row["label:" + name])) == set(cell_labels(source[name]))
+            probs = list(song.probabilities[name].values())
+            if not task.multilabel:
+                assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+                assert song.predicted[name] == max(
+                    song.probabilities[name], key=song.probabilities[name].get
+                )

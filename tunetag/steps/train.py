@@ -1,0 +1,506 @@
+"""Train a model on the labelled songs of a CSV and leave a complete run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tunetag import models
+from tunetag.config import RunConfig, default_cache_dir
+from tunetag.errors import ParameterError
+from tunetag.evaluation.metrics import summarise_folds
+from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
+from tunetag.evaluation.report import report
+from tunetag.evaluation.task_metrics import task_metrics
+from tunetag.features.extract import extract_files
+from tunetag.library.predictions import PredictedSong
+from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
+from tunetag.library.tasks import Task, tasks_from_table
+from tunetag.runs.folder import RunFolder, model_view_rows
+from tunetag.runtime import distributed
+from tunetag.steps.predict import SongPredictions, predicted_probability
+from tunetag.training.checkpoint import StageCheckpoint, TrainingCheckpoint, checkpoint_key
+from tunetag.training.datasets import SongExample, crop_frames
+from tunetag.training.loop import FitResult, fit, pick_device, predict_songs_across_ranks
+from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
+
+POS_WEIGHT_RANGE = (0.1, 10.0)  # bounds of a multi-label positive weight (negatives/positives)
+
+
+def train(
+    csv_path: str | Path,
+    out_dir: str | Path,
+    config: RunConfig | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    resume: bool = False,
+) -> RunFolder:
+    """Train ``config.train.model`` on every song labelled for at least one task.
+
+    With ``config.train.folds == 1`` the songs are split once (stratified by the first
+    task, grouped by artist, so no artist is on both sides), the best epoch by validation
+    loss is kept and the validation songs are scored. With k folds, k models are trained so
+    that every song is scored once by a model that never saw it or its artist; the metrics
+    pool those scores and give the mean and spread over folds, and the saved model is
+    retrained on every song for the median best epoch.
+
+    Under ``torchrun --nproc_per_node=N -m tunetag train ...`` (``WORLD_SIZE`` > 1 in the
+    environment) this opens a process group (`distributed.process_group`) and every process
+    runs this function: each machine's first process extracts the features, the others then
+    read them from the cache; all make the same split and train together (see
+    `tunetag.training.loop.fit`), every fold of a k-fold run and the logistic baseline
+    included; rank 0 alone writes the run folder and shows progress, and the others wait
+    for it before they return the same `RunFolder`.
+
+    Parameters
+    ----------
+    csv_path : path
+        The song CSV (``tunetag scan``), with a label column per task.
+    out_dir : path
+        The run folder to create (files in it are replaced).
+    config : RunConfig
+        Feature and training settings; defaults otherwise. The pretrained musicnn models
+        read their own features whatever ``config.features`` says, but for the window
+        (`tunetag.models.run_features`); the config saved in the run says what was read.
+    cache_dir : path, optional
+        Feature cache folder (default: `default_cache_dir`).
+    executor : concurrent.futures.Executor, optional
+        Where feature extraction runs (default: a local process pool).
+    progress : bool
+        Show progress bars.
+    resume : bool
+        Go on from the checkpoint an interrupted run left in ``out_dir`` (see
+        `tunetag.training.checkpoint`): the result is the one the uninterrupted run would
+        have given. Without a checkpoint it starts from the beginning; one made with other
+        settings or songs is an error.
+
+    Returns
+    -------
+    RunFolder
+        The run folder, with model, config, labels, history, metrics, plots and the scored
+        songs (``scored-songs.csv``, which the report's song tables read).
+    """
+    config = config or RunConfig()
+    config = dataclasses.replace(
+        config, features=models.run_features(config.train.model, config.features)
+    )
+    _check_gain(config)
+    with distributed.process_group() as world:
+        progress = progress and world.writes_files
+        model_class = models.model_class(config.train.model)
+        table = SongTable.read(csv_path)
+        tasks = tasks_from_table(table, config.train.tasks)
+        with distributed.local_rank_first():
+            songs = _labelled_songs(table, tasks, config, cache_dir, executor, progress)
+        distributed.require_same(songs.rows, "which songs could be read")
+        splits = _splits(songs, config)
+        config = dataclasses.replace(
+            config,
+            train=dataclasses.replace(
+                config.train,
+                batch_size=config.train.batch_size or model_class.default_batch_size,
+                learning_rate=config.train.learning_rate or model_class.default_learning_rate,
+            ),
+        )
+        checkpoint = _checkpoint(out_dir, config, songs, splits, resume, progress)
+        trainer = _Trainer(config, tasks, progress)
+        outcome = _cross_validate(trainer, songs.examples, splits, checkpoint)
+        run = RunFolder(out_dir)
+        if world.writes_files:
+            _write_run(run, config, tasks, table, songs, splits, outcome)
+        distributed.barrier()
+        checkpoint.remove()
+    return run
+
+
+def _checkpoint(
+    out_dir: str | Path,
+    config: RunConfig,
+    songs: _Songs,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    resume: bool,
+    progress: bool,
+) -> TrainingCheckpoint:
+    """The run's checkpoint, read back when resuming; says what was found."""
+    described = [
+        {
+            "views": {view: str(path) for view, path in example.view_paths.items()},
+            "targets": {task: target.tolist() for task, target in example.targets.items()},
+        }
+        for example in songs.examples
+    ]
+    key = checkpoint_key(config.to_json(), described, splits)
+    checkpoint = TrainingCheckpoint(out_dir, key, resume=resume)
+    if progress and resume:
+        if checkpoint.resumed:
+            print(f"resuming from {checkpoint.path}")
+        else:
+            print(f"no checkpoint in {out_dir}: training from the start")
+    return checkpoint
+
+
+def _check_gain(config: RunConfig) -> None:
+    """Random gain adds dB: refuse it on a mel that is not in dB (musicnn's logc)."""
+    features = config.features
+    if config.train.augment_gain_db and "mel" in features.views and features.mel.scale != "db":
+        raise ParameterError(
+            f"--augment-gain adds dB, and this run's mel is on the {features.mel.scale!r} "
+            "scale (musicnn's input): leave the gain at 0"
+        )
+
+
+def _write_run(
+    run: RunFolder,
+    config: RunConfig,
+    tasks: list[Task],
+    table: SongTable,
+    songs: _Songs,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    outcome: _Outcome,
+) -> None:
+    """Every file of the run folder: model, settings, scores, plots and the report."""
+    run.save_config(config)
+    run.save_tasks(tasks)
+    run.save_model(outcome.final_state)
+    run.save_scored_songs(tasks, *_scored_songs(table, tasks, songs, outcome, run.run_id()))
+    run.save_history(outcome.history)
+    title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
+    plot = plot_fold_curves if len(splits) > 1 else plot_curves
+    plot(outcome.history, run.curves_path, title=title)
+    metrics = _run_metrics(config, tasks, songs, outcome)
+    run.save_metrics(metrics)
+    where = "every song, out of fold" if len(splits) > 1 else "validation songs"
+    for task in tasks:
+        pooled = outcome.pooled[task.name]
+        if not task.multilabel and pooled["n_songs"]:
+            plot_confusion(
+                pooled["confusion"],
+                list(task.classes),
+                run.confusion_path(task.name),
+                title=f"{task.name} ({config.train.model}, {where})",
+            )
+    report(run.path)
+
+
+@dataclass
+class _Songs:
+    """The labelled songs that decoded, as training examples, with what splits need."""
+
+    examples: list[SongExample]
+    rows: list[int]  # the song table row of each example
+    strata: list[str]  # the first task's (first) label of each song; "" when unlabelled
+    groups: list[str]  # the group (artist) of each song
+    labelled: int  # songs with a label for at least one task
+    skipped: int  # of those, songs that could not be read
+
+
+@dataclass
+class _Outcome:
+    """Every fold's history and scores, pooled scores, and the weights to save."""
+
+    history: list[dict[str, float]]
+    fold_metrics: list[dict[str, dict]]
+    pooled: dict[str, dict]
+    scored: np.ndarray  # indices of the examples scored by a model that never saw them
+    probabilities: dict[str, np.ndarray]  # task -> (len(scored), n_outputs) song probabilities
+    best_epochs: list[int]
+    final_state: dict[str, torch.Tensor]
+
+
+def _labelled_songs(
+    table: SongTable,
+    tasks: list[Task],
+    config: RunConfig,
+    cache_dir: str | Path | None,
+    executor: Executor | None,
+    progress: bool,
+) -> _Songs:
+    """Extract (or find in the cache) the views of every labelled song."""
+    label_sets = {task.name: table.label_sets(task.name) for task in tasks}
+    labelled = sorted(set().union(*(found.keys() for found in label_sets.values())))
+    report = extract_files(
+        [table.audio_path(table.rows[i]) for i in labelled],
+        config.features,
+        Path(cache_dir) if cache_dir else default_cache_dir(),
+        executor=executor,
+        progress=progress,
+    )
+    usable = [i for i in labelled if table.audio_path(table.rows[i]) in report.ok]
+    first = label_sets[tasks[0].name]
+    groups = table.groups(config.train.group_by)
+    return _Songs(
+        examples=[
+            SongExample(
+                view_paths=report.ok[table.audio_path(table.rows[i])],
+                targets={task.name: task.target(label_sets[task.name].get(i)) for task in tasks},
+            )
+            for i in usable
+        ],
+        rows=usable,
+        strata=[first[i][0] if i in first else "" for i in usable],
+        groups=[groups[i] for i in usable],
+        labelled=len(labelled),
+        skipped=len(labelled) - len(usable),
+    )
+
+
+def _splits(songs: _Songs, config: RunConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One stratified, artist-grouped split, or k folds of that kind."""
+    train = config.train
+    if train.folds == 1:
+        split = grouped_stratified_split(songs.strata, songs.groups, train.val_fraction, train.seed)
+        return [split]
+    return grouped_stratified_folds(songs.strata, songs.groups, train.folds, train.seed)
+
+
+def _cross_validate(
+    trainer: _Trainer,
+    examples: list[SongExample],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    checkpoint: TrainingCheckpoint,
+) -> _Outcome:
+    """Train on each split's training songs and score its held-out songs; with several
+    folds, retrain on every song for the folds' median best epoch. Each finished fold is
+    kept in ``checkpoint``, and a fold it holds is not trained again."""
+    tasks = trainer.tasks
+    history: list[dict[str, float]] = []
+    fold_metrics: list[dict[str, dict]] = []
+    scored = np.zeros(len(examples), dtype=bool)
+    probabilities = {task.name: np.full((len(examples), task.n_outputs), np.nan) for task in tasks}
+    best_epochs, final_state = [], {}
+    for fold, (train_idx, test_idx) in enumerate(splits, start=1):
+        if trainer.progress and len(splits) > 1:
+            print(f"fold {fold}/{len(splits)}: train {len(train_idx)}, score {len(test_idx)} songs")
+        test = [examples[k] for k in test_idx]
+        stage = f"fold {fold}"
+        if checkpoint.finished(stage) is None:
+            result, fold_probs = trainer.fit(
+                [examples[k] for k in train_idx], test, checkpoint.for_stage(stage)
+            )
+            checkpoint.finish(stage, _fold_record(result, fold_probs, keep_state=len(splits) == 1))
+        result, fold_probs = _fold_from_record(checkpoint.finished(stage))
+        history += [{"fold": fold, **row} if len(splits) > 1 else row for row in result.history]
+        best_epochs.append(result.best_epoch)
+        final_state = result.best_state
+        scored[test_idx] = True
+        for task in tasks:
+            probabilities[task.name][test_idx] = fold_probs[task.name]
+        fold_metrics.append(_metrics(tasks, test, fold_probs))
+    if len(splits) > 1:
+        epochs = max(1, round(statistics.median(best_epochs)))
+        if trainer.progress:
+            print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
+        if checkpoint.finished("final") is None:
+            state = trainer.fit_all(examples, epochs, checkpoint.for_stage("final"))
+            checkpoint.finish("final", {"state": state})
+        final_state = checkpoint.finished("final")["state"]
+    scored_probabilities = {name: found[scored] for name, found in probabilities.items()}
+    scored_index = np.flatnonzero(scored)
+    pooled = _metrics(tasks, [examples[k] for k in scored_index], scored_probabilities)
+    return _Outcome(
+        history, fold_metrics, pooled, scored_index, scored_probabilities, best_epochs, final_state
+    )
+
+
+def _fold_record(result: FitResult, probabilities: dict[str, np.ndarray], keep_state: bool) -> dict:
+    """What a checkpoint keeps of a finished fold (tensors and plain data only, so that it
+    loads with ``weights_only``); its weights only when they are the model to save."""
+    return {
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "best_state": result.best_state if keep_state else {},
+        "probabilities": {task: torch.from_numpy(p) for task, p in probabilities.items()},
+    }
+
+
+def _fold_from_record(record: dict) -> tuple[FitResult, dict[str, np.ndarray]]:
+    """A finished fold back from `_fold_record`."""
+    result = FitResult(record["history"], record["best_state"], record["best_epoch"])
+    return result, {task: p.numpy() for task, p in record["probabilities"].items()}
+
+
+def _scored_songs(
+    table: SongTable, tasks: list[Task], songs: _Songs, outcome: _Outcome, run_id: str
+) -> tuple[list[PredictedSong], list[dict[str, str]]]:
+    """Each scored song as a prediction of the model that never saw it, and its true labels
+    per task (joined by ``;``; "" when unlabelled), for ``scored-songs.csv``."""
+    rows = [table.rows[songs.rows[k]] for k in outcome.scored]
+    scored = SongPredictions(
+        [table.audio_path(row) for row in rows], tasks, outcome.probabilities, {}
+    )
+    predicted = {task.name: scored.predicted(task) for task in tasks}
+    found, truth = [], []
+    for j, (k, row) in enumerate(zip(outcome.scored, rows, strict=True)):
+        song = PredictedSong(
+            scored.paths[j],
+            artist=row.get("artist", ""),
+            title=row.get("title", ""),
+            duration_s=_seconds(row.get("duration_s", "")),
+            run=run_id,
+        )
+        labels = {}
+        for task in tasks:
+            probs = outcome.probabilities[task.name][j]
+            song.predicted[task.name] = predicted[task.name][j]
+            song.probability[task.name] = predicted_probability(task, probs)
+            song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
+            target = songs.examples[k].targets[task.name]
+            labels[task.name] = LABEL_SEPARATOR.join(
+                c for c, t in zip(task.classes, target, strict=True) if t == 1
+            )
+        found.append(song)
+        truth.append(labels)
+    return found, truth
+
+
+def _seconds(text: str) -> float | None:
+    """A duration cell in seconds, None when empty or not a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _Outcome) -> dict:
+    """What ``metrics.json`` holds: per task the pooled metrics, or with k folds the pooled
+    metrics, their mean and spread over folds and the 95 % interval of the accuracy."""
+    folds = len(outcome.fold_metrics)
+    metrics: dict = {
+        "model": config.train.model,
+        "views": list(config.features.views),
+        "folds": folds,
+        "best_epochs": outcome.best_epochs,
+        "songs": {
+            "labelled": songs.labelled,
+            "used": len(songs.examples),
+            "skipped": songs.skipped,
+            "scored": len(outcome.scored),
+        },
+        "tasks": {},
+    }
+    for task in tasks:
+        pooled = outcome.pooled[task.name]
+        if folds > 1:
+            summary = summarise_folds([fold[task.name] for fold in outcome.fold_metrics])
+            pooled = {
+                "pooled": pooled,
+                "summary": summary,
+                "interval_95": pooled.get("interval_95"),
+            }
+        metrics["tasks"][task.name] = pooled
+    return metrics
+
+
+class _Trainer:
+    """Builds, trains and scores one model the same way for every fold."""
+
+    def __init__(self, config: RunConfig, tasks: list[Task], progress: bool) -> None:
+        self.config = config
+        self.tasks = tasks
+        self.progress = progress
+        self.input_kind = models.model_class(config.train.model).input_kind
+        self.crop_frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
+        self.device = pick_device()
+
+    def fit(self, train: list[SongExample], test: list[SongExample], checkpoint: StageCheckpoint):
+        """Train on ``train`` (validating on ``test``); the best epoch's probabilities of
+        ``test`` (on every process under torchrun)."""
+        model = self._model()
+        result = fit(
+            model,
+            self.tasks,
+            train,
+            test,
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            config=self.config.train,
+            class_weights=class_weights(train, self.tasks),
+            device=self.device,
+            progress=self.progress,
+            checkpoint=checkpoint,
+        )
+        model.load_state_dict(result.best_state)
+        probabilities = predict_songs_across_ranks(
+            model,
+            [example.view_paths for example in test],
+            self.tasks,
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            device=self.device,
+        )
+        return result, probabilities
+
+    def fit_all(
+        self, examples: list[SongExample], epochs: int, checkpoint: StageCheckpoint
+    ) -> dict[str, torch.Tensor]:
+        """Train on every song for a fixed number of epochs; the last epoch's weights."""
+        config = dataclasses.replace(self.config.train, epochs=epochs)
+        result = fit(
+            self._model(),
+            self.tasks,
+            examples,
+            [],
+            input_kind=self.input_kind,
+            crop_frames=self.crop_frames,
+            config=config,
+            class_weights=class_weights(examples, self.tasks),
+            device=self.device,
+            progress=self.progress,
+            checkpoint=checkpoint,
+        )
+        return result.best_state
+
+    def _model(self) -> torch.nn.Module:
+        torch.manual_seed(self.config.train.seed)
+        return models.create(
+            self.config.train.model,
+            {task.name: task.n_outputs for task in self.tasks},
+            view_rows=model_view_rows(self.config.features),
+        )
+
+
+def _metrics(
+    tasks: Sequence[Task], examples: Sequence[SongExample], probabilities: dict[str, np.ndarray]
+) -> dict[str, dict]:
+    """Song-level metrics per task, over the songs labelled for it."""
+    found = {}
+    for task in tasks:
+        truth = np.stack([example.targets[task.name] for example in examples])
+        found[task.name] = task_metrics(task, truth, probabilities[task.name])
+    return found
+
+
+def class_weights(
+    examples: Sequence[SongExample], tasks: Sequence[Task]
+) -> dict[str, torch.Tensor]:
+    """Per task, weights that make a rare class count as much as a common one.
+
+    Single-label: inverse class frequency, mean 1 over the classes present. Multi-label:
+    the positive weight of each label, negatives / positives, within `POS_WEIGHT_RANGE`.
+    """
+    weights = {}
+    for task in tasks:
+        truth = np.stack([example.targets[task.name] for example in examples])
+        truth = truth[~np.isnan(truth).any(axis=1)]
+        positives = truth.sum(axis=0)
+        if task.multilabel:
+            ratio = (len(truth) - positives) / np.maximum(positives, 1)
+            weights[task.name] = torch.tensor(
+                np.clip(ratio, *POS_WEIGHT_RANGE), dtype=torch.float32
+            )
+        else:
+            inverse = np.where(positives > 0, positives.sum() / np.maximum(positives, 1), 0.0)
+            weights[task.name] = torch.tensor(
+                inverse / inverse[inverse > 0].mean(), dtype=torch.float32
+            )
+    return weights
