@@ -34,6 +34,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check tunetag tests benchmarks
 	$(BIN)/ruff format --check tunetag tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint browser
 	$(BIN)/python -m pytest -q

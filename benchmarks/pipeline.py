@@ -413,11 +413,11 @@ def _train_quick_run(library: list[Path], cache: Path, tmp: Path) -> Path:
 
 def _b_infer_per_song(run_dir: Path, library: list[Path], cache: Path) -> list[float]:
     """Seconds to score each song from its cached views, through predict's own scoring
-    (`stream_scores` on a warm cache); the first song, which loads the model, is left out."""
+    (`stream_probabilities` on a warm cache); the first song, which loads the model, is left out."""
+    from tunetag.runs.classify import stream_probabilities
     from tunetag.runs.folder import RunFolder
-    from tunetag.steps.predict import stream_scores
 
-    songs = stream_scores(RunFolder(run_dir), library, cache, None)
+    songs = stream_probabilities(RunFolder(run_dir), library, cache, None)
     next(songs)
     seconds, last = [], time.perf_counter()
     for _ in songs:
@@ -720,9 +720,9 @@ def _stage_train_step(spec: dict) -> dict:
     from tunetag import models
     from tunetag.config import FeatureConfig, TrainConfig
     from tunetag.library.tasks import Task
+    from tunetag.models.inputs import crop_frames
     from tunetag.runs.folder import model_view_rows
     from tunetag.training.augment import augment_batch
-    from tunetag.training.datasets import crop_frames
     from tunetag.training.loop import task_loss
 
     name, n_songs = spec["model"], spec["songs"]
@@ -738,7 +738,7 @@ def _stage_train_step(spec: dict) -> dict:
     if cls.input_kind == "summary":
         rng = np.random.default_rng(0)
         x = rng.normal(size=(n_songs, 2 * sum(model_view_rows(features).values())))
-        targets = {"mood": np.arange(n_songs) % 2}
+        targets = {"mood": np.eye(2, dtype=np.float32)[np.arange(n_songs) % 2]}
         seconds = _timed(lambda: model.fit_summaries(x, targets, {"mood": False}))
         return {
             "parameters": parameters,

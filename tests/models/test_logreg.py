@@ -30,6 +30,13 @@ def summaries(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(np.float32), y
 
 
+def one_hot(y: np.ndarray, k: int) -> np.ndarray:
+    """Targets as `Task.target` makes them: a one-hot row per song, NaN where y < 0."""
+    targets = np.eye(k, dtype=np.float32)[np.maximum(y, 0)]
+    targets[y < 0] = np.nan
+    return targets
+
+
 def probabilities(model: torch.nn.Module, x: np.ndarray, task: str, multilabel: bool):
     with torch.no_grad():
         logits = model({"summary": torch.from_numpy(x)})[task]
@@ -59,7 +66,7 @@ def test_softmax_equals_sklearn_predict_proba(n_classes):
     y = y % n_classes
     model = LogisticRegressionBaseline({"mood": n_classes}, VIEW_ROWS)
 
-    model.fit_summaries(x, {"mood": y}, {"mood": False})
+    model.fit_summaries(x, {"mood": one_hot(y, n_classes)}, {"mood": False})
 
     expected = sklearn_reference(x, y, np.ones(N, dtype=bool))
     np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
@@ -88,7 +95,7 @@ def test_absent_class_gets_no_probability():
     y = np.where(y == 1, 3, y)  # classes 0, 2, 3 of 4; class 1 absent
     model = LogisticRegressionBaseline({"genre": 4}, VIEW_ROWS)
 
-    model.fit_summaries(x, {"genre": y}, {"genre": False})
+    model.fit_summaries(x, {"genre": one_hot(y, 4)}, {"genre": False})
 
     got = probabilities(model, x, "genre", False)
     assert got[:, 1].max() < 1e-6
@@ -106,7 +113,7 @@ def test_unlabelled_songs_are_ignored():
     flipped[:20] = 1 - flipped[:20]
     model = LogisticRegressionBaseline({"mood": 2}, VIEW_ROWS)
 
-    model.fit_summaries(x, {"mood": masked}, {"mood": False})
+    model.fit_summaries(x, {"mood": one_hot(masked, 2)}, {"mood": False})
 
     labelled = masked != -100
     expected = sklearn_reference(x, y, labelled)
@@ -120,7 +127,7 @@ def test_state_dict_round_trip_gives_the_same_outputs():
     tasks = {"mood": 3, "tags": 2}
     tags = np.stack([y == 0, y == 2], axis=1).astype(np.float32)
     model = LogisticRegressionBaseline(tasks, VIEW_ROWS)
-    model.fit_summaries(x, {"mood": y, "tags": tags}, {"mood": False, "tags": True})
+    model.fit_summaries(x, {"mood": one_hot(y, 3), "tags": tags}, {"mood": False, "tags": True})
 
     fresh = LogisticRegressionBaseline(tasks, VIEW_ROWS)
     fresh.load_state_dict(model.state_dict())
@@ -138,7 +145,7 @@ def test_single_seen_class_predicts_it():
     y[:5] = 1
     model = LogisticRegressionBaseline({"mood": 2}, VIEW_ROWS)
 
-    model.fit_summaries(x, {"mood": y}, {"mood": False})
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False})
 
     np.testing.assert_allclose(probabilities(model, x, "mood", False)[:, 1], 1.0)
 
@@ -146,9 +153,9 @@ def test_single_seen_class_predicts_it():
 @pytest.mark.parametrize(
     ("targets", "multilabel", "message"),
     [
-        ({"mood": np.full(N, -100)}, False, "no labelled song"),
+        ({"mood": one_hot(np.full(N, -1), 2)}, False, "no labelled song"),
         ({"mood": np.full((N, 2), np.nan)}, True, "no labelled song"),
-        ({"mood": np.full(N, 2)}, False, "outside 0..1"),
+        ({"mood": np.full((N, 2), 0.0)}, False, "one-hot"),
         ({"mood": np.full((N, 3), 0.0)}, True, "shape"),
         ({"mood": np.full((N, 2), 0.5)}, True, "0/1 labels"),
         ({}, False, "needs targets"),
@@ -164,4 +171,6 @@ def test_bad_targets_are_refused(targets, multilabel, message):
 def test_summaries_of_the_wrong_width_are_refused():
     model = LogisticRegressionBaseline({"mood": 2}, VIEW_ROWS)
     with pytest.raises(ParameterError, match=r"\(n_songs, 14\)"):
-        model.fit_summaries(np.zeros((N, 10)), {"mood": np.zeros(N, int)}, {"mood": False})
+        model.fit_summaries(
+            np.zeros((N, 10)), {"mood": one_hot(np.zeros(N, int), 2)}, {"mood": False}
+        )

@@ -19,16 +19,12 @@ from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
 from tunetag.models import create
+from tunetag.runs.probabilities import autocast_dtype, pick_device, song_probabilities
 from tunetag.runtime import distributed
 from tunetag.runtime.distributed import EpochShards, World, environment_world, shard
 from tunetag.training.datasets import SongExample
-from tunetag.training.loop import (
-    autocast_dtype,
-    fit,
-    pick_device,
-    predict_songs,
-    predict_songs_across_ranks,
-)
+from tunetag.training.loop import fit
+from tunetag.training.validation import song_probabilities_across_ranks
 
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 RUN_FILES = {
@@ -117,7 +113,7 @@ class MeanRows(nn.Module):
         return {"mood": self.head(inputs["mel"].mean(dim=(1, 3)))}
 
 
-def test_alone_scoring_is_predict_songs(tmp_path):
+def test_alone_scoring_is_song_probabilities(tmp_path):
     mood = Task("mood", ("a", "b"))
     songs = []
     for k in range(3):
@@ -127,8 +123,8 @@ def test_alone_scoring_is_predict_songs(tmp_path):
     model = MeanRows(8)
     options = {"input_kind": "crop", "crop_frames": 10, "device": torch.device("cpu")}
     np.testing.assert_array_equal(
-        predict_songs_across_ranks(model, songs, [mood], **options)["mood"],
-        predict_songs(model, songs, [mood], **options)["mood"],
+        song_probabilities_across_ranks(model, songs, [mood], **options)["mood"],
+        song_probabilities(model, songs, [mood], **options)["mood"],
     )
 
 
@@ -160,7 +156,7 @@ def test_training_and_scoring_run_on_the_device_present(tmp_path, monkeypatch, b
     assert all(np.isfinite(list(row.values())).all() for row in result.history)
     assert all(t.device.type == "cpu" for t in result.best_state.values())
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    probs = predict_songs(
+    probs = song_probabilities(
         model, [s.view_paths for s in songs], [mood], input_kind="crop", crop_frames=20
     )["mood"]
     assert probs.dtype == np.float64

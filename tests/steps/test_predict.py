@@ -13,6 +13,7 @@ import pytest
 
 import tunetag.steps.predict as predict_module
 from tunetag.config import RunConfig, TrainConfig
+from tunetag.library.scan import collect_audio
 from tunetag.steps.predict import predict
 from tunetag.steps.train import train
 
@@ -72,7 +73,7 @@ def test_rows_come_in_input_order_whatever_order_songs_finish_in(trained, tmp_pa
             progress=False,
         )
     assert in_order.scored == reversed_run.scored == 6
-    assert pool.finished == list(reversed(predict_module.collect_audio([music])))
+    assert pool.finished == list(reversed(collect_audio([music])))
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
     assert _paths(tmp_path / "here.csv") == sorted(_paths(tmp_path / "here.csv"))
 

@@ -10,14 +10,8 @@ import torch
 
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
-from tunetag.training.datasets import (
-    SongExample,
-    TrainCrops,
-    crop_frames,
-    load_views,
-    song_inputs,
-    summary_statistics,
-)
+from tunetag.models.inputs import crop_frames, load_views, song_inputs, summary_statistics
+from tunetag.training.datasets import SongExample, TrainCrops
 
 N_MELS = 16
 MOOD = Task("mood", ("mellow", "loud"))

@@ -15,8 +15,9 @@ from tunetag import models
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
+from tunetag.runs.probabilities import autocast_dtype, pick_device, song_probabilities
 from tunetag.training.datasets import SongExample
-from tunetag.training.loop import autocast_dtype, fit, pick_device, predict_songs
+from tunetag.training.loop import fit
 
 N_MELS = 32
 FRAMES = 100
@@ -110,7 +111,7 @@ def test_shortchunk_learns_low_against_high_bands(library):
 
     fresh = shortchunk([MOOD])
     fresh.load_state_dict(result.best_state)
-    probs = predict_songs(
+    probs = song_probabilities(
         fresh, [ex.view_paths for ex in val], [MOOD], input_kind="crop", crop_frames=32, device=CPU
     )["mood"]
     assert probs.shape == (8, 2)
@@ -158,7 +159,7 @@ def test_multi_label_tasks_learn_with_sigmoid_heads(library):
     assert max(row["val_acc_tags"] for row in result.history) >= 0.9
     model = shortchunk([TAGS])
     model.load_state_dict(result.best_state)
-    probs = predict_songs(
+    probs = song_probabilities(
         model, [ex.view_paths for ex in val], [TAGS], input_kind="crop", crop_frames=32
     )["tags"]
     assert probs.shape == (8, 3) and ((probs >= 0) & (probs <= 1)).all()
@@ -250,7 +251,7 @@ def test_image_models_train_on_one_picture_per_song(library):
     train, val = library
     result = run_fit(MeanColours(), [MOOD], train, val, input_kind="image", epochs=1)
     assert math.isfinite(result.history[0]["val_loss"])
-    probs = predict_songs(
+    probs = song_probabilities(
         MeanColours(), [val[0].view_paths], [MOOD], input_kind="image", crop_frames=32, device=CPU
     )
     assert probs["mood"].shape == (1, 2)

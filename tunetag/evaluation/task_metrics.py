@@ -23,7 +23,7 @@ def task_metrics(task: Task, truth: np.ndarray, probabilities: np.ndarray) -> di
     truth : np.ndarray, shape (songs, n_outputs)
         One-hot or multi-hot targets; rows of NaN for songs unlabelled for the task.
     probabilities : np.ndarray, shape (songs, n_outputs)
-        Song probabilities from `tunetag.training.loop.predict_songs`.
+        Song probabilities from `tunetag.runs.probabilities.song_probabilities`.
 
     Returns
     -------

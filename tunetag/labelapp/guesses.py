@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tunetag.library.tasks import Task
-from tunetag.steps.predict import score_songs
+from tunetag.runs.classify import classify_songs
 
 
 @dataclass
@@ -63,10 +63,10 @@ def guess_songs(
     songs : dict of int to Path
         Song id -> its audio file.
     cache_dir, executor, progress
-        As in `tunetag.steps.predict.score_songs`.
+        As in `tunetag.runs.classify.classify_songs`.
     """
     ids_by_path = {path: song_id for song_id, path in songs.items()}
-    scored = score_songs(
+    scored = classify_songs(
         run_dir, list(songs.values()), cache_dir=cache_dir, executor=executor, progress=progress
     )
     probabilities: dict[int, dict[str, dict[str, float]]] = {}

@@ -126,7 +126,7 @@ def label(
     open_browser : bool
         Open the page in the default browser.
     cache_dir, executor, progress
-        As in `tunetag.steps.predict.score_songs` (used when ``run`` is given).
+        As in `tunetag.runs.classify.classify_songs` (used when ``run`` is given).
     """
     session, skipped = open_session(
         csv_path,

@@ -166,7 +166,7 @@ def open_session(
     cache_dir : path-like, optional
         tunetag's cache [default: $TUNETAG_CACHE or ~/.cache/tunetag].
     executor, progress
-        Where and how visibly a run scores the songs (see `tunetag.steps.predict.score_songs`).
+        Where and how visibly a run scores the songs (see `tunetag.runs.classify.classify_songs`).
 
     Returns
     -------

@@ -220,3 +220,22 @@ def _top_folder(audio_path: Path, music_dir: Path) -> str:
     """The first folder below ``music_dir`` on the file's path; "" for a file directly in it."""
     parts = audio_path.relative_to(music_dir).parts
     return parts[0] if len(parts) > 1 else ""
+
+
+def collect_audio(inputs: list[str | Path]) -> list[Path]:
+    """Audio files named by ``inputs``: files, folders (searched recursively) or song CSVs."""
+    found: list[Path] = []
+    for item in map(Path, inputs):
+        if item.suffix.lower() == ".csv":
+            table = SongTable.read(item)
+            found.extend(table.audio_path(row) for row in table.rows)
+        elif item.is_dir():
+            found.extend(find_audio(item))
+        elif item.exists():
+            found.append(item)
+        else:
+            raise ParameterError(f"{item}: no such file or folder")
+    unique = list(dict.fromkeys(path.resolve() for path in found))
+    if not unique:
+        raise ParameterError(f"no audio files found in {', '.join(map(str, inputs))}")
+    return unique

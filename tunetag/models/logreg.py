@@ -16,7 +16,6 @@ from torch import nn
 from tunetag.errors import ParameterError
 from tunetag.models.registry import register_model
 
-IGNORE_INDEX = -100  # single-label target of a song unlabelled for the task
 ABSENT_CLASS_BIAS = -1e4  # logit bias of a class no training song has: probability ~0
 PROBABILITY_CLIP = 1e-3  # a constant label column's frequency is clipped to [p, 1 - p]
 C = 1.0  # inverse L2 regularisation strength of every scikit-learn fit
@@ -86,9 +85,9 @@ class LogisticRegressionBaseline(nn.Module):
         x : ndarray, shape (n_songs, d)
             Per-song summaries, in the order `forward` reads them.
         targets : mapping of str to ndarray
-            Task -> labels of the n songs: single-label int (n,) class indices, -100 for an
-            unlabelled song; multi-label float (n, n_outputs) of 0/1, a row of NaN for an
-            unlabelled song.
+            Task -> float (n, n_outputs) targets of the n songs, as `Task.target` makes
+            them: one-hot (single-label) or 0/1 per label (multi-label), a row of NaN for a
+            song unlabelled for the task.
         multilabel : mapping of str to bool
             Task -> whether it is multi-label.
         seed : int
@@ -131,15 +130,10 @@ def _fit_single_label(
     task: str, z: np.ndarray, y: np.ndarray, k: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weight (k, d) and bias (k,) of a multinomial fit on the songs labelled for ``task``."""
-    y = np.asarray(y)
-    if y.shape != (len(z),) or not np.issubdtype(y.dtype, np.integer):
-        raise ParameterError(f"logreg: task {task!r} needs int targets of shape ({len(z)},)")
-    labelled = y != IGNORE_INDEX
-    if not labelled.any():
-        raise ParameterError(f"logreg: task {task!r} has no labelled song")
-    z, y = z[labelled], y[labelled]
-    if y.min() < 0 or y.max() >= k:
-        raise ParameterError(f"logreg: task {task!r} has class indices outside 0..{k - 1}")
+    z, y = _labelled(task, z, y, k)
+    if not (np.isin(y, (0.0, 1.0)).all() and (y.sum(axis=1) == 1).all()):
+        raise ParameterError(f"logreg: task {task!r} needs a one-hot row (or NaN) per song")
+    y = y.argmax(axis=1)
     weight = np.zeros((k, z.shape[1]))
     bias = np.full(k, ABSENT_CLASS_BIAS)
     seen = np.unique(y)
@@ -163,13 +157,7 @@ def _fit_multilabel(
     task: str, z: np.ndarray, y: np.ndarray, k: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weight (k, d) and bias (k,) of one binary fit per label column of ``task``."""
-    y = np.asarray(y, dtype=np.float64)
-    if y.shape != (len(z), k):
-        raise ParameterError(f"logreg: task {task!r} needs targets of shape ({len(z)}, {k})")
-    labelled = ~np.isnan(y).all(axis=1)
-    if not labelled.any():
-        raise ParameterError(f"logreg: task {task!r} has no labelled song")
-    z, y = z[labelled], y[labelled]
+    z, y = _labelled(task, z, y, k)
     if not np.isin(y, (0.0, 1.0)).all():
         raise ParameterError(f"logreg: task {task!r} needs 0/1 labels or a row of NaN per song")
     weight = np.zeros((k, z.shape[1]))
@@ -186,3 +174,14 @@ def _fit_multilabel(
         weight[label] = model.coef_[0]
         bias[label] = model.intercept_[0]
     return weight, bias
+
+
+def _labelled(task: str, z: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The summaries and float targets of the songs labelled for ``task`` (no NaN row)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (len(z), k):
+        raise ParameterError(f"logreg: task {task!r} needs targets of shape ({len(z)}, {k})")
+    labelled = ~np.isnan(y).all(axis=1)
+    if not labelled.any():
+        raise ParameterError(f"logreg: task {task!r} has no labelled song")
+    return z[labelled], y[labelled]

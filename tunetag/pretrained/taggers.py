@@ -3,7 +3,7 @@
 The weights ship inside the ``musicnn`` package (ISC licence), installed without its own
 dependencies (``pip install --no-deps musicnn``): its code needs TensorFlow 1-style APIs
 and is never imported here. Its folder is found on the import path, the checkpoints are
-read by `tunetag.pretrained.checkpoint` and the tag names are read from its configuration
+read by `tunetag.pretrained.tfcheckpoint` and the tag names are read from its configuration
 file as data.
 """
 
@@ -18,8 +18,8 @@ from torch import nn
 
 from tunetag.config import DEFAULT_TAGGER
 from tunetag.errors import ParameterError
-from tunetag.pretrained.checkpoint import CheckpointError, read_checkpoint
 from tunetag.pretrained.networks import Musicnn, Vgg
+from tunetag.pretrained.tfcheckpoint import CheckpointError, read_checkpoint
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")  # MSD: Million Song Dataset
 INSTALL_COMMAND = "pip install --no-deps musicnn==0.1.0"

@@ -12,8 +12,8 @@ from tunetag.errors import LabelFileError
 from tunetag.evaluation.plots import plot_confusion
 from tunetag.evaluation.task_metrics import task_metrics
 from tunetag.library.songtable import SongTable, cell_labels
+from tunetag.runs.classify import classify_songs
 from tunetag.runs.folder import RunFolder
-from tunetag.steps.predict import score_songs
 
 
 def evaluate(
@@ -45,7 +45,9 @@ def evaluate(
     if not rows:
         raise LabelFileError(f"{csv_path}: no song has a label for the run's tasks")
     paths = [table.audio_path(table.rows[i]) for i in rows]
-    result = score_songs(run_dir, paths, cache_dir=cache_dir, executor=executor, progress=progress)
+    result = classify_songs(
+        run_dir, paths, cache_dir=cache_dir, executor=executor, progress=progress
+    )
     position = {path: k for k, path in enumerate(result.paths)}
     out = Path(out_dir) if out_dir else run.path / f"eval-{Path(csv_path).stem}"
     metrics: dict = {"csv": str(csv_path), "songs_skipped": len(result.errors), "tasks": {}}

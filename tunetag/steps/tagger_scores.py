@@ -21,9 +21,9 @@ from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES, default_cache_dir
 from tunetag.errors import AudioDecodeError
 from tunetag.features.extract import extract_files
 from tunetag.files.atomic import atomic_open
+from tunetag.library.scan import collect_audio
 from tunetag.pretrained.networks import PATCH_BATCH, cut_patches
 from tunetag.pretrained.taggers import load_tagger, tag_names
-from tunetag.steps.predict import collect_audio
 
 TOP_TAGS = 3  # tags named in the CSV's ``top`` column
 

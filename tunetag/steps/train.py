@@ -23,13 +23,17 @@ from tunetag.features.extract import extract_files
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.library.tasks import Task, tasks_from_table
+from tunetag.models.inputs import crop_frames
+from tunetag.runs.classify import predicted_song
 from tunetag.runs.folder import RunFolder, model_view_rows
+from tunetag.runs.probabilities import pick_device
 from tunetag.runtime import distributed
-from tunetag.steps.predict import SongPredictions, predicted_probability
 from tunetag.training.checkpoint import StageCheckpoint, TrainingCheckpoint, checkpoint_key
-from tunetag.training.datasets import SongExample, crop_frames
-from tunetag.training.loop import FitResult, fit, pick_device, predict_songs_across_ranks
+from tunetag.training.datasets import SongExample
+from tunetag.training.loop import fit
+from tunetag.training.results import FitResult
 from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
+from tunetag.training.validation import song_probabilities_across_ranks
 
 POS_WEIGHT_RANGE = (0.1, 10.0)  # bounds of a multi-label positive weight (negatives/positives)
 
@@ -334,29 +338,25 @@ def _scored_songs(
     """Each scored song as a prediction of the model that never saw it, and its true labels
     per task (joined by ``;``; "" when unlabelled), for ``scored-songs.csv``."""
     rows = [table.rows[songs.rows[k]] for k in outcome.scored]
-    scored = SongPredictions(
-        [table.audio_path(row) for row in rows], tasks, outcome.probabilities, {}
-    )
-    predicted = {task.name: scored.predicted(task) for task in tasks}
     found, truth = [], []
     for j, (k, row) in enumerate(zip(outcome.scored, rows, strict=True)):
-        song = PredictedSong(
-            scored.paths[j],
+        probabilities = {task.name: outcome.probabilities[task.name][j] for task in tasks}
+        song = predicted_song(
+            table.audio_path(row),
+            tasks,
+            probabilities,
             artist=row.get("artist", ""),
             title=row.get("title", ""),
             duration_s=_seconds(row.get("duration_s", "")),
             run=run_id,
         )
-        labels = {}
-        for task in tasks:
-            probs = outcome.probabilities[task.name][j]
-            song.predicted[task.name] = predicted[task.name][j]
-            song.probability[task.name] = predicted_probability(task, probs)
-            song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
-            target = songs.examples[k].targets[task.name]
-            labels[task.name] = LABEL_SEPARATOR.join(
-                c for c, t in zip(task.classes, target, strict=True) if t == 1
+        targets = songs.examples[k].targets
+        labels = {
+            task.name: LABEL_SEPARATOR.join(
+                c for c, t in zip(task.classes, targets[task.name], strict=True) if t == 1
             )
+            for task in tasks
+        }
         found.append(song)
         truth.append(labels)
     return found, truth
@@ -430,7 +430,7 @@ class _Trainer:
             checkpoint=checkpoint,
         )
         model.load_state_dict(result.best_state)
-        probabilities = predict_songs_across_ranks(
+        probabilities = song_probabilities_across_ranks(
             model,
             [example.view_paths for example in test],
             self.tasks,

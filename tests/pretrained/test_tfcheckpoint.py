@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tunetag.pretrained.checkpoint import CheckpointError, read_checkpoint
 from tunetag.pretrained.taggers import weights_folder
+from tunetag.pretrained.tfcheckpoint import CheckpointError, read_checkpoint
 
 
 @pytest.fixture

@@ -1,0 +1,45 @@
+"""The closed-form path of models of whole-song summaries (the logistic baselines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from tunetag.library.tasks import Task
+from tunetag.models.inputs import load_views, summary_statistics
+from tunetag.runtime import distributed
+from tunetag.training.datasets import SongExample
+from tunetag.training.results import FitResult
+from tunetag.training.validation import cpu_state, validate
+
+
+def fit_summaries(
+    model: nn.Module,
+    tasks: Sequence[Task],
+    train_examples: Sequence[SongExample],
+    val_examples: Sequence[SongExample],
+    seed: int,
+    device: torch.device,
+) -> FitResult:
+    """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch.
+
+    Under torchrun rank 0 fits (there are no gradients to share) and sends the weights to
+    the others; the scoring is shared.
+    """
+    world = distributed.active_world()
+    if world.writes_files:
+        x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
+        targets = {t.name: np.stack([ex.targets[t.name] for ex in train_examples]) for t in tasks}
+        model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
+    if world.distributed:
+        model.load_state_dict(distributed.broadcast_object(cpu_state(model)))
+    model.to(device)
+    on_train = validate(model, tasks, train_examples, "summary", 1, 64, device)
+    row = {"epoch": 1, "train_loss": on_train["val_loss"]}
+    row |= {f"train_acc_{t.name}": on_train[f"val_acc_{t.name}"] for t in tasks}
+    row |= validate(model, tasks, val_examples, "summary", 1, 64, device)
+    row = distributed.broadcast_object(row)
+    return FitResult(history=[row], best_state=cpu_state(model), best_epoch=1)
