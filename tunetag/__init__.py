@@ -2,10 +2,11 @@
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
 `scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `tag`, `playlists`, `compare`,
-`report`. They are imported on first use, so that `import tunetag` stays fast and a CLI step
-loads only what it needs. Importing the package adds the pretrained tagger's ``musicnn``
-view to the table of views (`tunetag.features.views.register_view`), so every process that
-computes views knows it, extraction workers on a Dask cluster included.
+`report` and `tagger_scores`. They are imported on first use, so that `import tunetag`
+stays fast and a CLI step loads only what it needs. Importing the package adds the
+pretrained tagger's ``musicnn`` view to the table of views
+(`tunetag.features.views.register_view`), so every process that computes views knows it,
+extraction workers on a Dask cluster included.
 """
 
 from importlib import import_module
@@ -34,7 +35,7 @@ _STEPS = {
     "playlists": "tunetag.library.playlists",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",
-    "tags": "tunetag.steps.tagger_scores",
+    "tagger_scores": "tunetag.pretrained.scores",
 }
 
 __all__ = [

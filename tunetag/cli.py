@@ -373,11 +373,13 @@ def tag_scores(
     dask: DaskOption = None,
 ) -> None:
     """Score songs with a pretrained tagger's own 50 tags (no labels needed); write a CSV."""
-    from tunetag.steps.tagger_scores import tags as run_tags
+    from tunetag.pretrained.scores import tagger_scores as run_tagger_scores
 
     try:
         with open_executor(workers, dask) as executor:
-            result = run_tags(inputs, output, tagger=tagger, cache_dir=cache, executor=executor)
+            result = run_tagger_scores(
+                inputs, output, tagger=tagger, cache_dir=cache, executor=executor
+            )
     except TunetagError as exc:
         raise _fail(exc) from None
     typer.echo(

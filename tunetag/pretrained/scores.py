@@ -1,4 +1,4 @@
-"""The pretrained tagger's own scores of its 50 tags, per song (``tunetag tags``).
+"""The pretrained tagger's own scores of its 50 tags, per song (``tunetag tagger-scores``).
 
 Useful before any labelling (which songs does the Million Song Dataset tagger call
 ``Mellow`` or ``chill``?) and as a zero-shot baseline to set a trained run beside. Each
@@ -51,7 +51,7 @@ def tag_scores(
     executor: Executor | None = None,
     progress: bool = True,
 ) -> TagScores:
-    """Score songs with a pretrained tagger (see `tunetag.pretrained.TAGGERS`).
+    """Score songs with a pretrained tagger (see `tunetag.pretrained.taggers.TAGGERS`).
 
     The log-mel the tagger expects is extracted in parallel and cached like any view.
 
@@ -93,7 +93,7 @@ def write_tag_scores(result: TagScores, output_csv: str | Path) -> None:
             writer.writerow([str(path), "; ".join(top), *(f"{value:.4f}" for value in row)])
 
 
-def tags(
+def tagger_scores(
     inputs: list[str | Path],
     output_csv: str | Path = "tags.csv",
     *,

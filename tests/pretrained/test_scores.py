@@ -16,8 +16,8 @@ from tunetag.config import MUSICNN_FEATURES
 from tunetag.errors import AudioDecodeError
 from tunetag.features.views import compute_view
 from tunetag.pretrained.networks import cut_patches
+from tunetag.pretrained.scores import tag_scores, tagger_scores
 from tunetag.pretrained.taggers import load_tagger, tag_names
-from tunetag.steps.tagger_scores import tag_scores, tags
 
 
 @pytest.mark.parametrize(("frames", "patches"), [(187, 1), (561, 3), (700, 3), (50, 1)])
@@ -49,7 +49,7 @@ def test_the_csv_has_the_top_tags_then_every_tag_and_bad_songs_are_skipped(tmp_p
     broken = tmp_path / "broken.mp3"
     broken.write_text("not audio", encoding="utf-8")
     with ThreadPoolExecutor(2) as pool:
-        result = tags(
+        result = tagger_scores(
             [*songs, broken],
             tmp_path / "tags.csv",
             cache_dir=tmp_path / "c",
