@@ -33,7 +33,7 @@ def main() -> None:
     """Train, tag and compare each library; print the table and write the JSON."""
     from tunetag.evaluation.zeroshot import zero_shot
     from tunetag.library.songtable import SongTable
-    from tunetag.steps.tagger_scores import tag_scores, write_tag_scores
+    from tunetag.pretrained.scores import tag_scores, write_tag_scores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)

@@ -148,7 +148,7 @@ def test_tag_dry_run_write_and_undo_through_the_cli(pipeline, tmp_path):
     """On copies of the unseen songs, so the library the other tests read stays as it was."""
     from tunetag.audio.decode import decode
     from tunetag.library.fields import read_fields
-    from tunetag.library.metadata import read_tags
+    from tunetag.library.metadata import read_metadata
 
     shutil.copytree(pipeline["root"] / "unseen", tmp_path / "unseen")
     predictions = tmp_path / "predictions.csv"
@@ -166,12 +166,12 @@ def test_tag_dry_run_write_and_undo_through_the_cli(pipeline, tmp_path):
     invoke("tag", predictions, "--write")
     (log,) = tmp_path.glob("tunetag-undo-*.jsonl")
     for song, row in zip(songs, rows, strict=True):
-        assert read_tags(song)["mood"] == row["mood"]
+        assert read_metadata(song)["mood"] == row["mood"]
         assert read_fields(song, ["TUNETAG_RUN"]) == {"TUNETAG_RUN": row["run"]}
     np.testing.assert_array_equal(decode(songs[0], 22050), audio)
 
     invoke("tag", "--undo", log)
-    assert all(read_tags(song)["mood"] == "" for song in songs)
+    assert all(read_metadata(song)["mood"] == "" for song in songs)
     assert all(read_fields(song, ["TUNETAG_RUN"])["TUNETAG_RUN"] is None for song in songs)
 
     result = runner.invoke(app, ["tag"])

@@ -27,7 +27,7 @@ def library(tmp_path_factory) -> tuple[Path, list[Path]]:
     return root, paths
 
 
-def read_tags(path: Path) -> dict[str, str]:
+def read_metadata(path: Path) -> dict[str, str]:
     """Title, artist, album and genre, whether stored as Vorbis comments or ID3 frames."""
     tags = mutagen.File(path).tags
     if path.suffix == ".wav":
@@ -60,7 +60,7 @@ def test_tags_are_readable_and_artists_keep_to_one_mood(library):
     songs_by_artist = defaultdict(int)
     genres_by_mood = defaultdict(set)
     for path in paths:
-        tags = read_tags(path)
+        tags = read_metadata(path)
         assert tags["title"] and tags["album"]
         assert path.stem == f"{tags['artist']} - {tags['title']}"
         moods_by_artist[tags["artist"]].add(path.parent.name)

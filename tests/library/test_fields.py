@@ -15,7 +15,7 @@ from tagged_songs import FORMATS, HAS_MP3, make_song
 from tunetag.audio.decode import decode
 from tunetag.errors import ParameterError, TagWriteError
 from tunetag.library.fields import check_writable, read_fields, write_fields
-from tunetag.library.metadata import read_tags
+from tunetag.library.metadata import read_metadata
 
 FIELDS = ("mood", "genre", "TUNETAG_MOOD_P", "TUNETAG_RUN")
 
@@ -54,8 +54,8 @@ def test_each_format_gets_its_own_fields_and_keeps_its_audio(tmp_path, kind):
     else:
         assert ("MOOD", "mellow") in list(raw)  # the Vorbis comment, spelt as the standard has it
         assert ("TUNETAG_MOOD_P", "0.9123") in list(raw)
-    assert read_tags(path)["mood"] == "mellow"
-    assert read_tags(path)["title"] == ("" if kind == "wav" else "Tone")
+    assert read_metadata(path)["mood"] == "mellow"
+    assert read_metadata(path)["title"] == ("" if kind == "wav" else "Tone")
     assert np.array_equal(decode(path, 22050), audio_before)
 
 
@@ -67,7 +67,7 @@ def test_none_removes_a_field_and_several_values_round_trip(tmp_path, kind):
     assert read_fields(path, ["genre", "TUNETAG_RUN"]) == {"genre": expected, "TUNETAG_RUN": "r1"}
     write_fields(path, {"genre": None, "TUNETAG_RUN": None})
     assert read_fields(path, ["genre", "TUNETAG_RUN"]) == {"genre": None, "TUNETAG_RUN": None}
-    assert read_tags(path)["title"] == ("" if kind == "wav" else "Tone")
+    assert read_metadata(path)["title"] == ("" if kind == "wav" else "Tone")
 
 
 def test_a_file_without_id3_gets_v24(tmp_path):

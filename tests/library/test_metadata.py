@@ -12,7 +12,7 @@ from mutagen.mp4 import MP4, MP4FreeForm
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from tunetag.library import read_tags
+from tunetag.library import read_metadata
 
 EMPTY = {"title": "", "artist": "", "album": "", "genre": "", "mood": ""}
 
@@ -23,7 +23,7 @@ def test_flac_vorbis_comments(write_audio):
     tags.update({"TITLE": "Blue", "ARTIST": ["First", "Second"], "ALBUM": "Kind", "GENRE": "Jazz"})
     tags["MOOD"] = "mellow"
     tags.save()
-    assert read_tags(path) == {
+    assert read_metadata(path) == {
         "title": "Blue",
         "artist": "First",
         "album": "Kind",
@@ -39,7 +39,7 @@ def test_ogg_vorbis_comments(write_audio):
     tags["title"] = "Night"
     tags["mood"] = "not mellow"
     tags.save()
-    found = read_tags(path)
+    found = read_metadata(path)
     assert (found["title"], found["mood"], found["artist"]) == ("Night", "not mellow", "")
     assert found["duration_s"] == "0.750"
 
@@ -52,7 +52,7 @@ def test_mp3_id3_with_tmoo(write_audio):
         tags.add(frame)
     tags.add(TCON(text="(17)"))
     tags.save(path)
-    found = read_tags(path)
+    found = read_metadata(path)
     assert {key: found[key] for key in EMPTY} == {
         "title": "Dawn",
         "artist": "Band",
@@ -78,13 +78,14 @@ def test_m4a_freeform_mood(tmp_path):
     tags["\xa9gen"] = ["Ambient"]
     tags["----:com.apple.iTunes:MOOD"] = [MP4FreeForm(b"mellow")]
     tags.save()
-    found = read_tags(path)
+    found = read_metadata(path)
     assert (found["title"], found["genre"], found["mood"]) == ("Tide", "Ambient", "mellow")
     assert 0.4 < float(found["duration_s"]) < 0.7
 
 
 def test_wav_without_tags(write_audio):
-    assert read_tags(write_audio("plain.wav", duration_s=0.5)) == {**EMPTY, "duration_s": "0.500"}
+    found = read_metadata(write_audio("plain.wav", duration_s=0.5))
+    assert found == {**EMPTY, "duration_s": "0.500"}
 
 
 def test_wav_with_id3_chunk(write_audio):
@@ -94,7 +95,7 @@ def test_wav_with_id3_chunk(write_audio):
     tags.tags.add(TPE1(text="Someone"))
     tags.tags.add(TMOO(text="mellow"))
     tags.save()
-    found = read_tags(path)
+    found = read_metadata(path)
     assert (found["artist"], found["mood"], found["title"]) == ("Someone", "mellow", "")
 
 
@@ -102,8 +103,8 @@ def test_wav_with_id3_chunk(write_audio):
 def test_unparseable_file_gives_empty_strings(tmp_path, content):
     path = tmp_path / "broken.flac"
     path.write_bytes(content)
-    assert read_tags(path) == {**EMPTY, "duration_s": ""}
+    assert read_metadata(path) == {**EMPTY, "duration_s": ""}
 
 
 def test_missing_file_gives_empty_strings(tmp_path):
-    assert read_tags(tmp_path / "gone.mp3") == {**EMPTY, "duration_s": ""}
+    assert read_metadata(tmp_path / "gone.mp3") == {**EMPTY, "duration_s": ""}

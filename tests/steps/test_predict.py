@@ -81,7 +81,7 @@ def test_rows_come_in_input_order_whatever_order_songs_finish_in(trained, tmp_pa
 def test_a_run_stopped_part_way_leaves_the_old_file_whole(trained, tmp_path, monkeypatch):
     output = tmp_path / "predictions.csv"
     output.write_text("path,mood\nold.ogg,mellow\n", encoding="utf-8")
-    real_read_tags = predict_module.read_tags
+    real_read_tags = predict_module.read_metadata
     calls = []
 
     def stopped_on_the_third_song(path):
@@ -90,7 +90,7 @@ def test_a_run_stopped_part_way_leaves_the_old_file_whole(trained, tmp_path, mon
             raise KeyboardInterrupt
         return real_read_tags(path)
 
-    monkeypatch.setattr(predict_module, "read_tags", stopped_on_the_third_song)
+    monkeypatch.setattr(predict_module, "read_metadata", stopped_on_the_third_song)
     with pytest.raises(KeyboardInterrupt):
         predict(trained["run"], [trained["root"] / "music"], output, progress=False)
     assert output.read_text(encoding="utf-8") == "path,mood\nold.ogg,mellow\n"

@@ -17,7 +17,7 @@ from tunetag.features.cache import FeatureCache
 from tunetag.labelapp.media import BROWSER_TYPES, spectrogram_png
 from tunetag.labelapp.queue import label_queue
 from tunetag.labelapp.store import LabelStore, parse_task
-from tunetag.library.metadata import read_tags
+from tunetag.library.metadata import read_metadata
 
 if TYPE_CHECKING:
     from tunetag.labelapp.guesses import ModelGuesses
@@ -207,7 +207,7 @@ def _duration_s(row: dict[str, str], path: Path) -> float:
     """The song's length from the CSV, else from its tags; 0 when neither knows."""
     seconds = _seconds(row.get("duration_s", ""))
     if seconds is None and path.is_file():
-        seconds = _seconds(read_tags(path)["duration_s"])
+        seconds = _seconds(read_metadata(path)["duration_s"])
     return seconds or 0.0
 
 

@@ -5,7 +5,7 @@ Writing predictions into tags (`tunetag.library.tagging`) and playlists
 they are imported from their modules (or from `tunetag`), not here.
 """
 
-from tunetag.library.metadata import read_tags
+from tunetag.library.metadata import read_metadata
 from tunetag.library.scan import AUDIO_EXTENSIONS, ScanReport, find_audio, scan
 from tunetag.library.songtable import COLUMNS, SongTable
 
@@ -15,6 +15,6 @@ __all__ = [
     "ScanReport",
     "SongTable",
     "find_audio",
-    "read_tags",
+    "read_metadata",
     "scan",
 ]

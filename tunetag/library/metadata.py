@@ -31,7 +31,7 @@ EasyID3.RegisterKey("mood", getter=_id3_mood)
 EasyMP4Tags.RegisterFreeformKey("mood", "MOOD")
 
 
-def read_tags(path: str | os.PathLike) -> dict[str, str]:
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The title, artist, album, genre, mood and duration a file's tags hold.
 
     Mood comes from the Vorbis/FLAC comment ``MOOD``, the ID3 frame ``TMOO`` (MP3, AIFF,

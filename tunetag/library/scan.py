@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from tunetag.errors import ParameterError
 from tunetag.files.lock import locked
-from tunetag.library.metadata import read_tags
+from tunetag.library.metadata import read_metadata
 from tunetag.library.songtable import COLUMNS, SongTable, path_key
 
 AUDIO_EXTENSIONS = (
@@ -173,7 +173,7 @@ def scan(
             fills.append({label_from_folder: _top_folder(audio_path, music_dir)})
         row = known.get(path_key(audio_path))
         if row is None or any(not row.get(column, "").strip() for column in TAG_COLUMNS):
-            fills.append(read_tags(audio_path))
+            fills.append(read_metadata(audio_path))
         found.append((audio_path, fills))
     with locked(csv_path):  # read again: a labelling page may have saved meanwhile
         table = _read_if_present(csv_path)

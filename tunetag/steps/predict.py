@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tunetag.errors import AudioDecodeError
-from tunetag.library.metadata import read_tags
+from tunetag.library.metadata import read_metadata
 from tunetag.library.predictions import PredictedSong, prediction_writer
 from tunetag.library.scan import collect_audio
 from tunetag.runs.classify import predicted_song, stream_probabilities
@@ -92,7 +92,7 @@ class _InputOrder:
 
 def _predicted_song(path: Path, run_id: str, tasks, probabilities) -> PredictedSong:
     """The row of a song scored by predict, with the artist, title and length in its file."""
-    tags = read_tags(path)
+    tags = read_metadata(path)
     duration = float(tags["duration_s"]) if tags["duration_s"] else None
     return predicted_song(
         path,
