@@ -16,8 +16,7 @@ from tunetag import models
 from tunetag.config import RunConfig, default_cache_dir
 from tunetag.errors import ParameterError
 from tunetag.evaluation.metrics import summarise_folds
-from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
-from tunetag.evaluation.report import report
+from tunetag.evaluation.run_outputs import write_run_outputs
 from tunetag.evaluation.task_metrics import task_metrics
 from tunetag.features.extract import extract_files
 from tunetag.library.predictions import PredictedSong
@@ -120,7 +119,7 @@ def train(
         outcome = _cross_validate(trainer, songs.examples, splits, checkpoint)
         run = RunFolder(out_dir)
         if world.writes_files:
-            _write_run(run, config, tasks, table, songs, splits, outcome)
+            _write_run(run, config, tasks, table, songs, outcome)
         distributed.barrier()
         checkpoint.remove()
     return run
@@ -168,31 +167,17 @@ def _write_run(
     tasks: list[Task],
     table: SongTable,
     songs: _Songs,
-    splits: list[tuple[np.ndarray, np.ndarray]],
     outcome: _Outcome,
 ) -> None:
-    """Every file of the run folder: model, settings, scores, plots and the report."""
+    """Every file of the run folder: model, settings, scores, then what evaluation draws."""
     run.save_config(config)
     run.save_tasks(tasks)
     run.save_model(outcome.final_state)
     run.save_scored_songs(tasks, *_scored_songs(table, tasks, songs, outcome, run.run_id()))
     run.save_history(outcome.history)
-    title = f"{config.train.model}: {', '.join(task.name for task in tasks)}"
-    plot = plot_fold_curves if len(splits) > 1 else plot_curves
-    plot(outcome.history, run.curves_path, title=title)
     metrics = _run_metrics(config, tasks, songs, outcome)
     run.save_metrics(metrics)
-    where = "every song, out of fold" if len(splits) > 1 else "validation songs"
-    for task in tasks:
-        pooled = outcome.pooled[task.name]
-        if not task.multilabel and pooled["n_songs"]:
-            plot_confusion(
-                pooled["confusion"],
-                list(task.classes),
-                run.confusion_path(task.name),
-                title=f"{task.name} ({config.train.model}, {where})",
-            )
-    report(run.path)
+    write_run_outputs(run, tasks, outcome.history, metrics)
 
 
 @dataclass
