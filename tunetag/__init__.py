@@ -2,11 +2,10 @@
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
 `scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `tag`, `playlists`, `compare`,
-`report` and `tagger_scores`. They are imported on first use, so that `import tunetag`
-stays fast and a CLI step loads only what it needs. Importing the package adds the
-pretrained tagger's ``musicnn`` view to the table of views
-(`tunetag.features.views.register_view`), so every process that computes views knows it,
-extraction workers on a Dask cluster included.
+`report` and `tagger_scores`. They are imported on first use, so that a CLI step loads
+only what it needs. Importing the package adds the pretrained tagger's ``musicnn`` view to
+the table of views (`tunetag.features.views.register_view`; numpy and soxr, no network), so
+every process that computes views knows it, extraction workers on a Dask cluster included.
 """
 
 from importlib import import_module
