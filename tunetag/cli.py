@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -81,9 +84,19 @@ def _task_line(found: dict) -> str:
     return "no labelled song scored"
 
 
-def _fail(exc: TunetagError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=1)
+@contextmanager
+def _step(workers: int | None = None, dask: str | None = None) -> Iterator[Executor | None]:
+    """Run a command's step: the executor it asked for, and a `TunetagError` as one line.
+
+    A person's mistake (a missing file, a bad option) is ``error: <message>`` on stderr and
+    exit code 1, not a traceback; any other exception is a bug and keeps its traceback.
+    """
+    try:
+        with open_executor(workers, dask) as executor:
+            yield executor
+    except TunetagError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -98,10 +111,8 @@ def scan(
     """Find the songs and write the song CSV (labels already in it are kept)."""
     from tunetag.library.scan import scan as run_scan
 
-    try:
+    with _step():
         report = run_scan(music_dir, output, label_from_folder=label_from_folder)
-    except TunetagError as exc:
-        raise _fail(exc) from None
     typer.echo(
         f"{output}: {len(report.table)} songs ({report.added} new, {report.kept} kept, "
         f"{report.missing} whose files are gone)"
@@ -139,7 +150,7 @@ def label(
     from tunetag.labelapp import label as serve_label_page
 
     try:
-        with open_executor(workers, dask) as executor:
+        with _step(workers, dask) as executor:
             serve_label_page(
                 csv_path,
                 task,
@@ -152,8 +163,6 @@ def label(
                 cache_dir=cache,
                 executor=executor,
             )
-    except TunetagError as exc:
-        raise _fail(exc) from None
     except KeyboardInterrupt:
         pass  # uvicorn passes Ctrl+C on as this, or (racing asyncio's own handler) returns
     typer.echo("stopped; every label given is in the CSV")
@@ -177,17 +186,14 @@ def extract(
     """Decode every song and cache its views (a second run does no work)."""
     from tunetag.features.extract import extract as run_extract
 
-    try:
-        with open_executor(workers, dask) as executor:
-            report = run_extract(
-                csv_path,
-                _features(sample_rate, window, n_mels, views),
-                cache_dir=cache,
-                png_dir=png,
-                executor=executor,
-            )
-    except TunetagError as exc:
-        raise _fail(exc) from None
+    with _step(workers, dask) as executor:
+        report = run_extract(
+            csv_path,
+            _features(sample_rate, window, n_mels, views),
+            cache_dir=cache,
+            png_dir=png,
+            executor=executor,
+        )
     typer.echo(
         f"{len(report.ok)} songs ready ({report.computed} computed, {report.cached} cached), "
         f"{len(report.errors)} skipped"
@@ -257,7 +263,7 @@ def train(
     from tunetag import models
     from tunetag.steps.train import train as run_train
 
-    try:
+    with _step():  # settings are checked before any worker starts
         feature_options = (sample_rate, n_mels, views)
         if models.has_own_features(model) and feature_options != (
             AudioConfig.sample_rate,
@@ -288,12 +294,8 @@ def train(
                 seed=seed,
             ),
         )
-        with open_executor(workers, dask) as executor:
-            run = run_train(
-                csv_path, output, config, cache_dir=cache, executor=executor, resume=resume
-            )
-    except TunetagError as exc:
-        raise _fail(exc) from None
+    with _step(workers, dask) as executor:
+        run = run_train(csv_path, output, config, cache_dir=cache, executor=executor, resume=resume)
     from tunetag.runtime.distributed import environment_world
 
     if not environment_world().writes_files:
@@ -323,11 +325,8 @@ def evaluate(
     """Score a trained run on a labelled CSV: metrics and a confusion matrix per task."""
     from tunetag.steps.evaluate import evaluate as run_evaluate
 
-    try:
-        with open_executor(workers, dask) as executor:
-            metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
-    except TunetagError as exc:
-        raise _fail(exc) from None
+    with _step(workers, dask) as executor:
+        metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
     for name, found in metrics["tasks"].items():
         typer.echo(f"{name}: {_task_line(found)}")
 
@@ -346,11 +345,8 @@ def predict(
     """Classify songs with a trained run; write a CSV of classes and probabilities."""
     from tunetag.steps.predict import predict as run_predict
 
-    try:
-        with open_executor(workers, dask) as executor:
-            result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
-    except TunetagError as exc:
-        raise _fail(exc) from None
+    with _step(workers, dask) as executor:
+        result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
     typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
 
@@ -375,13 +371,10 @@ def tag_scores(
     """Score songs with a pretrained tagger's own 50 tags (no labels needed); write a CSV."""
     from tunetag.pretrained.scores import tagger_scores as run_tagger_scores
 
-    try:
-        with open_executor(workers, dask) as executor:
-            result = run_tagger_scores(
-                inputs, output, tagger=tagger, cache_dir=cache, executor=executor
-            )
-    except TunetagError as exc:
-        raise _fail(exc) from None
+    with _step(workers, dask) as executor:
+        result = run_tagger_scores(
+            inputs, output, tagger=tagger, cache_dir=cache, executor=executor
+        )
     typer.echo(
         f"{output}: {len(result.paths)} songs tagged by {tagger}, {len(result.errors)} skipped"
     )
@@ -412,15 +405,13 @@ def tag(
     from tunetag.library.tagging import tag as tag_files
     from tunetag.library.tagging import undo_tags
 
-    if (predictions_csv is None) == (undo is None):
-        raise _fail(ParameterError("give a predictions CSV to tag, or --undo LOG, not both"))
-    try:
+    with _step():
+        if (predictions_csv is None) == (undo is None):
+            raise ParameterError("give a predictions CSV to tag, or --undo LOG, not both")
         if undo is not None:
             undo_tags(undo)
         else:
             tag_files(predictions_csv, write=write, genre=genre, min_prob=min_prob, undo_log=log)
-    except TunetagError as exc:
-        raise _fail(exc) from None
 
 
 @app.command()
@@ -440,12 +431,10 @@ def playlists(
     """Write an M3U8 playlist per task and class, most probable songs first."""
     from tunetag.library.playlists import playlists as write_playlists
 
-    try:
+    with _step():
         written = write_playlists(
             predictions_csv, output, min_prob=min_prob, limit=limit, tasks=task
         )
-    except TunetagError as exc:
-        raise _fail(exc) from None
     typer.echo(f"{output}: {len(written)} playlists")
 
 
@@ -460,10 +449,8 @@ def compare(
     from tunetag.evaluation.compare import compare as run_compare
     from tunetag.evaluation.compare import format_comparison
 
-    try:
+    with _step():
         rows = run_compare(runs, plot)
-    except TunetagError as exc:
-        raise _fail(exc) from None
     typer.echo(format_comparison(rows))
     typer.echo(f"plot: {plot}")
 
@@ -491,20 +478,18 @@ def report(
     """Write an HTML report: a run's scores, plots and songs to hear, or a library's balance."""
     from tunetag.evaluation.report import report as write_report
 
-    try:
+    with _step():
         page = write_report(path, tags, _class_tags(tag_for or []))
-    except TunetagError as exc:
-        raise _fail(exc) from None
     typer.echo(str(page))
 
 
 def _class_tags(pairs: list[str]) -> dict[str, str]:
-    """``CLASS=TAG`` options as a mapping; a pair without ``=`` is a one-line error."""
+    """``CLASS=TAG`` options as a mapping; a pair without ``=`` is a `ParameterError`."""
     mapping = {}
     for pair in pairs:
         label, sep, tag = pair.partition("=")
         if not (sep and label.strip() and tag.strip()):
-            raise _fail(ParameterError(f"--tag-for {pair!r}: write CLASS=TAG, e.g. calm=Mellow"))
+            raise ParameterError(f"--tag-for {pair!r}: write CLASS=TAG, e.g. calm=Mellow")
         mapping[label.strip()] = tag.strip()
     return mapping
 
