@@ -260,20 +260,9 @@ def train(
     ] = False,
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
-    from tunetag import models
     from tunetag.steps.train import train as run_train
 
-    with _step():  # settings are checked before any worker starts
-        feature_options = (sample_rate, n_mels, views)
-        if models.has_own_features(model) and feature_options != (
-            AudioConfig.sample_rate,
-            MelConfig.n_mels,
-            "mel",
-        ):
-            raise ParameterError(
-                f"{model} reads the features it was pretrained on (16 kHz, musicnn's 96-band "
-                "mel): leave out --sample-rate, --n-mels and --views"
-            )
+    with _step():  # a bad setting is told before a Dask cluster is reached
         config = RunConfig(
             features=_features(sample_rate, window, n_mels, views),
             train=TrainConfig(

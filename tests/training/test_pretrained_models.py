@@ -8,7 +8,14 @@ from typer.testing import CliRunner
 
 from tunetag import models
 from tunetag.cli import app
-from tunetag.config import MUSICNN_FEATURES, AudioConfig, FeatureConfig, RunConfig, TrainConfig
+from tunetag.config import (
+    MUSICNN_FEATURES,
+    AudioConfig,
+    FeatureConfig,
+    MelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tunetag.errors import ParameterError
 from tunetag.library.predictions import read_predictions
 from tunetag.pretrained.taggers import load_tagger
@@ -91,11 +98,47 @@ def test_gain_is_refused_on_musicnn_mel(library, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_the_command_line_refuses_feature_options_the_model_ignores(library, tmp_path):
+@pytest.mark.parametrize(
+    "features",
+    [
+        FeatureConfig(audio=AudioConfig(sample_rate=44100)),
+        FeatureConfig(mel=MelConfig(n_mels=64)),
+        FeatureConfig(views=("mel", "chroma")),
+        FeatureConfig(mel=MelConfig(hop_length=256)),
+    ],
+)
+@pytest.mark.parametrize("name", ["musicnn-probe", "musicnn-finetune"])
+def test_the_python_api_refuses_features_a_pretrained_model_would_ignore(name, features):
+    with pytest.raises(ParameterError, match="reads the features it was pretrained on"):
+        models.run_features(name, features)
+
+
+@pytest.mark.parametrize("name", ["musicnn-probe", "musicnn-finetune"])
+def test_defaults_and_a_saved_runs_own_features_are_accepted(name):
+    asked = FeatureConfig(audio=AudioConfig(window_s=60.0))
+    read = models.run_features(name, asked)
+    saved = RunConfig.from_json(RunConfig(features=read).to_json()).features
+    assert models.run_features(name, saved) == read
+    assert models.run_features(name, FeatureConfig()).mel == read.mel
+
+
+def test_train_refuses_them_before_writing_anything(library, tmp_path):
+    config = RunConfig(
+        features=FeatureConfig(mel=MelConfig(n_mels=64)),
+        train=TrainConfig(model="musicnn-probe"),
+    )
+    with pytest.raises(ParameterError, match="pretrained on"):
+        train(library["songs"], tmp_path / "run", config, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_command_line_says_so_in_one_line(library, tmp_path):
     done = CliRunner().invoke(
         app,
         ["train", str(library["songs"]), "-o", str(tmp_path / "r"), "--model", "musicnn-probe",
          "--n-mels", "64"],
     )  # fmt: skip
     assert done.exit_code == 1
+    assert done.output.startswith("error: ") and done.output.count("\n") == 1
     assert "leave out --sample-rate, --n-mels and --views" in done.output
+    assert not (tmp_path / "r").exists()

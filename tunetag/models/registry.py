@@ -116,14 +116,30 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
     decoding rate, mel and views) reads those, keeping the run's window and tagger choice;
     the others read ``features``. Models of crops and pictures read frame views only.
 
+    Parameters
+    ----------
+    name : str
+        A registered model name.
+    features : FeatureConfig
+        The features asked for. For a model with its own, the sample rate, mel and views
+        must be the defaults (``FeatureConfig()``) or the model's own, as a saved run has:
+        anything else would be ignored, so it is refused.
+
+    Returns
+    -------
+    FeatureConfig
+        The features the run reads, as its saved config says.
+
     Raises
     ------
     ParameterError
-        For an unknown name, or a crop or picture model asked to read a patch view.
+        For an unknown name; a model with its own features asked for other ones; a crop or
+        picture model asked to read a patch view.
     """
     cls = model_class(name)
     own = getattr(cls, "features", None)
     if own is not None:
+        _refuse_other_features(name, own, features)
         window = {
             "window_s": features.audio.window_s,
             "window_position": features.audio.window_position,
@@ -139,6 +155,21 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
             "column per 3 s, for models that summarise a song (logreg, musicnn-probe)"
         )
     return features
+
+
+def _refuse_other_features(name: str, own: FeatureConfig, features: FeatureConfig) -> None:
+    """A pretrained model reads what it was trained on: refuse other features, not ignore them."""
+
+    def decided(config: FeatureConfig) -> tuple:
+        return config.audio.sample_rate, config.mel, tuple(config.views)
+
+    if decided(features) not in (decided(FeatureConfig()), decided(own)):
+        raise ParameterError(
+            f"model {name!r} reads the features it was pretrained on ({own.audio.sample_rate} "
+            f"Hz, a {own.mel.n_mels}-band mel, views {', '.join(own.views)}): leave the sample "
+            "rate, mel and views at their defaults (leave out --sample-rate, --n-mels and "
+            "--views)"
+        )
 
 
 def has_own_features(name: str) -> bool:
