@@ -1,10 +1,16 @@
-"""The CLI reports a person's mistakes in one line and exits 1, without a traceback."""
+"""The CLI: a person's mistake is one line and exit code 1, no traceback; old names still work."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 from typer.testing import CliRunner
 
 from tunetag.cli import app
+from tunetag.errors import ParameterError
 
 runner = CliRunner()
 
@@ -70,3 +76,84 @@ def test_label_a_task_named_path_is_refused(tmp_path, write_audio):
     result = runner.invoke(app, ["label", str(csv_path), "--task", "path"])
     assert result.exit_code == 1
     assert "--task" in result.output
+
+
+@pytest.fixture
+def trained_config(monkeypatch):
+    """The config `train` is handed, kept; the step stops there with an error of its own."""
+    handed = []
+
+    def fake_train(csv_path, out_dir, config, **kwargs):
+        handed.append(config)
+        raise ParameterError("stopped by the test")
+
+    monkeypatch.setattr("tunetag.steps.train.train", fake_train)
+    return handed
+
+
+@pytest.mark.parametrize(
+    ("options", "seed"), [([], 0), (["--random-seed", "7"], 7), (["--seed", "7"], 7)]
+)
+def test_random_seed_reaches_the_training_config(tmp_path, trained_config, options, seed):
+    result = runner.invoke(app, ["train", "songs.csv", "-o", str(tmp_path / "run"), *options])
+    assert result.output == "error: stopped by the test\n"
+    assert trained_config[0].train.seed == seed
+
+
+def test_random_seed_and_its_old_name_together_are_refused(tmp_path, trained_config):
+    result = runner.invoke(
+        app, ["train", "s.csv", "-o", str(tmp_path), "--random-seed", "1", "--seed", "2"]
+    )
+    assert result.exit_code == 1
+    assert result.output == "error: give --random-seed alone; --seed is its old name\n"
+    assert not trained_config
+
+
+@pytest.mark.parametrize("command", ["train", "label"])
+def test_help_names_random_seed_and_hides_the_old_seed(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--random-seed" in result.output and "Seeds" in result.output
+    assert not re.search(r"(?<![\w-])--seed\b", result.output)
+
+
+@pytest.mark.parametrize(("options", "seed"), [(["--random-seed", "3"], 3), (["--seed", "3"], 3)])
+def test_label_shuffles_with_the_random_seed(monkeypatch, options, seed):
+    handed = {}
+    monkeypatch.setattr("tunetag.labelapp.label", lambda *args, **kwargs: handed.update(kwargs))
+    result = runner.invoke(app, ["label", "songs.csv", "--order", "shuffle", *options])
+    assert result.exit_code == 0, result.output
+    assert handed["seed"] == seed and handed["order"] == "shuffle"
+
+
+@pytest.fixture
+def scored(monkeypatch):
+    """`tagger_scores` replaced: the calls it gets, and an answer of one song tagged."""
+    calls = []
+
+    def fake_tagger_scores(inputs, output, **kwargs):
+        calls.append((inputs, output, kwargs))
+        if kwargs["tagger"] == "nope":
+            raise ParameterError("unknown tagger 'nope'")
+        return SimpleNamespace(paths=[Path("a.wav")], errors=[])
+
+    monkeypatch.setattr("tunetag.pretrained.scores.tagger_scores", fake_tagger_scores)
+    return calls
+
+
+@pytest.mark.parametrize("options", [[], ["--tagger", "nope"]])
+def test_tags_is_the_old_name_of_tagger_scores(scored, options):
+    new = runner.invoke(app, ["tagger-scores", "a.wav", "-o", "scores.csv", *options])
+    old = runner.invoke(app, ["tags", "a.wav", "-o", "scores.csv", *options])
+    assert (old.exit_code, old.output) == (new.exit_code, new.output)
+    assert scored[0] == scored[1]
+    if options:
+        assert new.exit_code == 1 and new.output == "error: unknown tagger 'nope'\n"
+    else:
+        assert new.exit_code == 0 and new.output.startswith("scores.csv: 1 songs tagged by")
+
+
+def test_help_lists_tagger_scores_and_hides_tags():
+    commands = runner.invoke(app, ["--help"]).output
+    assert "tagger-scores" in commands
+    assert not re.search(r"^\s+tags\s", commands, flags=re.MULTILINE)

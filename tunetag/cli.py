@@ -51,6 +51,9 @@ DaskOption = Annotated[
         ),
     ),
 ]
+OldSeedOption = Annotated[  # the name before 0.2, kept one release so scripts have time to change
+    int | None, typer.Option("--seed", hidden=True, help="Old name of --random-seed.")
+]
 SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Analysis rate, Hz.")]
 WindowOption = Annotated[float, typer.Option("--window", help="Seconds analysed per song.")]
 NMelsOption = Annotated[int, typer.Option("--n-mels", help="Mel bands.")]
@@ -65,6 +68,16 @@ def _features(sample_rate: int, window: float, n_mels: int, views: str) -> Featu
         mel=MelConfig(n_mels=n_mels),
         views=tuple(view.strip() for view in views.split(",") if view.strip()),
     )
+
+
+def _random_seed(random_seed: int | None, old_seed: int | None, default: int) -> int:
+    """``--random-seed``, or ``--seed`` (its old name; ``seed`` is also a model's name)."""
+    if random_seed is not None and old_seed is not None:
+        raise ParameterError("give --random-seed alone; --seed is its old name")
+    for given in (random_seed, old_seed):
+        if given is not None:
+            return given
+    return default
 
 
 def _task_line(found: dict) -> str:
@@ -139,7 +152,14 @@ def label(
     run: Annotated[
         Path | None, typer.Option(help="Trained run: show its guesses; order by its doubt.")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the shuffle order.")] = 0,
+    random_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--random-seed",
+            help="Seeds --order shuffle: the same seed, the same order [default: 0].",
+        ),
+    ] = None,
+    old_seed: OldSeedOption = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 [default: a free one].")] = 0,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page.")] = False,
     cache: CacheOption = None,
@@ -157,7 +177,7 @@ def label(
                 multi_label=set(multi_label or ()),
                 order=order,
                 run=run,
-                seed=seed,
+                seed=_random_seed(random_seed, old_seed, 0),
                 port=port,
                 open_browser=open_browser,
                 cache_dir=cache,
@@ -244,7 +264,15 @@ def train(
     mixup: Annotated[
         float, typer.Option("--mixup", help="Mixup Beta(alpha, alpha); 0: off.")
     ] = TrainConfig.mixup_alpha,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = TrainConfig.seed,
+    random_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--random-seed",
+            help="Seeds the split, the crops, augmentation and the first weights: the same seed, "
+            f"the same run [default: {TrainConfig.seed}].",
+        ),
+    ] = None,
+    old_seed: OldSeedOption = None,
     cache: CacheOption = None,
     workers: WorkersOption = None,
     dask: DaskOption = None,
@@ -280,7 +308,7 @@ def train(
                 augment_time_masks=time_masks,
                 augment_freq_masks=freq_masks,
                 mixup_alpha=mixup,
-                seed=seed,
+                seed=_random_seed(random_seed, old_seed, TrainConfig.seed),
             ),
         )
     with _step(workers, dask) as executor:
@@ -339,8 +367,8 @@ def predict(
     typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
 
-@app.command("tags")
-def tag_scores(
+@app.command("tagger-scores")
+def tagger_scores(
     inputs: Annotated[list[Path], typer.Argument(help="Audio files, folders or song CSVs.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Tag scores CSV to write.")] = Path(
         "tags.csv"
@@ -367,6 +395,12 @@ def tag_scores(
     typer.echo(
         f"{output}: {len(result.paths)} songs tagged by {tagger}, {len(result.errors)} skipped"
     )
+
+
+# The name before 0.2, hidden from --help, kept one release so scripts have time to change.
+app.command("tags", hidden=True, help="Old name of tagger-scores, kept for one release.")(
+    tagger_scores
+)
 
 
 @app.command()
@@ -451,8 +485,8 @@ def report(
         Path | None,
         typer.Option(
             "--tags",
-            help="Tags CSV (tunetag tags) of the run's songs: show the pretrained tagger's "
-            "zero-shot baseline beside the run.",
+            help="Tags CSV (tunetag tagger-scores) of the run's songs: show the pretrained "
+            "tagger's zero-shot baseline beside the run.",
         ),
     ] = None,
     tag_for: Annotated[
