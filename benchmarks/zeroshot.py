@@ -2,7 +2,7 @@
 
 On the libraries of ``benchmarks/pretrained.py`` (same songs, labels and folds), trains
 ``musicnn-probe`` and ``shortchunk`` with k folds, scores every song with the MSD tagger's
-own 50 tags (``tunetag tags``) and sets the two side by side as ``tunetag report --tags``
+own 50 tags (``tunetag tagger-scores``) and sets the two side by side as ``tunetag report --tags``
 does (`tunetag.evaluation.zeroshot`): per class that has a tag, the ROC-AUC of the tag's
 score and of each run's cross-validated probability on the same songs, and accuracies
 where every class of a task has a tag. Classes match tags of their own name (``mellow``,

@@ -74,7 +74,7 @@ def run_report(
     It links the folder's PNGs and the audio by relative paths, so it stays small and the
     folder can be moved or shared with the music beside it. Returns the page's path.
 
-    With ``tags_csv`` (``tunetag tags`` over the labelled songs) each task also shows the
+    With ``tags_csv`` (``tunetag tagger-scores`` over the labelled songs) each task also shows the
     pretrained tagger's zero-shot baseline beside the run (see `zero_shot`; ``tag_for``
     maps a class to a tag of another name).
     """

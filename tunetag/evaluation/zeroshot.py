@@ -47,7 +47,7 @@ class TaskBaseline:
 
 
 def read_tag_scores(csv_path: str | Path) -> tuple[list[str], dict[Path, np.ndarray]]:
-    """The tag names and each song's scores from a ``tunetag tags`` CSV.
+    """The tag names and each song's scores from a ``tunetag tagger-scores`` CSV.
 
     Raises
     ------
@@ -60,7 +60,7 @@ def read_tag_scores(csv_path: str | Path) -> tuple[list[str], dict[Path, np.ndar
         rows = csv.reader(handle)
         header = next(rows, [])
         if header[:2] != ["path", "top"] or len(header) < 3:
-            raise LabelFileError(f"{csv_path}: not a tags CSV (tunetag tags writes one)")
+            raise LabelFileError(f"{csv_path}: not a tags CSV (tunetag tagger-scores writes one)")
         tags = header[2:]
         scores = {}
         for line, row in enumerate(rows, start=2):
@@ -81,7 +81,7 @@ def zero_shot(
     run_dir : path
         A run folder with its ``scored-songs.csv``.
     tags_csv : path
-        ``tunetag tags`` over (at least) the run's labelled songs.
+        ``tunetag tagger-scores`` over (at least) the run's labelled songs.
     tag_for : mapping of str to str, optional
         Class -> tag, for classes whose tag has another name (``calm`` -> ``Mellow``);
         other classes are matched by name.
@@ -101,7 +101,7 @@ def zero_shot(
     paths = [song.path.resolve() for song in table.songs]
     if not any(path in scores for path in paths):
         raise ParameterError(
-            f"{tags_csv}: none of the run's scored songs; run tunetag tags on them"
+            f"{tags_csv}: none of the run's scored songs; run tunetag tagger-scores on them"
         )
     found = []
     for task, classes in table.tasks.items():
