@@ -288,6 +288,7 @@ def train(
     ] = False,
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
+    from tunetag import models
     from tunetag.steps.train import train as run_train
 
     with _step():  # a bad setting is told before a Dask cluster is reached
@@ -311,6 +312,7 @@ def train(
                 seed=_random_seed(random_seed, old_seed, TrainConfig.seed),
             ),
         )
+        models.run_features(model, config.features)  # features the model would refuse
     with _step(workers, dask) as executor:
         run = run_train(csv_path, output, config, cache_dir=cache, executor=executor, resume=resume)
     from tunetag.runtime.distributed import environment_world
