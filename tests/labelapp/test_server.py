@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from commands import start_tunetag
 
 from tunetag.errors import ParameterError
 from tunetag.labelapp.app import TOKEN_HEADER
@@ -146,11 +147,10 @@ def test_killing_the_server_mid_save_leaves_a_whole_csv(songs_csv):
 
 
 def test_the_label_command_serves_until_interrupted(songs_csv, tmp_path):
-    command = [
-        sys.executable, "-m", "tunetag", "label", str(songs_csv),
-        "--task", "mood=mellow,not mellow", "--cache", str(tmp_path / "cache"),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start_tunetag(
+        "label", songs_csv, "--task", "mood=mellow,not mellow", "--cache", tmp_path / "cache",
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         url = next(line.split()[1] for line in lines if line.startswith("open "))

@@ -10,12 +10,12 @@ import math
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from commands import run_tunetag
 from corpus import BAD, GOOD, make_corpus
 from starlette.testclient import TestClient
 
@@ -33,15 +33,9 @@ def corpus(tmp_path_factory):
     return {"root": root, "entries": make_corpus(root)}
 
 
-def _tunetag(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real command, in its own process: a crash or a hang cannot hide in the test's."""
-    return subprocess.run(
-        [sys.executable, "-m", "tunetag", *map(str, args)],
-        capture_output=True,
-        text=True,
-        errors="backslashreplace",
-        timeout=timeout,  # a hang fails here
-    )
+def _tunetag(*args) -> subprocess.CompletedProcess:
+    """The real command; the corpus's names that are not UTF-8 shown escaped."""
+    return run_tunetag(*args, errors="backslashreplace")
 
 
 def _errors(stderr: str) -> dict[str, str]:

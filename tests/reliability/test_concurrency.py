@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from commands import start_tunetag
 
 from tunetag.library.songtable import SongTable
 
@@ -33,6 +34,10 @@ def _python(*args) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def _tunetag(*args) -> subprocess.Popen:
+    return start_tunetag(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait(*processes: subprocess.Popen) -> None:
@@ -62,7 +67,7 @@ def test_a_scan_while_a_person_labels_keeps_the_labels_and_adds_the_new_songs(li
     for song in sorted((library / "music").rglob("*.flac"))[:3]:
         (tmp_path / "new" / song.name).write_bytes(song.read_bytes())
     labelling = _python("-c", LABEL_MANY, csv_path, 0, ROUNDS)
-    rescans = [_python("-m", "tunetag", "scan", tmp_path / "new", "-o", csv_path) for _ in range(3)]
+    rescans = [_tunetag("scan", tmp_path / "new", "-o", csv_path) for _ in range(3)]
     _wait(labelling, *rescans)
     rows = SongTable.read(csv_path, check_files=False).rows
     last = ROUNDS - 1
@@ -76,12 +81,9 @@ def test_a_scan_while_a_person_labels_keeps_the_labels_and_adds_the_new_songs(li
 def test_two_extractions_into_one_cache_give_the_arrays_of_one(library, tmp_path):
     views = ("--views", "mel,chroma,tempogram,waveform")
     alone, shared = tmp_path / "alone", tmp_path / "shared"
-    _wait(_python("-m", "tunetag", "extract", library / "songs.csv", "--cache", alone, *views))
+    _wait(_tunetag("extract", library / "songs.csv", "--cache", alone, *views))
     _wait(
-        *(
-            _python("-m", "tunetag", "extract", library / "songs.csv", "--cache", shared, *views)
-            for _ in range(2)
-        )
+        *(_tunetag("extract", library / "songs.csv", "--cache", shared, *views) for _ in range(2))
     )
     expected = _arrays(alone)
     found = _arrays(shared)

@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import httpx2
 import numpy as np
 import pytest
 import torch
+from commands import run_tunetag, start_tunetag
 
 from tunetag.audio.decode import decode
 from tunetag.config import RunConfig, TrainConfig
@@ -44,22 +44,19 @@ def library(mood_library):
     return {"root": root, "songs": songs, "cache": root / "cache", "run": run.path}
 
 
-def command(*args) -> list[str]:
-    return [sys.executable, "-m", "tunetag", *map(str, args)]
-
-
-def finish(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=cwd)
+def finish(*args) -> subprocess.CompletedProcess:
+    """Run ``tunetag ARGS`` to its end; it must succeed."""
+    done = run_tunetag(*args, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
 
 def kill_while_working(
-    args: list[str], started: Callable[[], bool], rng: random.Random, *, wait_s: float = 2.0
+    args: list, started: Callable[[], bool], rng: random.Random, *, wait_s: float = 2.0
 ) -> bool:
-    """Start the command, wait until ``started()`` says its work has begun, then kill -9 it
+    """Start ``tunetag ARGS``, wait until ``started()`` says its work has begun, then kill -9 it
     after a random part of ``wait_s``. Whether it was killed before it finished."""
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_tunetag(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
         while not started() and process.poll() is None and time.monotonic() < deadline:
@@ -95,15 +92,15 @@ def arrays(cache: Path) -> dict[str, np.ndarray]:
 def test_extract_killed_and_run_again_fills_the_same_cache(library, tmp_path):
     views = ["--views", "mel,chroma,tempogram,waveform"]
     whole = tmp_path / "whole"
-    finish(command("extract", library["songs"], "--cache", whole, *views))
+    finish("extract", library["songs"], "--cache", whole, *views)
     cache = tmp_path / "killed"
     rng = random.Random(1)
     for _ in range(KILLS):
-        args = command("extract", library["songs"], "--cache", cache, *views)
+        args = ["extract", library["songs"], "--cache", cache, *views]
         kill_while_working(args, grows(npy_files(cache)), rng)
         found = arrays(cache)  # each file there loads whole
         assert all(np.isfinite(array).all() for array in found.values())
-    finish(command("extract", library["songs"], "--cache", cache, *views))
+    finish("extract", library["songs"], "--cache", cache, *views)
     expected, found = arrays(whole), arrays(cache)
     assert list(found) == list(expected)
     assert all(np.array_equal(found[name], expected[name]) for name in expected)
@@ -112,14 +109,14 @@ def test_extract_killed_and_run_again_fills_the_same_cache(library, tmp_path):
 def test_train_killed_and_resumed_gives_the_uninterrupted_run(library, tmp_path):
     whole = tmp_path / "whole"
     train_args = [library["songs"], "--cache", library["cache"], *TRAIN_ARGS]
-    finish(command("train", *train_args, "-o", whole))
+    finish("train", *train_args, "-o", whole)
     out = tmp_path / "killed"
     checkpoint = out / "checkpoint.pt"
     rng = random.Random(2)
     killed_after_a_checkpoint, finished = 0, False
     for _ in range(KILLS):
         seen = checkpoint.stat().st_mtime_ns if checkpoint.exists() else None
-        args = command("train", *train_args, "-o", out, "--resume")
+        args = ["train", *train_args, "-o", out, "--resume"]
         new_checkpoint = lambda seen=seen: (  # noqa: E731
             checkpoint.exists() and checkpoint.stat().st_mtime_ns != seen
         )
@@ -130,7 +127,7 @@ def test_train_killed_and_resumed_gives_the_uninterrupted_run(library, tmp_path)
         killed_after_a_checkpoint += checkpoint.exists()
     assert killed_after_a_checkpoint, "no kill came after a checkpoint"
     if not finished:
-        done = finish(command("train", *train_args, "-o", out, "--resume"))
+        done = finish("train", *train_args, "-o", out, "--resume")
         assert "resuming from" in done.stdout
     assert not checkpoint.exists()
     for name in ("metrics.json", "history.csv", "labels.json"):
@@ -143,18 +140,18 @@ def test_train_killed_and_resumed_gives_the_uninterrupted_run(library, tmp_path)
 def test_predict_killed_leaves_no_half_csv_and_run_again_writes_the_same(library, tmp_path):
     whole = tmp_path / "whole.csv"
     music = library["root"] / "music"
-    finish(command("predict", library["run"], music, "-o", whole, "--cache", tmp_path / "c1"))
+    finish("predict", library["run"], music, "-o", whole, "--cache", tmp_path / "c1")
     out = tmp_path / "killed.csv"
     cache = tmp_path / "c2"
     rng = random.Random(3)
     for _ in range(KILLS):
-        args = command("predict", library["run"], music, "-o", out, "--cache", cache)
+        args = ["predict", library["run"], music, "-o", out, "--cache", cache]
         kill_while_working(args, grows(npy_files(cache)), rng)
         if out.exists():  # only a finished run leaves it, whole
             assert out.read_bytes() == whole.read_bytes()
         left = {p.name for p in tmp_path.iterdir()} - {"whole.csv", "killed.csv", "c1", "c2"}
         assert all(re.fullmatch(r"\.killed\.csv\.\w+\.tmp", name) for name in left), left
-    finish(command("predict", library["run"], music, "-o", out, "--cache", cache))
+    finish("predict", library["run"], music, "-o", out, "--cache", cache)
     assert out.read_bytes() == whole.read_bytes()
 
 
@@ -168,10 +165,10 @@ def _copy_music(library, to: Path) -> tuple[Path, list[Path]]:
 def test_tag_write_killed_damages_nothing_and_undo_restores_every_file(library, tmp_path):
     predictions = library["root"] / "predictions.csv"
     if not predictions.exists():
-        finish(command("predict", library["run"], library["root"] / "music", "-o", predictions,
-                       "--cache", library["cache"]))  # fmt: skip
+        finish("predict", library["run"], library["root"] / "music", "-o", predictions,
+               "--cache", library["cache"])  # fmt: skip
     whole_csv, whole_files = _copy_music(library, tmp_path / "whole")
-    finish(command("tag", whole_csv, "--write"))
+    finish("tag", whole_csv, "--write")
     expected = {p.relative_to(tmp_path / "whole"): read_fields(p, TAG_FIELDS) for p in whole_files}
 
     csv_path, files = _copy_music(library, tmp_path / "killed")
@@ -180,27 +177,23 @@ def test_tag_write_killed_damages_nothing_and_undo_restores_every_file(library, 
     logs = lambda: sorted(csv_path.parent.glob("tunetag-undo-*.jsonl"))  # noqa: E731
     rng = random.Random(4)
     for _ in range(KILLS):
-        args = command("tag", csv_path, "--write")
+        args = ["tag", csv_path, "--write"]
         kill_while_working(args, grows(lambda: len(logs())), rng, wait_s=0.3)
         for path in files:  # every file whole, its audio untouched
             np.testing.assert_array_equal(decode(path, 22050), samples[path])
         time.sleep(1.01)  # the next run's log gets a name of its own (one per second)
-    finish(command("tag", csv_path, "--write"))
+    finish("tag", csv_path, "--write")
     found = {p.relative_to(tmp_path / "killed"): read_fields(p, TAG_FIELDS) for p in files}
     assert found == expected
 
     for log in reversed(logs()):  # undo, newest first, gives back every file as it was
-        finish(command("tag", "--undo", log))
+        finish("tag", "--undo", log)
     assert {p: read_fields(p, TAG_FIELDS) for p in files} == originals
 
 
 def _start_label_server(csv_path: Path, cache: Path) -> tuple[subprocess.Popen, str, str]:
-    process = subprocess.Popen(
-        command("label", csv_path, "--task", "mood=mellow,not mellow", "--cache", cache),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    args = ["label", csv_path, "--task", "mood=mellow,not mellow", "--cache", cache]
+    process = start_tunetag(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for _ in range(10):
         line = process.stdout.readline()
         if line.startswith("open "):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
-import sys
 
 import pytest
 import torch
+from commands import run_tunetag
 
 from tunetag import __version__, models
 from tunetag.config import RunConfig, TrainConfig
@@ -97,11 +96,7 @@ def test_a_run_folder_from_another_version_or_damaged_is_one_clear_error(
 def test_predict_with_a_foreign_run_folder_says_so_in_one_line(run, tmp_path, write_audio):
     torch.save({"features.0.weight": torch.zeros(3)}, run.model_path)
     song = write_audio("song.wav", duration_s=2.0)
-    done = subprocess.run(
-        [sys.executable, "-m", "tunetag", "predict", str(run.path), str(song), "-o",
-         str(tmp_path / "predictions.csv")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_tunetag("predict", run.path, song, "-o", tmp_path / "predictions.csv")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]

@@ -12,11 +12,11 @@ import ctypes
 import os
 import stat
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
+from commands import run_tunetag
 
 from tunetag.library.fields import read_fields
 from tunetag.library.predictions import PredictedSong, write_predictions
@@ -35,13 +35,7 @@ def _without_reading_anything() -> None:
 
 
 def _tunetag(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tunetag", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=_without_reading_anything if os.geteuid() == 0 else None,
-    )
+    return run_tunetag(*args, preexec_fn=_without_reading_anything if os.geteuid() == 0 else None)
 
 
 @pytest.fixture

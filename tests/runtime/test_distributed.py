@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from commands import module_args
 from torch import nn
 
 from tunetag.config import TrainConfig
@@ -170,11 +171,10 @@ def demo_songs(mood_library) -> Path:
 
 
 def train_command(songs: Path, run: Path, cache: Path) -> list[str]:
-    return [
-        "-m", "tunetag", "train", str(songs), "--task", "mood", "-o", str(run),
-        "--model", "shortchunk", "--epochs", str(EPOCHS), "--patience", str(EPOCHS),
-        "--seed", "0", "--crop", "2", "--cache", str(cache),
-    ]  # fmt: skip
+    return module_args(
+        "train", songs, "--task", "mood", "-o", run, "--model", "shortchunk",
+        "--epochs", EPOCHS, "--patience", EPOCHS, "--seed", 0, "--crop", 2, "--cache", cache,
+    )  # fmt: skip
 
 
 def run_quietly(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
