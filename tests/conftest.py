@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
+from signals import sine
 
 from tunetag.demo.library import make_demo_library
 from tunetag.library.scan import scan
-
-
-def tone(duration_s: float, sr: int, freq_hz: float = 440.0, channels: int = 1) -> np.ndarray:
-    """A sine at ``freq_hz`` of ``duration_s`` seconds, shape (samples,) or (samples, channels)."""
-    t = np.arange(int(round(duration_s * sr))) / sr
-    y = (0.5 * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
-    return y if channels == 1 else np.repeat(y[:, None], channels, axis=1)
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +34,7 @@ def write_audio(tmp_path: Path):
     ) -> Path:
         path = (folder or tmp_path) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, tone(duration_s, sr, freq_hz, channels), sr)
+        sf.write(path, sine(duration_s, sr, freq_hz, channels=channels), sr)
         return path
 
     return _write

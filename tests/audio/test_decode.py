@@ -10,15 +10,11 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+from signals import sine
 
 from tunetag.audio import analysis_window, decode, load_window
 from tunetag.config import AudioConfig
 from tunetag.errors import AudioDecodeError, ParameterError
-
-
-def sine(duration_s: float, sr: int, freq_hz: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(round(duration_s * sr))) / sr
-    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
 
 
 def peak_hz(y: np.ndarray, sr: int) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from matplotlib import colormaps
 from PIL import Image
+from signals import sine
 
 from tunetag.errors import ParameterError
 from tunetag.features import mel_spectrogram, seed_image, write_png
@@ -53,8 +54,7 @@ def test_constant_array_is_the_bottom_colour():
 
 def test_low_tone_is_brighter_near_the_bottom_rows():
     sr = 22050
-    t = np.arange(2 * sr) / sr
-    y = (0.5 * np.sin(2 * np.pi * 150.0 * t)).astype(np.float32)
+    y = sine(2.0, sr, 150.0, amplitude=0.5)
     image = seed_image(mel_spectrogram(y=y, sr=sr))
     rows = brightness(image).mean(axis=1)
     assert rows[-100:].mean() > 2 * rows[:100].mean()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 import pytest
+from signals import sine
 
 from tunetag.config import FeatureConfig, MelConfig
 from tunetag.features.views import (
@@ -22,8 +23,7 @@ NOTE_HZ = {"A3": 220.0, "C4": 261.63, "E4": 329.63, "G4": 392.0}
 
 
 def chord(*notes: str, duration_s: float = 2.0) -> np.ndarray:
-    t = np.arange(int(duration_s * SR)) / SR
-    return sum(0.3 * np.sin(2 * np.pi * NOTE_HZ[note] * t) for note in notes).astype(np.float32)
+    return sum(sine(duration_s, SR, NOTE_HZ[note], amplitude=0.3) for note in notes)
 
 
 def click_track(bpm: float, duration_s: float = 11.0) -> np.ndarray:
@@ -63,8 +63,7 @@ def test_click_track_tempogram_peaks_on_the_beat_period(bpm):
 
 
 def test_sine_envelope_reads_its_peak_and_rms_in_dbfs():
-    t = np.arange(3 * SR) / SR
-    y = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    y = sine(3.0, SR, 440.0, amplitude=0.5)
     envelope = waveform_envelope(y=y, sr=SR, hop_length=HOP)
     middle = envelope[:, 10:-10]
     np.testing.assert_allclose(middle[2], 20 * np.log10(0.5 / np.sqrt(2)), atol=0.5)

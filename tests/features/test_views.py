@@ -7,6 +7,7 @@ import importlib
 import librosa
 import numpy as np
 import pytest
+from signals import sine
 
 from tunetag.config import (
     AudioConfig,
@@ -33,11 +34,6 @@ SR = 22050
 VIEW_FUNCTIONS = [mel_spectrogram, chromagram, tempogram, waveform_envelope]
 
 
-def sine(duration_s: float, freq_hz: float, amplitude: float = 0.5, sr: int = SR) -> np.ndarray:
-    t = np.arange(int(duration_s * sr)) / sr
-    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
-
-
 def noise(n_samples: int, seed: int = 0) -> np.ndarray:
     return (0.1 * np.random.default_rng(seed).standard_normal(n_samples)).astype(np.float32)
 
@@ -53,7 +49,7 @@ def test_mel_shape_is_bands_by_frames(n_samples, hop_length, n_mels):
 
 
 def test_1khz_sine_peaks_in_the_band_nearest_1khz():
-    mel = mel_spectrogram(y=sine(2.0, 1000.0), sr=SR)
+    mel = mel_spectrogram(y=sine(2.0, SR, 1000.0), sr=SR)
     centres = librosa.mel_frequencies(n_mels=128 + 2, fmin=0.0, fmax=SR / 2)[1:-1]
     expected = int(np.argmin(np.abs(centres - 1000.0)))
     loudest = np.argmax(mel.mean(axis=1))
@@ -62,7 +58,7 @@ def test_1khz_sine_peaks_in_the_band_nearest_1khz():
 
 @pytest.mark.parametrize("freq_hz", [100.0, 261.63, 440.0, 900.0])
 def test_full_scale_sine_below_1khz_reads_about_0_db(freq_hz):
-    mel = mel_spectrogram(y=sine(1.0, freq_hz, amplitude=1.0), sr=SR)
+    mel = mel_spectrogram(y=sine(1.0, SR, freq_hz, amplitude=1.0), sr=SR)
     assert -1.5 < mel.max() <= 0.0
 
 
@@ -72,15 +68,15 @@ def test_full_scale_noise_stays_below_0_db():
 
 
 def test_level_is_kept_half_amplitude_is_6_db_lower():
-    full = mel_spectrogram(y=sine(1.0, 440.0, amplitude=1.0), sr=SR)
-    half = mel_spectrogram(y=sine(1.0, 440.0, amplitude=0.5), sr=SR)
+    full = mel_spectrogram(y=sine(1.0, SR, 440.0, amplitude=1.0), sr=SR)
+    half = mel_spectrogram(y=sine(1.0, SR, 440.0, amplitude=0.5), sr=SR)
     assert full.max() - half.max() == pytest.approx(20 * np.log10(2), abs=0.01)
     loud = full > full.max() - 40  # bins well above the floor shift by the same 6 dB
     np.testing.assert_allclose(full[loud] - half[loud], 20 * np.log10(2), atol=0.01)
 
 
 def test_floor_is_top_db_below_the_loudest_bin():
-    y = sine(1.0, 440.0) + noise(SR, seed=1) / 100
+    y = sine(1.0, SR, 440.0) + noise(SR, seed=1) / 100
     for top_db in (80.0, 40.0):
         mel = mel_spectrogram(y=y, sr=SR, top_db=top_db)
         assert mel.min() == pytest.approx(mel.max() - top_db, abs=1e-3)  # the floor is reached
@@ -93,7 +89,7 @@ def test_digital_silence_is_minus_100_db():
 
 def test_fmin_and_fmax_set_the_band_edges():
     # with bands spread over 500-2000 Hz, a 1.5 kHz tone lands far up the mel axis
-    mel = mel_spectrogram(y=sine(1.0, 1500.0), sr=SR, n_mels=32, fmin=500.0, fmax=2000.0)
+    mel = mel_spectrogram(y=sine(1.0, SR, 1500.0), sr=SR, n_mels=32, fmin=500.0, fmax=2000.0)
     centres = librosa.mel_frequencies(n_mels=32 + 2, fmin=500.0, fmax=2000.0)[1:-1]
     expected = int(np.argmin(np.abs(centres - 1500.0)))
     assert expected > 20
@@ -116,7 +112,7 @@ def test_chroma_is_librosa_chroma_stft_in_0_to_1():
 
 @pytest.mark.parametrize(("freq_hz", "row"), [(261.63, 0), (440.0, 9), (123.47, 11)])
 def test_chroma_row_0_is_c(freq_hz, row):
-    chroma = chromagram(y=sine(1.0, freq_hz), sr=SR)
+    chroma = chromagram(y=sine(1.0, SR, freq_hz), sr=SR)
     assert int(np.argmax(chroma.mean(axis=1))) == row
 
 
@@ -128,7 +124,7 @@ def test_chroma_of_silence_is_zero():
 
 def test_chroma_tuning_none_estimates_it():
     # a quarter-tone sharp A: with tuning estimated, it is still A
-    chroma = chromagram(y=sine(1.0, 440.0 * 2 ** (0.45 / 12)), sr=SR, tuning=None)
+    chroma = chromagram(y=sine(1.0, SR, 440.0 * 2 ** (0.45 / 12)), sr=SR, tuning=None)
     assert int(np.argmax(chroma.mean(axis=1))) == 9
 
 
@@ -253,7 +249,7 @@ def test_view_rows_come_from_each_view_settings():
 
 
 def test_compute_view_uses_each_view_settings_and_the_shared_grid():
-    y = sine(1.0, 440.0, sr=16000) + noise(16000)
+    y = sine(1.0, 16000, 440.0) + noise(16000)
     grid = {"sr": 16000, "n_fft": 1024, "hop_length": 256}
     expected = {
         "mel": mel_spectrogram(y=y, **grid, n_mels=40, top_db=60.0),
@@ -294,11 +290,11 @@ def test_compute_views_equals_the_single_views_with_one_stft(monkeypatch):
 def test_unknown_view_names_the_known_ones():
     message = "unknown view 'chromagram'; known views: mel, chroma, tempogram, waveform"
     with pytest.raises(ParameterError, match=message):
-        compute_view("chromagram", sine(0.5, 440.0), FeatureConfig())
+        compute_view("chromagram", sine(0.5, SR, 440.0), FeatureConfig())
     with pytest.raises(ParameterError, match=message):
         view_rows("chromagram", FeatureConfig())
     with pytest.raises(ParameterError, match=message):
-        compute_views(["mel", "chromagram"], sine(0.5, 440.0), FeatureConfig())
+        compute_views(["mel", "chromagram"], sine(0.5, SR, 440.0), FeatureConfig())
 
 
 def test_logc_mel_is_musicnn_input_from_float16_mel_power():

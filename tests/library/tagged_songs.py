@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 from mutagen.id3 import ID3, TCON, TIT2
 from mutagen.mp4 import MP4
+from signals import sine
 
 HAS_MP3 = "MP3" in sf.available_formats()
 FORMATS = [
@@ -21,9 +22,9 @@ FORMATS = [
 ]
 
 
-def _tone(duration_s: float, sr: int) -> np.ndarray:
-    t = np.arange(int(duration_s * sr)) / sr
-    return (0.4 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+def _tone(sr: int) -> np.ndarray:
+    """Half a second of 440 Hz."""
+    return sine(0.5, sr, 440.0, amplitude=0.4)
 
 
 def make_song(folder: Path, kind: str, name: str | None = None, genre: str = "Jazz") -> Path:
@@ -36,7 +37,7 @@ def make_song(folder: Path, kind: str, name: str | None = None, genre: str = "Ja
     if suffix == "m4a":
         with av.open(str(path), "w", format="ipod") as container:
             stream = container.add_stream("aac", rate=22050, layout="mono")
-            frame = av.AudioFrame.from_ndarray(_tone(0.5, 22050)[None], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(_tone(22050)[None], format="flt", layout="mono")
             frame.sample_rate, frame.pts = 22050, 0
             for packet in [*stream.encode(frame), *stream.encode(None)]:
                 container.mux(packet)
@@ -44,15 +45,15 @@ def make_song(folder: Path, kind: str, name: str | None = None, genre: str = "Ja
         tags["\xa9nam"], tags["\xa9gen"] = ["Tone"], [genre]
         tags.save()
     elif suffix == "opus":
-        sf.write(path, _tone(0.5, 48000), 48000, format="OGG", subtype="OPUS")
+        sf.write(path, _tone(48000), 48000, format="OGG", subtype="OPUS")
     elif suffix == "mp3":
-        sf.write(path, _tone(0.5, 22050), 22050, format="MP3")
+        sf.write(path, _tone(22050), 22050, format="MP3")
         tags = ID3()
         tags.add(TIT2(encoding=3, text="Tone"))
         tags.add(TCON(encoding=3, text=genre))
         tags.save(path, v2_version=3 if kind == "mp3-v23" else 4)
     else:
-        sf.write(path, _tone(0.5, 22050), 22050)
+        sf.write(path, _tone(22050), 22050)
     if suffix in ("flac", "ogg", "opus"):
         tags = mutagen.File(path)
         tags["TITLE"], tags["GENRE"] = "Tone", genre

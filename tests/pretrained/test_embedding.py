@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soxr
 import torch
+from signals import sine
 
 from tunetag.config import AudioConfig, FeatureConfig, MusicnnConfig
 from tunetag.errors import ParameterError
@@ -20,8 +21,8 @@ from tunetag.pretrained.taggers import load_tagger
 
 
 def chord(seconds: float, sr: int) -> np.ndarray:
-    t = np.arange(int(seconds * sr)) / sr
-    y = sum(np.sin(2 * np.pi * hz * t) / k for k, hz in enumerate((220.0, 277.2, 329.6), 1))
+    y = sum(sine(seconds, sr, hz, amplitude=1 / k) for k, hz in enumerate((220.0, 277.2, 329.6), 1))
+    t = np.arange(len(y)) / sr
     return (0.1 * y * np.exp(-(t % 1.0))).astype(np.float32)
 
 

@@ -20,6 +20,7 @@ import av
 import numpy as np
 import soundfile as sf
 from PIL import Image
+from signals import sine
 
 SR = 22050
 GOOD, BAD, EITHER = "good", "bad", "either"
@@ -37,9 +38,9 @@ class Entry:
 def music(duration_s: float, sr: int = SR, channels: int = 1, seed: int = 0) -> np.ndarray:
     """A few seconds of chords with a beat: enough for every view to have something to see."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(duration_s * sr)) / sr
-    y = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
-    y = y * (0.6 + 0.4 * (np.sin(2 * np.pi * 2.0 * t) > 0)) + 0.02 * rng.standard_normal(len(t))
+    y = sum(sine(duration_s, sr, hz, amplitude=0.15) for hz in (220.0, 277.2, 329.6))
+    beat = sine(duration_s, sr, 2.0, amplitude=1.0) > 0  # a loud quarter second, a soft one
+    y = y * (0.6 + 0.4 * beat) + 0.02 * rng.standard_normal(len(y))
     y = y.astype(np.float32)
     return y if channels == 1 else np.repeat(y[:, None], channels, axis=1)
 

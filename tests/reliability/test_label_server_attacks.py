@@ -9,11 +9,11 @@ import re
 import socket
 
 import httpx2
-import numpy as np
 import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from signals import sine
 
 from tunetag.labelapp.app import MAX_BODY_BYTES, TOKEN_HEADER
 from tunetag.labelapp.server import LabelServer
@@ -53,8 +53,7 @@ def served(tmp_path_factory):
     (root / "music").mkdir()
     table = SongTable.new(root / "songs.csv")
     for k in range(3):
-        t = np.arange(22050) / 22050
-        sf.write(root / "music" / f"song{k}.wav", 0.2 * np.sin(2 * np.pi * 440 * t), 22050)
+        sf.write(root / "music" / f"song{k}.wav", sine(1.0, 22050, 440.0, amplitude=0.2), 22050)
         table.rows.append({**dict.fromkeys(table.columns, ""), "path": f"music/song{k}.wav"})
     table.write()
     (root / "secret.txt").write_text(SECRET, encoding="utf-8")

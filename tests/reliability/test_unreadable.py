@@ -13,10 +13,10 @@ import os
 import stat
 import subprocess
 
-import numpy as np
 import pytest
 import soundfile as sf
 from commands import run_tunetag
+from signals import sine
 
 from tunetag.library.fields import read_fields
 from tunetag.library.predictions import PredictedSong, write_predictions
@@ -44,9 +44,8 @@ def folder(tmp_path):
     root = tmp_path
     music = root / "music"
     (music / "locked-folder").mkdir(parents=True)
-    t = np.arange(3 * 22050) / 22050
     for name in ("a.wav", "b.wav", "locked.wav", "locked-folder/c.wav"):
-        sf.write(music / name, 0.3 * np.sin(2 * np.pi * 330 * t), 22050)
+        sf.write(music / name, sine(3.0, 22050, 330.0, amplitude=0.3), 22050)
     (music / "locked.wav").chmod(0)
     (music / "locked-folder").chmod(0)
     yield root
