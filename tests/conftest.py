@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,18 +41,80 @@ def write_audio(tmp_path: Path):
     return _write
 
 
+def _files(root: Path, *names: str) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (or under its ``names``): relative path -> (size, mtime)."""
+    tops = [root / name for name in names] if names else [root]
+    found = {}
+    for top in tops:
+        for path in top.rglob("*") if top.is_dir() else [top]:
+            if path.is_file():
+                stat = path.stat()
+                found[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
 @pytest.fixture(scope="session")
 def mood_library(tmp_path_factory):
     """Factory: a demo library in mood folders and its song CSV, mood from the folders;
-    returns the folder holding ``music/`` and ``songs.csv``."""
+    returns the folder holding ``music/`` and ``songs.csv``.
+
+    Each library (songs per class, duration, seed) is built once a session and shared by
+    every test that asks for the same one (``name`` names the folder it is first built in).
+    So a test reads it and writes its runs and caches in a folder of its own; to change a
+    song or the CSV it changes a copy (``copy_library``). The session ends in an error if
+    a shared library's music or CSV changed."""
+    built: dict[tuple[int, float, int], tuple[Path, dict]] = {}
 
     def _make(name: str, songs_per_class: int, duration_s: float, seed: int) -> Path:
-        root = tmp_path_factory.mktemp(name)
-        make_demo_library(
-            root / "music", songs_per_class=songs_per_class, duration_s=duration_s, seed=seed,
-            progress=False,
-        )  # fmt: skip
-        scan(root / "music", root / "songs.csv", label_from_folder="mood", progress=False)
-        return root
+        key = (songs_per_class, float(duration_s), seed)
+        if key not in built:
+            root = tmp_path_factory.mktemp(name)
+            make_demo_library(
+                root / "music", songs_per_class=songs_per_class, duration_s=duration_s,
+                seed=seed, progress=False,
+            )  # fmt: skip
+            scan(root / "music", root / "songs.csv", label_from_folder="mood", progress=False)
+            built[key] = root, _files(root, "music", "songs.csv")
+        return built[key][0]
 
-    return _make
+    yield _make
+    for root, files in built.values():
+        assert _files(root, "music", "songs.csv") == files, f"a test changed {root}"
+
+
+@pytest.fixture(scope="session")
+def copy_library():
+    """Function: copy a library's ``music/`` and ``songs.csv`` into the folder ``to`` (its
+    paths are relative, so the copy's CSV names the copy's songs); returns ``to``."""
+
+    def _copy(root: Path, to: Path) -> Path:
+        shutil.copytree(root / "music", to / "music", symlinks=True)
+        shutil.copy2(root / "songs.csv", to / "songs.csv")
+        return to
+
+    return _copy
+
+
+@pytest.fixture(scope="session")
+def small_library(mood_library) -> Path:
+    """Eight 6 s demo songs, four of each mood (seed 2): what `logreg_run` learnt."""
+    return mood_library("small", songs_per_class=4, duration_s=6.0, seed=2)
+
+
+@pytest.fixture(scope="session")
+def logreg_run(small_library, tmp_path_factory):
+    """A logistic-regression run (one split) on the mood of `small_library`, trained once a
+    session and shared (a `RunFolder`): read it, never write into it; the session ends in an
+    error if its files changed."""
+    from tunetag.config import RunConfig, TrainConfig  # only for the tests that use it:
+    from tunetag.steps.train import train  # importing torch takes seconds
+
+    folder = tmp_path_factory.mktemp("logreg")
+    config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
+    run = train(
+        small_library / "songs.csv", folder / "run", config, cache_dir=folder / "cache",
+        progress=False,
+    )  # fmt: skip
+    files = _files(run.path)
+    yield run
+    assert _files(run.path) == files, f"a test changed {run.path}"

@@ -112,11 +112,12 @@ ODD_NAME = "Café «1» #2 & 50% ünï.wav"  # a file name a URL must percent-en
 
 
 @pytest.fixture(scope="module")
-def trained(mood_library):
+def trained(mood_library, copy_library, tmp_path_factory):
     """A logreg run over 3 folds (every song scored) on mood (three songs mislabelled) and a
     multi-label `tags` task; one song has a title to escape, another a file name with #, %
     and non-ASCII letters."""
-    root = mood_library("trained", songs_per_class=6, duration_s=8.0, seed=3)
+    shared = mood_library("trained", songs_per_class=6, duration_s=8.0, seed=3)
+    root = copy_library(shared, tmp_path_factory.mktemp("report"))  # its files change here
     songs = root / "songs.csv"
     table = SongTable.read(songs)
     table.columns.append("tags")

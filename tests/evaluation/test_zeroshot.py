@@ -20,12 +20,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def trained(mood_library):
+def trained(mood_library, tmp_path_factory):
     """A 2-fold logreg run on the mood of eight demo songs (every song scored)."""
     root = mood_library("zeroshot", songs_per_class=4, duration_s=6.0, seed=5)
     songs = root / "songs.csv"
+    work = tmp_path_factory.mktemp("zeroshot")
     config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",), folds=2))
-    run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
+    run = train(songs, work / "run", config, cache_dir=work / "cache", progress=False)
     table, truth = run.load_scored_songs()
     return {"root": root, "run": run, "table": table, "truth": truth}
 

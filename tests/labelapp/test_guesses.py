@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tunetag.config import RunConfig, TrainConfig
 from tunetag.labelapp.guesses import task_uncertainty
 from tunetag.labelapp.session import open_session
 from tunetag.library.songtable import SongTable
 from tunetag.library.tasks import Task
-from tunetag.steps.train import train
 
-# Rows whose mood is emptied after training: the songs left to label. With seed 2 the run is
-# least sure of them in an order other than the file's (1, 4, 6, 0), so the test can tell.
+# Rows whose mood is emptied after training: the songs left to label. The shared run
+# (`logreg_run`, on the demo songs of seed 2) is least sure of them in an order other than
+# the file's (1, 4, 6, 0), so the test can tell.
 BLANKED = (0, 1, 4, 6)
 
 # --- task_uncertainty -------------------------------------------------------------------
@@ -47,13 +46,13 @@ def test_multi_label_uncertainty_is_one_at_a_coin_toss_and_zero_when_sure():
 
 
 @pytest.fixture(scope="module")
-def labelled_run(mood_library):
-    """8 six-second demo songs, a logistic run trained on their moods, then 4 moods blanked."""
-    root = mood_library("guesses", songs_per_class=4, duration_s=6.0, seed=2)
+def labelled_run(small_library, logreg_run, copy_library, tmp_path_factory):
+    """8 six-second demo songs, the shared logistic run trained on their moods, then 4 moods
+    blanked (in a copy of the song CSV)."""
+    root = copy_library(small_library, tmp_path_factory.mktemp("guesses"))
     cache = root / "cache"
     songs = root / "songs.csv"
-    config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
-    run = train(songs, root / "run", config, cache_dir=cache, progress=False)
+    run = logreg_run
     table = SongTable.read(songs)
     for row in BLANKED:
         table.rows[row]["mood"] = ""

@@ -35,9 +35,11 @@ TAG_FIELDS = ["mood", "TUNETAG_MOOD_P", "TUNETAG_RUN"]
 
 
 @pytest.fixture(scope="module")
-def library(mood_library):
-    """16 short songs in mood folders, their CSV, a warm cache and a trained run."""
-    root = mood_library("killed", songs_per_class=8, duration_s=12.0, seed=7)
+def library(mood_library, copy_library, tmp_path_factory):
+    """16 short songs in mood folders, their CSV, a warm cache and a trained run (in a copy
+    of the shared library: the tests write predictions beside the songs)."""
+    shared = mood_library("killed", songs_per_class=8, duration_s=12.0, seed=7)
+    root = copy_library(shared, tmp_path_factory.mktemp("killed"))
     songs = root / "songs.csv"
     config = RunConfig(train=TrainConfig(model="shortchunk", tasks=("mood",), epochs=1, folds=1))
     run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)

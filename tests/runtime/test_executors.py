@@ -12,14 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tunetag.cli import app
-from tunetag.config import RunConfig, TrainConfig
-from tunetag.demo.library import make_demo_library
 from tunetag.errors import ParameterError
 from tunetag.features.extract import extract
 from tunetag.library.scan import scan
 from tunetag.runtime.executors import open_executor
 from tunetag.steps.predict import predict
-from tunetag.steps.train import train
 
 distributed = pytest.importorskip("distributed")
 
@@ -40,17 +37,17 @@ def scheduler():
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    """Six 6 s songs with their mood, one text file named like audio, and a local run's
-    cache of them (the reference every cluster run is compared with)."""
-    root = tmp_path_factory.mktemp("library")
-    make_demo_library(root / "music", songs_per_class=3, duration_s=6.0, progress=False)
+def library(small_library, copy_library, tmp_path_factory):
+    """Eight 6 s songs with their mood (a copy of `small_library`), one text file named like
+    audio, and a local run's cache of them (the reference every cluster run is compared
+    with)."""
+    root = copy_library(small_library, tmp_path_factory.mktemp("library"))
     broken = root / "music" / "x.mp3"
     broken.write_text("not audio", encoding="utf-8")
     songs = root / "songs.csv"
     scan(root / "music", songs, label_from_folder="mood", progress=False)
     local = extract(songs, cache_dir=root / "local-cache", progress=False)
-    assert len(local.ok) == 6 and list(local.errors) == [broken]
+    assert len(local.ok) == 8 and list(local.errors) == [broken]
     return {"root": root, "songs": songs, "broken": broken, "local": local}
 
 
@@ -61,7 +58,7 @@ def test_extract_on_the_cluster_caches_the_same_arrays(scheduler, library, tmp_p
             library["songs"], cache_dir=tmp_path / "cache", executor=executor, progress=False
         )
 
-    assert (report.computed, report.cached) == (6, 0)
+    assert (report.computed, report.cached) == (8, 0)
     assert list(report.ok) == list(local.ok)
     assert report.errors == local.errors
     assert capsys.readouterr().err.count(f"error: {library['broken']}: ") == 1
@@ -81,17 +78,16 @@ def test_extract_command_with_dask(scheduler, library, tmp_path):
     )
 
     assert result.exit_code == 0, result.output
-    assert "6 songs ready (6 computed, 0 cached), 1 skipped" in result.output
+    assert "8 songs ready (8 computed, 0 cached), 1 skipped" in result.output
     local_cache = library["root"] / "local-cache"
     assert sorted(p.relative_to(cache) for p in cache.rglob("*.npy")) == sorted(
         p.relative_to(local_cache) for p in local_cache.rglob("*.npy")
     )
 
 
-def test_predict_on_the_cluster_writes_the_same_file(scheduler, library, tmp_path):
+def test_predict_on_the_cluster_writes_the_same_file(scheduler, library, logreg_run, tmp_path):
     local_cache = library["root"] / "local-cache"
-    config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
-    run = train(library["songs"], tmp_path / "run", config, cache_dir=local_cache, progress=False)
+    run = logreg_run
     here = predict(
         run.path, [library["songs"]], tmp_path / "here.csv", cache_dir=local_cache, progress=False
     )
@@ -105,8 +101,8 @@ def test_predict_on_the_cluster_writes_the_same_file(scheduler, library, tmp_pat
             progress=False,
         )
 
-    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 6  # the workers decoded
-    assert there.scored == here.scored == 6
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 8  # the workers decoded
+    assert there.scored == here.scored == 8
     assert list(there.errors) == [library["broken"]]
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
 

@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 
 import tunetag.steps.predict as predict_module
-from tunetag.config import RunConfig, TrainConfig
 from tunetag.library.scan import collect_audio
 from tunetag.steps.predict import predict
-from tunetag.steps.train import train
 
 
 @pytest.fixture(scope="module")
-def trained(mood_library):
-    """Six 6 s demo songs and a logistic-regression run on their mood."""
-    root = mood_library("predict", songs_per_class=3, duration_s=6.0, seed=0)
-    songs = root / "songs.csv"
-    config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood",)))
-    run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
-    return {"root": root, "run": run.path}
+def trained(small_library, logreg_run):
+    """Eight 6 s demo songs and a logistic-regression run on their mood (both shared)."""
+    return {"root": small_library, "run": logreg_run.path}
 
 
 class _LastFirstPool(ThreadPoolExecutor):
@@ -63,7 +57,7 @@ def test_rows_come_in_input_order_whatever_order_songs_finish_in(trained, tmp_pa
     in_order = predict(
         trained["run"], [music], tmp_path / "here.csv", cache_dir=tmp_path / "c1", progress=False
     )
-    with _LastFirstPool(6) as pool:
+    with _LastFirstPool(8) as pool:
         reversed_run = predict(
             trained["run"],
             [music],
@@ -72,7 +66,7 @@ def test_rows_come_in_input_order_whatever_order_songs_finish_in(trained, tmp_pa
             executor=pool,
             progress=False,
         )
-    assert in_order.scored == reversed_run.scored == 6
+    assert in_order.scored == reversed_run.scored == 8
     assert pool.finished == list(reversed(collect_audio([music])))
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
     assert _paths(tmp_path / "here.csv") == sorted(_paths(tmp_path / "here.csv"))

@@ -18,10 +18,11 @@ ALL_VIEWS = ("mel", "chroma", "tempogram", "waveform")
 
 
 @pytest.fixture(scope="module")
-def library(mood_library):
+def library(mood_library, copy_library, tmp_path_factory):
     """12 short songs: mood from folders, genre from tags (two left blank), and a
-    multi-label `tags` column (left blank for one song)."""
-    root = mood_library("library", songs_per_class=6, duration_s=8.0, seed=3)
+    multi-label `tags` column (left blank for one song), in a copy of the shared library."""
+    shared = mood_library("library", songs_per_class=6, duration_s=8.0, seed=3)
+    root = copy_library(shared, tmp_path_factory.mktemp("train"))
     songs = root / "songs.csv"
     table = SongTable.read(songs)
     table.columns.append("tags")

@@ -32,16 +32,18 @@ class KilledError(Exception):
 
 
 @pytest.fixture(scope="module")
-def library(mood_library):
+def library(mood_library, tmp_path_factory):
+    """The shared demo songs, and a folder of this module's own for the runs and the cache."""
     root = mood_library("library", songs_per_class=4, duration_s=6.0, seed=5)
-    return {"songs": root / "songs.csv", "cache": root / "cache", "root": root}
+    runs = tmp_path_factory.mktemp("checkpoint")
+    return {"songs": root / "songs.csv", "cache": runs / "cache", "runs": runs}
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(library):
     return train(
         library["songs"],
-        library["root"] / "whole",
+        library["runs"] / "whole",
         CONFIG,
         cache_dir=library["cache"],
         progress=False,
@@ -78,7 +80,7 @@ def _assert_same_run(found, expected) -> None:
 def test_a_resumed_run_is_the_uninterrupted_run(
     library, uninterrupted, tmp_path, monkeypatch, writes
 ):
-    out = library["root"] / f"stopped-{writes}"  # beside the other: the same relative paths
+    out = library["runs"] / f"stopped-{writes}"  # beside the other: the same relative paths
     with monkeypatch.context() as patch:
         _stop_after(patch, writes)
         with pytest.raises(KilledError):
@@ -95,7 +97,7 @@ def test_a_resumed_run_is_the_uninterrupted_run(
 def test_resume_without_a_checkpoint_starts_from_the_beginning(library, uninterrupted):
     run = train(
         library["songs"],
-        library["root"] / "fresh",
+        library["runs"] / "fresh",
         CONFIG,
         cache_dir=library["cache"],
         progress=False,
