@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from starlette.testclient import TestClient
 from tunetag.audio.decode import decode
 from tunetag.labelapp.app import TOKEN_HEADER, create_app
 from tunetag.labelapp.session import open_session
+from tunetag.library.fields import read_fields
 from tunetag.library.songtable import SongTable
 
 ERROR_LINE = re.compile(r"^error: (.+?): (.+)$")
@@ -57,9 +59,16 @@ def _shown(path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def test_scan_lists_every_audio_file_once_and_names_the_unlistable(corpus):
+@pytest.fixture(scope="module")
+def scanned(corpus):
+    """The corpus scanned once (``songs.csv``): the song list every later command is given,
+    and the scan's own outcome for the test of it."""
     songs = corpus["root"] / "songs.csv"
-    done = _tunetag("scan", corpus["root"] / "music", "-o", songs)
+    return {"songs": songs, "done": _tunetag("scan", corpus["root"] / "music", "-o", songs)}
+
+
+def test_scan_lists_every_audio_file_once_and_names_the_unlistable(corpus, scanned):
+    songs, done = scanned["songs"], scanned["done"]
     assert done.returncode == 0, done.stderr[-2000:]
     listed = {path.name for path in _listed(songs)}
     regular = {
@@ -71,11 +80,10 @@ def test_scan_lists_every_audio_file_once_and_names_the_unlistable(corpus):
     assert "not UTF-8" in _errors(done.stderr)[_shown(latin1)]
 
 
-def test_extract_caches_the_good_and_names_each_bad_file_in_one_line(corpus):
-    songs = corpus["root"] / "songs.csv"
-    if not songs.exists():
-        assert _tunetag("scan", corpus["root"] / "music", "-o", songs).returncode == 0
-    cache = corpus["root"] / "cache"
+def test_extract_caches_the_good_and_names_each_bad_file_in_one_line(corpus, scanned, tmp_path):
+    songs = scanned["songs"]
+    assert scanned["done"].returncode == 0, scanned["done"].stderr[-2000:]
+    cache = tmp_path / "cache"  # its own: every array in it is one this command wrote
     done = _tunetag("extract", songs, "--cache", cache, "--views", "mel,chroma,tempogram,waveform")
     assert done.returncode == 0, done.stderr[-2000:]
     errors = _errors(done.stderr)
@@ -96,14 +104,12 @@ def test_extract_caches_the_good_and_names_each_bad_file_in_one_line(corpus):
 
 
 @pytest.fixture(scope="module")
-def through_training(corpus):
+def through_training(corpus, scanned):
     """The corpus labelled (mood alternating, bad files included), a run trained on it and
     its predictions for the whole folder: each command run once, for the tests below."""
     root = corpus["root"]
-    songs = root / "songs.csv"
-    if not songs.exists():
-        assert _tunetag("scan", root / "music", "-o", songs).returncode == 0
-    table = SongTable.read(songs, check_files=False)
+    assert scanned["done"].returncode == 0, scanned["done"].stderr[-2000:]
+    table = SongTable.read(scanned["songs"], check_files=False)
     for k, row in enumerate(table.rows):
         row["mood"] = ("mellow", "not mellow")[k % 2]
     labelled = table.write(root / "labelled.csv")
@@ -165,18 +171,26 @@ def test_predict_names_each_bad_file_and_writes_no_nan(corpus, through_training)
                 assert math.isfinite(float(cell)), (row["path"], column, cell)
 
 
-def test_tag_write_tags_every_good_file_and_damages_none(corpus, through_training):
+def test_tag_write_tags_every_good_file_and_damages_none(corpus, through_training, tmp_path):
+    # tagging writes into the files, so it works on a corpus of its own, made alike, beside a
+    # copy of the predictions for the shared one (their paths are relative to the CSV)
+    entries = make_corpus(tmp_path)
+    predictions = Path(shutil.copy(corpus["root"] / "predictions.csv", tmp_path))
+    with open(predictions, newline="", encoding="utf-8") as handle:
+        predicted = {Path(row["path"]).name: row["mood"] for row in csv.DictReader(handle)}
     before = {
-        e.path: decode(e.path, 22050) for e in corpus["entries"] if e.expect == GOOD
+        e.path: decode(e.path, 22050) for e in entries if e.expect == GOOD
         and e.path.stat().st_size < 10_000_000
     }  # fmt: skip
-    done = _tunetag("tag", corpus["root"] / "predictions.csv", "--write")
+    done = _tunetag("tag", predictions, "--write")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     errors = _errors(done.stderr)
     assert all("\n" not in reason for reason in errors.values())
     for path, samples in before.items():
         assert str(path) not in errors or "not supported" in errors[str(path)]
         np.testing.assert_array_equal(decode(path, 22050), samples)
+        if str(path) not in errors:  # tagged with what was predicted for it
+            assert read_fields(path, ["mood"]) == {"mood": predicted[path.name]}
 
 
 def test_the_label_page_answers_every_song_without_a_server_error(corpus, through_training):
