@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # cannot run here); root installs it directly, anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench bench-devices clean
+.PHONY: install browser demo test lint check bench bench-devices clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check tunetag tests benchmarks
 	$(BIN)/ruff format --check tunetag tests benchmarks
 	$(BIN)/lint-imports
+
+# The quick loop: lint and every test not marked slow (under 2 minutes on 2 cores).
+check: $(STAMP) lint
+	$(BIN)/python -m pytest -m "not slow" -q -p no:cacheprovider
 
 test: lint browser
 	$(BIN)/python -m pytest -q

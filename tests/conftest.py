@@ -12,6 +12,16 @@ from signals import sine
 from tunetag.demo.library import make_demo_library
 from tunetag.library.scan import scan
 
+# Files of other owners that take minutes, marked slow here until they carry
+# ``pytestmark = pytest.mark.slow`` themselves: `make check` leaves them out.
+SLOW_FILES = {"test_end_to_end.py"}  # the whole pipeline through the command line
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def private_feature_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

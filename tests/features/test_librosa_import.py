@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tunetag.features.librosa_import import lock_path
+
+# fresh processes importing librosa with an empty numba cache: `make check` leaves it out
+pytestmark = pytest.mark.slow
 
 COUNT_CACHE_WRITES = """
 import dataclasses, glob, sys

@@ -13,6 +13,9 @@ from tunetag.labelapp.server import LabelServer
 from tunetag.labelapp.session import open_session
 from tunetag.library.songtable import SongTable
 
+# drives Chromium: `make check` leaves it out
+pytestmark = pytest.mark.slow
+
 CHROMIUM_FLAGS = [  # as root, in a sandbox, with no network: what headless Chromium needs
     "--headless",
     "--no-sandbox",

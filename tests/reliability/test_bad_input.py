@@ -26,6 +26,9 @@ from tunetag.labelapp.session import open_session
 from tunetag.library.fields import read_fields
 from tunetag.library.songtable import SongTable
 
+# every command in its own process over the whole corpus: `make check` leaves it out
+pytestmark = pytest.mark.slow
+
 ERROR_LINE = re.compile(r"^error: (.+?): (.+)$")
 
 

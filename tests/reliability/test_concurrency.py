@@ -13,6 +13,9 @@ from commands import start_tunetag
 
 from tunetag.library.songtable import SongTable
 
+# several real commands at once on one CSV or cache: `make check` leaves it out
+pytestmark = pytest.mark.slow
+
 LABEL_MANY = """
 import sys
 from tunetag.labelapp.store import LabelStore

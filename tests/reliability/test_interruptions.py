@@ -27,6 +27,9 @@ from tunetag.library.fields import read_fields
 from tunetag.library.songtable import SongTable
 from tunetag.steps.train import train
 
+# kills real commands over and over, trains twice: minutes; `make check` leaves it out
+pytestmark = pytest.mark.slow
+
 KILLS = 3  # kills per command before the run that is let finish
 TRAIN_ARGS = ["--model", "shortchunk", "--folds", "2", "--epochs", "3", "--patience", "3",
               "--crop", "2", "--crops-per-song", "2", "--augment-gain", "3",

@@ -140,6 +140,7 @@ def test_random_bytes_are_refused_and_the_server_stays_up(served, data):
     assert_untouched(served, reply)
 
 
+@pytest.mark.slow  # 150 refused requests take seconds
 @FUZZ
 @given(token=st.text(max_size=200))
 def test_any_wrong_token_is_refused(served, token):

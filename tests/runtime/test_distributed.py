@@ -187,6 +187,7 @@ def run_quietly(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # torchrun with two processes, then one process, training a network
 def test_two_processes_train_a_model_as_good_as_one_process(demo_songs, tmp_path):
     cache = tmp_path / "cache"
     ddp_run, single_run = tmp_path / "ddp", tmp_path / "single"

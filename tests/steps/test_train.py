@@ -35,6 +35,7 @@ def library(mood_library, copy_library, tmp_path_factory):
     return {"root": root, "songs": songs, "cache": root / "cache", "table": table}
 
 
+@pytest.mark.slow  # three folds of a four-view network
 def test_k_fold_multiview_run_scores_every_song_once(library, tmp_path):
     config = RunConfig(
         features=FeatureConfig(views=ALL_VIEWS),

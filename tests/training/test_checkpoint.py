@@ -11,6 +11,9 @@ from tunetag.errors import ParameterError
 from tunetag.steps.train import train
 from tunetag.training import checkpoint as checkpoint_module
 
+# seven trainings of a network, stopped and resumed: `make check` leaves it out
+pytestmark = pytest.mark.slow
+
 CONFIG = RunConfig(
     train=TrainConfig(
         model="shortchunk",

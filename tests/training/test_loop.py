@@ -92,6 +92,7 @@ class MeanBands(nn.Module):
         return {"mood": self.head(inputs["mel"].mean(dim=(1, 3)) / 80.0)}
 
 
+@pytest.mark.slow  # trains a network to 90 % accuracy
 def test_shortchunk_learns_low_against_high_bands(library):
     train, val = library
     result = run_fit(shortchunk([MOOD]), [MOOD], train, val)
@@ -122,6 +123,7 @@ def test_shortchunk_learns_low_against_high_bands(library):
     assert nll == pytest.approx(best["val_loss"], rel=1e-5)
 
 
+@pytest.mark.slow  # trains a network on two tasks
 def test_a_song_unlabelled_for_one_task_still_trains_the_other(library):
     train, val = library
     unlabelled = GENRE.target(None)
@@ -144,6 +146,7 @@ def test_a_song_unlabelled_for_one_task_still_trains_the_other(library):
     assert max(row["val_acc_mood"] for row in result.history) >= 0.9
 
 
+@pytest.mark.slow  # trains a network on a multi-label task
 def test_multi_label_tasks_learn_with_sigmoid_heads(library):
     train, val = library
 
@@ -166,6 +169,7 @@ def test_multi_label_tasks_learn_with_sigmoid_heads(library):
     assert not np.allclose(probs.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow  # trains a network with augmentation and mixup
 def test_augmentation_and_mixup_train_without_error(library):
     train, val = library
     result = run_fit(
