@@ -100,7 +100,7 @@ def test_a_new_model_is_one_decorated_class(monkeypatch):
     [
         ({}, "at least one task"),
         ({"mood": 0}, "at least 1 output"),
-        ({"type": 2}, "cannot name a network head"),
+        ({"": 2}, "a task needs a name"),
     ],
 )
 def test_bad_tasks_are_refused(tasks, message):

@@ -131,3 +131,42 @@ def assert_scored_songs_match_the_table(run, table: SongTable, n_scored: int) ->
                 assert song.predicted[name] == max(
                     song.probabilities[name], key=song.probabilities[name].get
                 )
+
+
+def test_a_networks_early_stopping_never_watches_the_songs_it_scores(
+    library, tmp_path, monkeypatch
+):
+    """Each fold's validation songs (its best epoch's judges) are some of that fold's
+    training songs; the songs it scores are neither trained on nor watched."""
+    import tunetag.steps.train as train_step
+
+    seen = []
+    real_fit = train_step.fit
+
+    def spy(model, tasks, train_examples, val_examples, **kwargs):
+        seen.append(
+            ({str(e.view_paths["mel"]) for e in train_examples},
+             {str(e.view_paths["mel"]) for e in val_examples})
+        )  # fmt: skip
+        return real_fit(model, tasks, train_examples, val_examples, **kwargs)
+
+    monkeypatch.setattr(train_step, "fit", spy)
+    config = RunConfig(
+        train=TrainConfig(model="shortchunk", folds=3, epochs=1, crop_s=1.0, crops_per_song=1)
+    )
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    scored, _ = run.load_scored_songs()
+    assert len(scored.songs) == 12
+    folds, final = seen[:3], seen[3]
+    everything = final[0]
+    assert len(everything) == 12 and not final[1]  # the final model: every song, no watching
+    tested = []
+    for fit_on, watched in folds:
+        assert watched and fit_on and not fit_on & watched
+        held_out = everything - fit_on - watched
+        assert held_out and held_out.isdisjoint(watched)
+        tested.append(held_out)
+    assert set().union(*tested) == everything  # each song is held out by one fold
+    assert sum(map(len, tested)) == 12

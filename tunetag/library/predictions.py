@@ -171,14 +171,29 @@ def _tasks_of(csv_path: Path, columns: list[str]) -> dict[str, list[str]]:
             f"{csv_path}: not a predictions file (no {', '.join(missing)} column; "
             "make one with tunetag predict)"
         )
-    tasks = {
-        name: [c.split(":", 1)[1] for c in columns if c.startswith(name + ":")]
-        for name in columns
-        if name + PROBABILITY_SUFFIX in columns
-    }
+    tasks = {}
+    for at, name in enumerate(columns):
+        if at + 1 < len(columns) and columns[at + 1] == name + PROBABILITY_SUFFIX:
+            tasks[name] = _classes_after(name, columns[at + 2 :])
     if not tasks:
         raise LabelFileError(f"{csv_path}: no task columns (<task>, <task>_probability)")
     return tasks
+
+
+def _classes_after(task: str, columns: list[str]) -> list[str]:
+    """The classes of ``task``: the ``<task>:<class>`` columns right after its own two.
+
+    Read by position, as the writer puts them, so that no other column is taken for a class
+    whatever the names: a task called ``label`` beside the ``label:<task>`` columns of true
+    labels, or a task whose name holds a colon.
+    """
+    classes = []
+    for at, column in enumerate(columns):
+        starts_a_task = at + 1 < len(columns) and columns[at + 1] == column + PROBABILITY_SUFFIX
+        if starts_a_task or not column.startswith(task + ":"):
+            break
+        classes.append(column[len(task) + 1 :])
+    return classes
 
 
 def _song(

@@ -10,6 +10,7 @@ from torch import nn
 
 from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES
 from tunetag.errors import ParameterError
+from tunetag.models.heads import TaskHeads
 from tunetag.models.registry import register_model
 from tunetag.pretrained.networks import EMBEDDING_UNITS, N_MELS
 
@@ -65,9 +66,7 @@ class MusicnnFinetune(nn.Module):
         )
         for part in self.frozen:
             part.requires_grad_(False)
-        self.heads = nn.ModuleDict(
-            {task: nn.Linear(EMBEDDING_UNITS, k) for task, k in tasks.items()}
-        )
+        self.heads = TaskHeads({task: nn.Linear(EMBEDDING_UNITS, k) for task, k in tasks.items()})
         self.dropout = nn.Dropout(DROPOUT)
 
     def train(self, mode: bool = True) -> MusicnnFinetune:

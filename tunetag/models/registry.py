@@ -93,15 +93,15 @@ def create(name: str, tasks: Mapping[str, int], view_rows: Mapping[str, int]) ->
     Raises
     ------
     ParameterError
-        For an unknown name, no task, a task with no output, a task name that cannot name
-        a network head, no view, or a view with no rows.
+        For an unknown name, no task, a task without a name or with no output, no view, or
+        a view with no rows. Any other task name works (`tunetag.models.heads.TaskHeads`).
     """
     cls = model_class(name)
     if not tasks:
         raise ParameterError(f"model {name!r}: at least one task is needed")
     for task, n_outputs in tasks.items():
-        if not task or "." in task or hasattr(nn.ModuleDict, task):
-            raise ParameterError(f"task name {task!r} cannot name a network head; rename it")
+        if not task:
+            raise ParameterError(f"model {name!r}: a task needs a name")
         if n_outputs < 1:
             raise ParameterError(f"task {task!r} needs at least 1 output, got {n_outputs}")
     if not view_rows or any(rows <= 0 for rows in view_rows.values()):

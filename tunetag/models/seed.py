@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from tunetag.models.heads import TaskHeads
 from tunetag.models.registry import register_model
 
 IMAGE_HEIGHT = 400  # pixels: mel bands drawn bottom (low) to top (high)
@@ -51,7 +52,7 @@ class SeedCNN(nn.Module):
         self.conv3 = nn.Conv2d(128, 256, kernel_size=3, padding=1)
         self.fc1 = nn.Linear(256 * (IMAGE_HEIGHT // 16) * (IMAGE_WIDTH // 16), 512)
         self.dropout = nn.Dropout(0.5)
-        self.fc2 = nn.ModuleDict({task: nn.Linear(512, k) for task, k in tasks.items()})
+        self.fc2 = TaskHeads({task: nn.Linear(512, k) for task, k in tasks.items()})
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Logits per task, each (batch, n_classes), for ``inputs["image"]`` (batch, 4, 400,

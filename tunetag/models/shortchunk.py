@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from tunetag.models.heads import TaskHeads
 from tunetag.models.registry import register_model
 
 CHANNELS = (32, 32, 64, 64, 128, 128)  # output channels of the six conv blocks
@@ -59,7 +60,7 @@ def task_heads(n_features: int, tasks: Mapping[str, int]) -> nn.ModuleDict:
             "dense": nn.Sequential(
                 nn.Dropout(DROPOUT), nn.Linear(n_features, HIDDEN), nn.ReLU(), nn.Dropout(DROPOUT)
             ),
-            "heads": nn.ModuleDict({task: nn.Linear(HIDDEN, k) for task, k in tasks.items()}),
+            "heads": TaskHeads({task: nn.Linear(HIDDEN, k) for task, k in tasks.items()}),
         }
     )
 

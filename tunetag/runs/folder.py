@@ -16,6 +16,7 @@ from tunetag.config import FeatureConfig, RunConfig
 from tunetag.errors import ParameterError
 from tunetag.features.views import view_rows
 from tunetag.files.atomic import atomic_open, atomic_write_text
+from tunetag.library.playlists import safe_names
 from tunetag.library.predictions import (
     PredictedSong,
     PredictionTable,
@@ -71,8 +72,8 @@ class RunFolder:
         return self.path / "scored-songs.csv"
 
     def confusion_path(self, task: str) -> Path:
-        """The confusion-matrix picture of one task."""
-        return self.path / f"confusion-{task}.png"
+        """The confusion-matrix picture of one task (its name made safe for a file name)."""
+        return self.path / f"confusion-{safe_names([task])[0]}.png"
 
     def save_config(self, config: RunConfig) -> None:
         """``config.json``: the settings, and the version of tunetag that trained the model."""

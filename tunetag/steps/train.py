@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from tunetag import models
-from tunetag.config import RunConfig, default_cache_dir
+from tunetag.config import RunConfig, TrainConfig, default_cache_dir
 from tunetag.errors import ParameterError
 from tunetag.evaluation.metrics import summarise_folds
 from tunetag.evaluation.run_outputs import write_run_outputs
@@ -50,11 +50,14 @@ def train(
     """Train ``config.train.model`` on every song labelled for at least one task.
 
     With ``config.train.folds == 1`` the songs are split once (stratified by the first
-    task, grouped by artist, so no artist is on both sides), the best epoch by validation
-    loss is kept and the validation songs are scored. With k folds, k models are trained so
-    that every song is scored once by a model that never saw it or its artist; the metrics
-    pool those scores and give the mean and spread over folds, and the saved model is
-    retrained on every song for the median best epoch.
+    task, grouped by artist, so no artist is on both sides) and the held-out songs are
+    scored. With k folds, k models are trained so that every song is scored once by a model
+    that never saw it or its artist; the metrics pool those scores and give the mean and
+    spread over folds, and the saved model is retrained on every song for the median best
+    epoch. A network's best epoch (early stopping) is chosen on an inner validation split of
+    each fold's training songs (`_validation_split`), never on the songs it scores, so the
+    figures are not optimistic; a summary model is fitted in closed form (its own choices
+    made inside its training songs, see `tunetag.models.auto`).
 
     Under ``torchrun --nproc_per_node=N -m tunetag train ...`` (``WORLD_SIZE`` > 1 in the
     environment) this opens a process group (`distributed.process_group`) and every process
@@ -117,7 +120,7 @@ def train(
         )
         checkpoint = _checkpoint(out_dir, config, songs, splits, resume, progress)
         trainer = _Trainer(config, tasks, progress)
-        outcome = _cross_validate(trainer, songs.examples, splits, checkpoint)
+        outcome = _cross_validate(trainer, songs, splits, checkpoint)
         run = RunFolder(out_dir)
         if world.writes_files:
             _write_run(run, config, tasks, table, songs, outcome)
@@ -254,7 +257,7 @@ def _splits(songs: _Songs, config: RunConfig) -> list[tuple[np.ndarray, np.ndarr
 
 def _cross_validate(
     trainer: _Trainer,
-    examples: list[SongExample],
+    songs: _Songs,
     splits: list[tuple[np.ndarray, np.ndarray]],
     checkpoint: TrainingCheckpoint,
 ) -> _Outcome:
@@ -262,6 +265,7 @@ def _cross_validate(
     folds, retrain on every song for the folds' median best epoch. Each finished fold is
     kept in ``checkpoint``, and a fold it holds is not trained again."""
     tasks = trainer.tasks
+    examples = songs.examples
     history: list[dict[str, float]] = []
     fold_metrics: list[dict[str, dict]] = []
     scored = np.zeros(len(examples), dtype=bool)
@@ -273,9 +277,7 @@ def _cross_validate(
         test = [examples[k] for k in test_idx]
         stage = f"fold {fold}"
         if checkpoint.finished(stage) is None:
-            result, fold_probs = trainer.fit(
-                [examples[k] for k in train_idx], test, checkpoint.for_stage(stage)
-            )
+            result, fold_probs = trainer.fit(songs, train_idx, test, checkpoint.for_stage(stage))
             checkpoint.finish(stage, _fold_record(result, fold_probs, keep_state=len(splits) == 1))
         result, fold_probs = _fold_from_record(checkpoint.finished(stage))
         history += [{"fold": fold, **row} if len(splits) > 1 else row for row in result.history]
@@ -398,15 +400,29 @@ class _Trainer:
         self.crop_frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
         self.device = pick_device()
 
-    def fit(self, train: list[SongExample], test: list[SongExample], checkpoint: StageCheckpoint):
-        """Train on ``train`` (validating on ``test``); the best epoch's probabilities of
-        ``test`` (on every process under torchrun)."""
+    def fit(
+        self,
+        songs: _Songs,
+        train_idx: np.ndarray,
+        test: list[SongExample],
+        checkpoint: StageCheckpoint,
+    ):
+        """Train on the songs ``train_idx``, then the probabilities of ``test`` (on every
+        process under torchrun). A network stops early on an inner validation split of its
+        training songs; a summary model has no epochs to choose, and its history row shows
+        how it scores ``test``, which nothing is chosen on."""
+        if self.input_kind == "summary":
+            train, validation = [songs.examples[k] for k in train_idx], test
+        else:
+            fit_idx, val_idx = _validation_split(songs, train_idx, self.config.train, self.progress)
+            train = [songs.examples[k] for k in fit_idx]
+            validation = [songs.examples[k] for k in val_idx]
         model = self._model()
         result = fit(
             model,
             self.tasks,
             train,
-            test,
+            validation,
             input_kind=self.input_kind,
             crop_frames=self.crop_frames,
             config=self.config.train,
@@ -453,6 +469,22 @@ class _Trainer:
             {task.name: task.n_outputs for task in self.tasks},
             view_rows=model_view_rows(self.config.features),
         )
+
+
+def _validation_split(
+    songs: _Songs, train_idx: np.ndarray, config: TrainConfig, progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The songs of ``train_idx`` a network trains on and those its early stopping watches:
+    ``config.val_fraction`` of them, stratified and grouped as the outer split (songs
+    one by one when they come from a single group)."""
+    strata = [songs.strata[k] for k in train_idx]
+    groups = [songs.groups[k] for k in train_idx]
+    if len(set(groups)) < 2:
+        if progress:
+            print("early stopping: the training songs are of one artist, so split song by song")
+        groups = [str(k) for k in train_idx]
+    fit_at, val_at = grouped_stratified_split(strata, groups, config.val_fraction, config.seed)
+    return train_idx[fit_at], train_idx[val_at]
 
 
 def _metrics(
