@@ -170,3 +170,34 @@ def test_a_networks_early_stopping_never_watches_the_songs_it_scores(
         tested.append(held_out)
     assert set().union(*tested) == everything  # each song is held out by one fold
     assert sum(map(len, tested)) == 12
+
+
+def test_a_k_fold_summary_run_draws_its_learning_curve(library, tmp_path):
+    config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood", "tags"), folds=3))
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    metrics = run.load_metrics()
+    curves = metrics["learning_curve"]
+    assert set(curves) == {"mood", "tags"}
+    mood = curves["mood"]
+    assert mood["metric"] == "balanced_accuracy" and curves["tags"]["metric"] == "macro_roc_auc"
+    assert [p["fraction"] for p in mood["points"]] == [0.25, 0.5, 0.75, 1.0]
+    songs = [p["songs"] for p in mood["points"]]
+    assert songs == sorted(songs) and songs[0] < songs[-1] == 8  # 2 of 3 folds of 12 songs
+    full = metrics["tasks"]["mood"]["summary"]["balanced_accuracy"]["folds"]
+    assert mood["points"][-1]["folds"] == pytest.approx(full)  # 100 %: the run itself
+    assert mood["gain_per_doubling"] is not None
+    assert run.learning_curve_path.is_file()
+    page = (run.path / "report.html").read_text(encoding="utf-8")
+    assert "How many labels are enough" in page and "learning-curve.png" in page
+
+
+def test_a_network_run_says_why_it_has_no_learning_curve(library, tmp_path):
+    config = RunConfig(train=TrainConfig(model="shortchunk", epochs=1, crop_s=1.0))
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    assert run.load_metrics()["learning_curve"] is None
+    assert not run.learning_curve_path.exists()
+    assert "No learning curve" in (run.path / "report.html").read_text(encoding="utf-8")

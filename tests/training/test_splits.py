@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from tunetag.errors import ParameterError
-from tunetag.training.splits import grouped_stratified_folds, grouped_stratified_split
+from tunetag.training.splits import (
+    grouped_stratified_folds,
+    grouped_stratified_split,
+    stratified_share,
+)
 
 
 def random_library(rng: np.random.Generator) -> tuple[list[str], list[str]]:
@@ -188,3 +192,18 @@ def test_fewer_than_two_folds_is_an_error(n_folds):
 def test_folds_need_a_class_as_large_as_the_fold_count():
     with pytest.raises(ParameterError, match="largest has 2"):
         grouped_stratified_folds(["a", "a", "b", "b"], ["w", "x", "y", "z"], 3, seed=0)
+
+
+def test_a_stratified_share_keeps_every_class_and_its_proportion():
+    labels = ["a"] * 40 + ["b"] * 20 + ["c"] * 2
+    indices = np.arange(0, 62)
+    share = stratified_share(indices, labels, 0.25, seed=1)
+    kinds = [labels[k] for k in share]
+    assert (kinds.count("a"), kinds.count("b"), kinds.count("c")) == (10, 5, 1)
+    assert set(share) <= set(indices) and list(share) == sorted(share)
+    assert list(stratified_share(indices, labels, 0.25, seed=1)) == list(share)
+    assert list(stratified_share(indices, labels, 0.25, seed=2)) != list(share)
+    part = stratified_share(indices[::2], labels, 0.5, seed=0)
+    assert set(part) <= set(indices[::2])  # drawn only from the songs given
+    with pytest.raises(ParameterError):
+        stratified_share(indices, labels, 0.0, seed=0)

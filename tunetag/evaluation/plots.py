@@ -421,3 +421,36 @@ def plot_confusion(
     summary = f"accuracy {accuracy:.1%} ({n_songs} songs)"
     axes.set_title(f"{title}\n{summary}" if title else summary)
     _save_png(figure, Path(path))
+
+
+def plot_learning_curves(curves: Mapping[str, Mapping], path: Path, title: str = "") -> None:
+    """Draw each task's score against the labelled songs it was learnt from, with the 95 %
+    interval over folds as a band (see `tunetag.evaluation.learning.learning_curve`).
+
+    Raises
+    ------
+    ParameterError
+        If no task has a point to draw.
+    """
+    drawn = {task: curve for task, curve in curves.items() if curve["points"]}
+    if not drawn:
+        raise ParameterError(f"{path}: no learning curve has a point to draw")
+    figure = Figure(figsize=(6.4, 4.0), layout="constrained")
+    axes = figure.subplots()
+    for task, curve in drawn.items():
+        points = curve["points"]
+        songs = [p["songs"] for p in points]
+        means = [p["mean"] for p in points]
+        label = f"{task} ({curve['metric'].replace('_', ' ')})"
+        (line,) = axes.plot(songs, means, marker="o", label=label)
+        bands = [(p["songs"], *p["interval_95"]) for p in points if p["interval_95"]]
+        if bands:
+            x, low, high = zip(*bands, strict=True)
+            axes.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+    axes.set_xlabel("labelled songs each fold's model learnt from")
+    axes.set_ylabel("cross-validated score")
+    axes.set_ylim(0.0, 1.0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    axes.set_title(title or "learning curve (band: 95 % interval over folds)")
+    _save_png(figure, Path(path))

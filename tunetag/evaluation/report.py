@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tunetag.errors import ParameterError
+from tunetag.evaluation.learning import curve_sentence
 from tunetag.evaluation.songtables import class_tables, run_tables
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
 from tunetag.files.atomic import atomic_write_text
@@ -119,6 +120,7 @@ def run_report(
             parts.append(_zero_shot_table(baselines[task.name], Path(tags_csv).name))
         if scored is not None and task.name in scored.tasks:
             parts.append(run_tables(task, scored.songs, truth, run.path))
+    parts += _learning_curve_section(run, metrics.get("learning_curve"))
     parts.append("<h2>Training curves</h2>")
     parts.append(f"<img src='{_e(run.curves_path.name)}' alt='loss and accuracy per epoch'>")
     parts.append(f"<h2>Settings</h2><pre>{_e(config.to_json())}</pre>")
@@ -191,6 +193,25 @@ def _protocol(folds: int) -> str:
     if folds > 1:
         return f"{folds}-fold cross-validation, artist-grouped and stratified"
     return "one artist-grouped, stratified validation split"
+
+
+def _learning_curve_section(run: RunFolder, curves: dict | None) -> list[str]:
+    """How many labels are enough: the curve, and in words what more labels may add."""
+    parts = ["<h2>How many labels are enough</h2>"]
+    if not curves:
+        return parts + [
+            "<p class='note'>No learning curve: it is drawn for k-fold runs of models fitted "
+            "in closed form (auto, logreg, musicnn-probe); a network would train three more "
+            "times per fold.</p>"
+        ]
+    if run.learning_curve_path.is_file():
+        parts.append(
+            f"<img src='{_e(run.learning_curve_path.name)}' "
+            "alt='score against the number of labelled songs'>"
+        )
+    for task, curve in curves.items():
+        parts.append(f"<p><strong>{_e(task)}</strong>: {_e(curve_sentence(curve))}</p>")
+    return parts
 
 
 def _headline(found: dict, pooled: dict) -> str:

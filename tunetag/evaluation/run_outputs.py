@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tunetag.evaluation.plots import plot_confusion, plot_curves, plot_fold_curves
+from tunetag.evaluation.plots import (
+    plot_confusion,
+    plot_curves,
+    plot_fold_curves,
+    plot_learning_curves,
+)
 from tunetag.evaluation.report import report
 from tunetag.library.tasks import Task
 from tunetag.runs.folder import RunFolder
@@ -17,7 +22,8 @@ def write_run_outputs(
     history: Sequence[Mapping[str, float]],
     metrics: Mapping,
 ) -> None:
-    """Write ``curves.png``, ``confusion-<task>.png`` and ``report.html`` into ``run``.
+    """Write ``curves.png``, ``confusion-<task>.png``, ``learning-curve.png`` (where the run
+    drew one) and ``report.html`` into ``run``.
 
     Parameters
     ----------
@@ -46,4 +52,7 @@ def write_run_outputs(
                 run.confusion_path(task.name),
                 title=f"{task.name} ({model}, {where})",
             )
+    curves = metrics.get("learning_curve")
+    if curves and any(curve["points"] for curve in curves.values()):
+        plot_learning_curves(curves, run.learning_curve_path, title=f"{model}: learning curve")
     report(run.path)

@@ -68,6 +68,11 @@ class RunFolder:
         return self.path / "curves.png"
 
     @property
+    def learning_curve_path(self) -> Path:
+        """The learning curve: score against labelled songs, per task."""
+        return self.path / "learning-curve.png"
+
+    @property
     def scored_songs_path(self) -> Path:
         return self.path / "scored-songs.csv"
 

@@ -27,6 +27,7 @@ from tunetag.runs.classify import predicted_song
 from tunetag.runs.folder import RunFolder, model_view_rows
 from tunetag.runs.probabilities import pick_device
 from tunetag.runtime import distributed
+from tunetag.steps.learning_curve import learning_curves
 from tunetag.training.checkpoint import StageCheckpoint, TrainingCheckpoint, checkpoint_key
 from tunetag.training.datasets import SongExample
 from tunetag.training.loop import fit
@@ -121,9 +122,10 @@ def train(
         checkpoint = _checkpoint(out_dir, config, songs, splits, resume, progress)
         trainer = _Trainer(config, tasks, progress)
         outcome = _cross_validate(trainer, songs, splits, checkpoint)
+        curves = _learning_curves(trainer, songs, splits, outcome)
         run = RunFolder(out_dir)
         if world.writes_files:
-            _write_run(run, config, tasks, table, songs, outcome)
+            _write_run(run, config, tasks, table, songs, outcome, curves)
         distributed.barrier()
         checkpoint.remove()
     return run
@@ -172,6 +174,7 @@ def _write_run(
     table: SongTable,
     songs: _Songs,
     outcome: _Outcome,
+    curves: dict[str, dict] | None,
 ) -> None:
     """Every file of the run folder: model, settings, scores, then what evaluation draws."""
     run.save_config(config)
@@ -179,7 +182,7 @@ def _write_run(
     run.save_model(outcome.final_state)
     run.save_scored_songs(tasks, *_scored_songs(table, tasks, songs, outcome, run.run_id()))
     run.save_history(outcome.history)
-    metrics = _run_metrics(config, tasks, songs, outcome)
+    metrics = _run_metrics(config, tasks, songs, outcome, curves)
     run.save_metrics(metrics)
     write_run_outputs(run, tasks, outcome.history, metrics)
 
@@ -303,6 +306,33 @@ def _cross_validate(
     )
 
 
+def _learning_curves(
+    trainer: _Trainer,
+    songs: _Songs,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    outcome: _Outcome,
+) -> dict[str, dict] | None:
+    """The learning curve of a k-fold run of a model fitted in closed form (a network's
+    would train three more times per fold, so none is drawn for it)."""
+    if len(splits) < 2 or trainer.input_kind != "summary":
+        return None
+
+    def fit_and_score(train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, np.ndarray]:
+        test = [songs.examples[k] for k in test_idx]
+        return trainer.fit(songs, train_idx, test, None)[1]
+
+    return learning_curves(
+        trainer.tasks,
+        songs.examples,
+        songs.strata,
+        splits,
+        outcome.fold_metrics,
+        fit_and_score,
+        seed=trainer.config.train.seed,
+        progress=trainer.progress,
+    )
+
+
 def _fold_record(result: FitResult, probabilities: dict[str, np.ndarray], keep_state: bool) -> dict:
     """What a checkpoint keeps of a finished fold (tensors and plain data only, so that it
     loads with ``weights_only``); its weights only when they are the model to save."""
@@ -359,9 +389,16 @@ def _seconds(text: str) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _Outcome) -> dict:
+def _run_metrics(
+    config: RunConfig,
+    tasks: list[Task],
+    songs: _Songs,
+    outcome: _Outcome,
+    curves: dict[str, dict] | None,
+) -> dict:
     """What ``metrics.json`` holds: per task the pooled metrics, or with k folds the pooled
-    metrics, their mean and spread over folds and the 95 % interval of the accuracy."""
+    metrics, their mean and spread over folds and the 95 % interval of the accuracy; the
+    learning curve per task where one was drawn (None otherwise)."""
     folds = len(outcome.fold_metrics)
     metrics: dict = {
         "model": config.train.model,
@@ -375,6 +412,7 @@ def _run_metrics(config: RunConfig, tasks: list[Task], songs: _Songs, outcome: _
             "scored": len(outcome.scored),
         },
         "tasks": {},
+        "learning_curve": curves,
     }
     for task in tasks:
         pooled = outcome.pooled[task.name]
@@ -405,7 +443,7 @@ class _Trainer:
         songs: _Songs,
         train_idx: np.ndarray,
         test: list[SongExample],
-        checkpoint: StageCheckpoint,
+        checkpoint: StageCheckpoint | None,
     ):
         """Train on the songs ``train_idx``, then the probabilities of ``test`` (on every
         process under torchrun). A network stops early on an inner validation split of its

@@ -156,3 +156,38 @@ def _random_group_split(
         val_groups.add(min(order, key=sizes.__getitem__))
     in_val = np.array([g in val_groups for g in groups], dtype=bool)
     return np.flatnonzero(~in_val), np.flatnonzero(in_val)
+
+
+def stratified_share(
+    indices: np.ndarray, labels: Sequence[str], fraction: float, seed: int
+) -> np.ndarray:
+    """A random ``fraction`` of ``indices`` with each class's share kept (at least one song
+    of every class): what a model learns from when a person has labelled fewer songs.
+
+    Parameters
+    ----------
+    indices : numpy.ndarray of int
+        The songs to draw from.
+    labels : sequence of str
+        The class of every song (indexed by song, not by position in ``indices``).
+    fraction : float
+        Share to keep, in (0, 1].
+    seed : int
+        Random seed; the same inputs and seed give the same songs.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Sorted song indices, a subset of ``indices``.
+    """
+    if not 0 < fraction <= 1:
+        raise ParameterError(f"fraction must be in (0, 1], got {fraction}")
+    rng = np.random.default_rng(seed)
+    indices = np.asarray(indices)
+    of_class = np.asarray([labels[k] for k in indices], dtype=object)
+    kept = []
+    for label in sorted(set(of_class)):
+        members = indices[of_class == label]
+        keep = max(1, round(fraction * len(members)))
+        kept.append(rng.permutation(members)[:keep])
+    return np.sort(np.concatenate(kept))
