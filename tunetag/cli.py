@@ -519,6 +519,54 @@ def _class_tags(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+@app.command("cache")
+def cache_command(
+    cache: CacheOption = None,
+    evict: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--evict",
+            metavar="VIEW",
+            help="Delete every cached array of this view (repeatable), e.g. mel once no run "
+            "reads it; computed again if asked for.",
+        ),
+    ] = None,
+    keep_run: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--keep-run",
+            metavar="RUN",
+            help="Evict every view that none of these run folders reads (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Show what the feature cache holds per view, and evict views no run reads."""
+    from tunetag.config import default_cache_dir
+    from tunetag.features.cache_usage import cache_usage, evict_views
+
+    root = cache or default_cache_dir()
+    with _step():
+        views = list(evict or [])
+        if keep_run:
+            from tunetag.runs.folder import RunFolder
+
+            kept = {
+                view for run in keep_run for view in RunFolder(run).load_config().features.views
+            }
+            views += [u.view for u in cache_usage(root) if u.view not in kept]
+        for usage in evict_views(root, views):
+            typer.echo(f"evicted {usage.view}: {usage.files} songs, {usage.bytes / 1e6:.1f} MB")
+    usages = cache_usage(root)
+    for usage in usages:
+        per_song = usage.bytes / max(usage.files, 1) / 1e3
+        typer.echo(
+            f"{usage.view:22s} {usage.files:7d} songs {usage.bytes / 1e6:10.1f} MB "
+            f"({per_song:.0f} kB a song)"
+        )
+    total = sum(usage.bytes for usage in usages)
+    typer.echo(f"{root}: {total / 1e6:.1f} MB in {len(usages)} views")
+
+
 @app.command("models")
 def list_models() -> None:
     """List the models `train --model` accepts."""
