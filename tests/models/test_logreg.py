@@ -1,6 +1,10 @@
-"""The logistic-regression baseline gives scikit-learn's probabilities through a torch forward."""
+"""The logistic-regression baseline gives scikit-learn's probabilities through a torch forward,
+at the C an inner cross-validation of the songs it is given chose."""
 
 from __future__ import annotations
+
+import csv
+import json
 
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from tunetag import models
 from tunetag.errors import ParameterError
-from tunetag.models.logreg import LogisticRegressionBaseline
+from tunetag.models.logreg import C_GRID, FALLBACK_C, INNER_FOLDS, LogisticRegressionBaseline
 
 VIEW_ROWS = {"mel": 4, "chroma": 3}
 D = 2 * sum(VIEW_ROWS.values())
@@ -43,10 +47,10 @@ def probabilities(model: torch.nn.Module, x: np.ndarray, task: str, multilabel: 
     return (torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)).numpy()
 
 
-def sklearn_reference(x: np.ndarray, y: np.ndarray, labelled: np.ndarray) -> np.ndarray:
-    """predict_proba of the fit the baseline promises, on every song."""
+def sklearn_reference(x: np.ndarray, y: np.ndarray, labelled: np.ndarray, c: float) -> np.ndarray:
+    """predict_proba of the fit the baseline promises at inverse strength ``c``, on every song."""
     z = StandardScaler().fit_transform(x.astype(np.float64))
-    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
     return clf.fit(z[labelled], y[labelled]).predict_proba(z)
 
 
@@ -68,7 +72,7 @@ def test_softmax_equals_sklearn_predict_proba(n_classes):
 
     model.fit_summaries(x, {"mood": one_hot(y, n_classes)}, {"mood": False})
 
-    expected = sklearn_reference(x, y, np.ones(N, dtype=bool))
+    expected = sklearn_reference(x, y, np.ones(N, dtype=bool), model.selection["mood"]["C"])
     np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
     assert (expected.argmax(axis=1) == y).mean() > 0.9  # the fit learned something
 
@@ -85,7 +89,8 @@ def test_multilabel_sigmoid_equals_sklearn_per_label():
     got = probabilities(model, x, "tags", True)
     for label in range(2):
         column = np.nan_to_num(tags[:, label]).astype(int)
-        expected = sklearn_reference(x, column, labelled)[:, 1]
+        c = model.selection["tags"]["labels"][label]["C"]
+        expected = sklearn_reference(x, column, labelled, c)[:, 1]
         np.testing.assert_allclose(got[:, label], expected, atol=1e-5)
     np.testing.assert_allclose(got[:, 2], 1e-3, rtol=1e-4)  # never present: clipped frequency
 
@@ -99,7 +104,7 @@ def test_absent_class_gets_no_probability():
 
     got = probabilities(model, x, "genre", False)
     assert got[:, 1].max() < 1e-6
-    expected = sklearn_reference(x, y, np.ones(N, dtype=bool))
+    expected = sklearn_reference(x, y, np.ones(N, dtype=bool), model.selection["genre"]["C"])
     np.testing.assert_allclose(got[:, [0, 2, 3]], expected, atol=1e-5)
 
 
@@ -116,10 +121,11 @@ def test_unlabelled_songs_are_ignored():
     model.fit_summaries(x, {"mood": one_hot(masked, 2)}, {"mood": False})
 
     labelled = masked != -100
-    expected = sklearn_reference(x, y, labelled)
+    c = model.selection["mood"]["C"]
+    expected = sklearn_reference(x, y, labelled, c)
     np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
-    other = sklearn_reference(x, flipped, np.ones(N, dtype=bool))
-    assert np.abs(expected - other).max() > 1e-2
+    other = sklearn_reference(x, flipped, np.ones(N, dtype=bool), c)
+    assert (expected.argmax(axis=1) != other.argmax(axis=1)).sum() >= 5
 
 
 def test_state_dict_round_trip_gives_the_same_outputs():
@@ -174,3 +180,110 @@ def test_summaries_of_the_wrong_width_are_refused():
         model.fit_summaries(
             np.zeros((N, 10)), {"mood": one_hot(np.zeros(N, int), 2)}, {"mood": False}
         )
+
+
+def binary_targets(y: np.ndarray) -> dict[str, np.ndarray]:
+    return {"t": one_hot(y, 2)}
+
+
+def clean_needing_weak_regularisation(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two features sharing a loud common part: their difference separates the classes, but
+    the class means differ along the first alone, which is what a strong penalty keeps."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(80) % 2
+    common = rng.normal(scale=5.0, size=80)
+    x = rng.normal(size=(80, D))
+    x[:, 0] = common + 0.6 * (2 * y - 1) + 0.1 * rng.normal(size=80)
+    x[:, 1] = common + 0.1 * rng.normal(size=80)
+    return x, y
+
+
+def noisy_high_dimensional(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """160 songs, 120 features, a weak shift of 20 of them: easy to overfit."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(160) % 2
+    x = rng.normal(size=(160, 120))
+    x[:, :20] += 0.3 * y[:, None]
+    return x, y
+
+
+def test_c_chosen_by_inner_cv_is_smaller_on_noisy_than_on_clean_data():
+    chosen = {}
+    for data, view_rows in (
+        (clean_needing_weak_regularisation, VIEW_ROWS),
+        (noisy_high_dimensional, {"mel": 40, "chroma": 20}),
+    ):
+        cs = []
+        for seed in range(3):
+            x, y = data(seed)
+            model = LogisticRegressionBaseline({"t": 2}, view_rows)
+            model.fit_summaries(x, binary_targets(y), {"t": False}, seed=seed)
+            report = model.selection["t"]
+            assert report["C"] in C_GRID and report["inner_folds"] == INNER_FOLDS
+            assert report["balanced_accuracy"] == max(report["scores"].values())
+            cs.append(report["C"])
+        chosen[data.__name__] = cs
+    assert max(chosen["noisy_high_dimensional"]) < min(chosen["clean_needing_weak_regularisation"])
+    assert min(chosen["clean_needing_weak_regularisation"]) >= 10
+
+
+def test_inner_scores_are_out_of_fold():
+    """On pure noise with more features than songs every C fits its training songs
+    perfectly; only scores of songs left out of each fit stay near chance."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(60, 2 * 100)), np.arange(60) % 2
+    model = LogisticRegressionBaseline({"t": 2}, {"mel": 100})
+
+    model.fit_summaries(x, binary_targets(y), {"t": False})
+
+    z = StandardScaler().fit_transform(x)
+    assert LogisticRegression(C=100, max_iter=2000).fit(z, y).score(z, y) == 1.0
+    assert max(model.selection["t"]["scores"].values()) < 0.75
+
+
+@pytest.mark.parametrize("n_songs", [30, 8])
+def test_too_few_songs_for_inner_folds_use_the_fixed_c(n_songs):
+    x, y = summaries()
+    x, y = x[:n_songs], y[:n_songs] % 2
+    if n_songs == 30:
+        y[:] = 0
+        y[4] = 1  # one song of class 1: no stratified folds
+    model = LogisticRegressionBaseline({"mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False})
+
+    report = model.selection["mood"]
+    assert report["C"] == FALLBACK_C and report["inner_folds"] == 0
+    assert report["balanced_accuracy"] is None and "fixed" in report["note"]
+    expected = sklearn_reference(x, y, np.ones(n_songs, dtype=bool), FALLBACK_C)
+    np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
+
+
+def test_selection_is_plain_data_and_deterministic():
+    x, y = summaries()
+    tags = np.stack([y == 0, np.zeros(N, dtype=bool)], axis=1).astype(np.float32)
+    fits = []
+    for _ in range(2):
+        model = LogisticRegressionBaseline({"mood": 3, "tags": 2}, VIEW_ROWS)
+        targets = {"mood": one_hot(y, 3), "tags": tags}
+        model.fit_summaries(x, targets, {"mood": False, "tags": True}, seed=4)
+        fits.append(json.dumps(model.selection, sort_keys=True))
+    assert fits[0] == fits[1]
+    selection = json.loads(fits[0])
+    assert selection["mood"]["C"] in C_GRID
+    assert [label["C"] for label in selection["tags"]["labels"]][1] is None  # constant label
+
+
+def test_any_task_name_works():
+    x, y = summaries()
+    model = models.create("logreg", {"mood: v2.1": 3}, VIEW_ROWS)
+    model.fit_summaries(x, {"mood: v2.1": one_hot(y, 3)}, {"mood: v2.1": False})
+    assert (probabilities(model, x, "mood: v2.1", False).argmax(axis=1) == y).mean() > 0.9
+
+
+def test_the_run_history_records_the_choice(logreg_run):
+    with logreg_run.history_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1
+    selection = json.loads(rows[0]["selection"])
+    assert set(selection) == {"mood"} and selection["mood"]["C"] in (*C_GRID, FALLBACK_C)

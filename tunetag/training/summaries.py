@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +28,9 @@ def fit_summaries(
     """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch.
 
     Under torchrun rank 0 fits (there are no gradients to share) and sends the weights to
-    the others; the scoring is shared.
+    the others; the scoring is shared. A model that chose something on the training songs
+    (the C of ``logreg``, the input of ``auto``) says what in its ``selection``; the row
+    keeps it as JSON text under ``"selection"``, so ``history.csv`` shows each fold's choice.
     """
     world = distributed.active_world()
     if world.writes_files:
@@ -41,5 +44,7 @@ def fit_summaries(
     row = {"epoch": 1, "train_loss": on_train["val_loss"]}
     row |= {f"train_acc_{t.name}": on_train[f"val_acc_{t.name}"] for t in tasks}
     row |= validate(model, tasks, val_examples, "summary", 1, 64, device)
+    if getattr(model, "selection", None):
+        row["selection"] = json.dumps(model.selection, sort_keys=True)
     row = distributed.broadcast_object(row)
     return FitResult(history=[row], best_state=cpu_state(model), best_epoch=1)
