@@ -250,8 +250,21 @@ def train(
         float, typer.Option(help="Share of songs held out.")
     ] = TrainConfig.val_fraction,
     folds: Annotated[
-        int, typer.Option(help="k-fold cross-validation (artist-grouped); 1: one split.")
-    ] = TrainConfig.folds,
+        int | None,
+        typer.Option(
+            help="k-fold cross-validation (artist-grouped); 1: one split [default: the "
+            "model's: 5 for auto, fewer for a library of fewer artists; 1 for the others]."
+        ),
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            metavar="SECONDS",
+            help="Most seconds auto spends choosing its model per fit; the candidates not "
+            "tried by then are left out [default: no limit].",
+        ),
+    ] = None,
     gain: Annotated[
         float, typer.Option("--augment-gain", help="Random gain of up to +-this many dB; 0: off.")
     ] = TrainConfig.augment_gain_db,
@@ -305,6 +318,7 @@ def train(
                 crops_per_song=crops_per_song,
                 val_fraction=val_fraction,
                 folds=folds,
+                time_budget_s=time_budget,
                 augment_gain_db=gain,
                 augment_time_masks=time_masks,
                 augment_freq_masks=freq_masks,

@@ -147,7 +147,10 @@ class TrainConfig:
     learning_rate: float | None = None  # AdamW step size; None: the model's own default
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     val_fraction: float = 0.25  # share of songs (whole artists) held out for validation
-    folds: int = 1  # k of artist-grouped stratified k-fold; 1 means one train/validation split
+    folds: int | None = (
+        None  # k of artist-grouped stratified k-fold; 1: one split; None: the model's
+    )
+    time_budget_s: float | None = None  # seconds `auto` may spend choosing; None: no limit
     augment_gain_db: float = 0.0  # random gain of up to +-this many dB per crop; 0 is off
     augment_time_masks: int = 1  # SpecAugment masks across time per crop; 0 is off
     augment_freq_masks: int = 1  # SpecAugment masks across rows (bands, bins) per crop; 0 is off
@@ -159,7 +162,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.tasks:
             raise ParameterError("at least one task (label column) is needed")
-        if self.folds < 1:
+        if self.folds is not None and self.folds < 1:
             raise ParameterError(f"folds must be 1 (one split) or more, got {self.folds}")
         if self.augment_gain_db < 0 or self.mixup_alpha < 0:
             raise ParameterError("augment_gain_db and mixup_alpha must be 0 (off) or positive")
@@ -175,6 +178,8 @@ class TrainConfig:
             raise ParameterError("crop_s, crops_per_song and epochs must be positive")
         if self.batch_size is not None and self.batch_size <= 0:
             raise ParameterError(f"batch_size must be positive, got {self.batch_size}")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ParameterError(f"time_budget_s must be positive, got {self.time_budget_s}")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise ParameterError(f"learning_rate must be positive, got {self.learning_rate}")
 

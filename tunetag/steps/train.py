@@ -110,11 +110,12 @@ def train(
         with distributed.local_rank_first():
             songs = _labelled_songs(table, tasks, config, cache_dir, executor, progress)
         distributed.require_same(songs.rows, "which songs could be read")
-        splits = _splits(songs, config)
+        splits = _splits(songs, config, getattr(model_class, "default_folds", 1), progress)
         config = dataclasses.replace(
             config,
             train=dataclasses.replace(
                 config.train,
+                folds=len(splits),
                 batch_size=config.train.batch_size or model_class.default_batch_size,
                 learning_rate=config.train.learning_rate or model_class.default_learning_rate,
             ),
@@ -249,13 +250,30 @@ def _labelled_songs(
     )
 
 
-def _splits(songs: _Songs, config: RunConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One stratified, artist-grouped split, or k folds of that kind."""
+def _splits(
+    songs: _Songs, config: RunConfig, model_folds: int, progress: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One stratified, artist-grouped split, or k folds of that kind.
+
+    Folds asked for are made or refused; without ``config.train.folds`` the model's own
+    number (``default_folds``: 5 for ``auto``) is used, fewer where the library has fewer
+    artists or a smaller largest class, and one split where not even 2 folds fit.
+    """
     train = config.train
-    if train.folds == 1:
+    folds = train.folds
+    if folds is None:
+        largest = max(songs.strata.count(label) for label in set(songs.strata))
+        folds = min(model_folds, len(set(songs.groups)), largest)
+        if folds < model_folds and progress:
+            print(
+                f"{len(songs.examples)} songs of {len(set(songs.groups))} artists: "
+                f"{max(folds, 1)} folds instead of {model_folds}"
+                + (" (one split)" if folds < 2 else "")
+            )
+    if folds < 2:
         split = grouped_stratified_split(songs.strata, songs.groups, train.val_fraction, train.seed)
         return [split]
-    return grouped_stratified_folds(songs.strata, songs.groups, train.folds, train.seed)
+    return grouped_stratified_folds(songs.strata, songs.groups, folds, train.seed)
 
 
 def _cross_validate(
