@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import statistics
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -211,6 +212,8 @@ class _Outcome:
     probabilities: dict[str, np.ndarray]  # task -> (len(scored), n_outputs) song probabilities
     best_epochs: list[int]
     final_state: dict[str, torch.Tensor]
+    selections: list[dict]  # what a summary model chose in each fold (its `selection`)
+    final_selection: dict  # and for the saved model; both empty for other models
 
 
 def _labelled_songs(
@@ -291,7 +294,7 @@ def _cross_validate(
     fold_metrics: list[dict[str, dict]] = []
     scored = np.zeros(len(examples), dtype=bool)
     probabilities = {task.name: np.full((len(examples), task.n_outputs), np.nan) for task in tasks}
-    best_epochs, final_state = [], {}
+    best_epochs, final_state, selections, final_selection = [], {}, [], {}
     for fold, (train_idx, test_idx) in enumerate(splits, start=1):
         if trainer.progress and len(splits) > 1:
             print(f"fold {fold}/{len(splits)}: train {len(train_idx)}, score {len(test_idx)} songs")
@@ -304,6 +307,8 @@ def _cross_validate(
         history += [{"fold": fold, **row} if len(splits) > 1 else row for row in result.history]
         best_epochs.append(result.best_epoch)
         final_state = result.best_state
+        final_selection = _selection(result.history)
+        selections.append(final_selection)
         scored[test_idx] = True
         for task in tasks:
             probabilities[task.name][test_idx] = fold_probs[task.name]
@@ -313,15 +318,30 @@ def _cross_validate(
         if trainer.progress:
             print(f"final model: every song, {epochs} epochs (the folds' median best epoch)")
         if checkpoint.finished("final") is None:
-            state = trainer.fit_all(examples, epochs, checkpoint.for_stage("final"))
-            checkpoint.finish("final", {"state": state})
-        final_state = checkpoint.finished("final")["state"]
+            result = trainer.fit_all(examples, epochs, checkpoint.for_stage("final"))
+            checkpoint.finish("final", {"state": result.best_state, "history": result.history})
+        final = checkpoint.finished("final")
+        final_state, final_selection = final["state"], _selection(final["history"])
     scored_probabilities = {name: found[scored] for name, found in probabilities.items()}
     scored_index = np.flatnonzero(scored)
     pooled = _metrics(tasks, [examples[k] for k in scored_index], scored_probabilities)
     return _Outcome(
-        history, fold_metrics, pooled, scored_index, scored_probabilities, best_epochs, final_state
+        history,
+        fold_metrics,
+        pooled,
+        scored_index,
+        scored_probabilities,
+        best_epochs,
+        final_state,
+        selections,
+        final_selection,
     )
+
+
+def _selection(history: list[dict]) -> dict:
+    """What a summary model chose in a fit, from its history row (empty for a network)."""
+    text = history[-1].get("selection") if history else None
+    return json.loads(text) if text else {}
 
 
 def _learning_curves(
@@ -416,7 +436,8 @@ def _run_metrics(
 ) -> dict:
     """What ``metrics.json`` holds: per task the pooled metrics, or with k folds the pooled
     metrics, their mean and spread over folds and the 95 % interval of the accuracy; the
-    learning curve per task where one was drawn (None otherwise)."""
+    learning curve per task where one was drawn; and what a model that chooses (``auto``'s
+    input, ``logreg``'s C) chose for the saved model and in each fold (else None)."""
     folds = len(outcome.fold_metrics)
     metrics: dict = {
         "model": config.train.model,
@@ -431,6 +452,11 @@ def _run_metrics(
         },
         "tasks": {},
         "learning_curve": curves,
+        "selection": (
+            {"model": outcome.final_selection, "folds": outcome.selections}
+            if outcome.final_selection
+            else None
+        ),
     }
     for task in tasks:
         pooled = outcome.pooled[task.name]
@@ -500,10 +526,10 @@ class _Trainer:
 
     def fit_all(
         self, examples: list[SongExample], epochs: int, checkpoint: StageCheckpoint
-    ) -> dict[str, torch.Tensor]:
-        """Train on every song for a fixed number of epochs; the last epoch's weights."""
+    ) -> FitResult:
+        """Train on every song for a fixed number of epochs (the last epoch's weights)."""
         config = dataclasses.replace(self.config.train, epochs=epochs)
-        result = fit(
+        return fit(
             self._model(),
             self.tasks,
             examples,
@@ -516,7 +542,6 @@ class _Trainer:
             progress=self.progress,
             checkpoint=checkpoint,
         )
-        return result.best_state
 
     def _model(self) -> torch.nn.Module:
         torch.manual_seed(self.config.train.seed)
