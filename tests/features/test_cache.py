@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import json
 import os
 
 import numpy as np
@@ -121,14 +123,81 @@ def test_a_view_own_setting_changes_its_key_only(tmp_path, song, changed, view):
 
 
 @pytest.mark.parametrize("view", view_names())
-def test_the_frame_grid_and_the_decoding_change_every_view_key(tmp_path, song, view):
+def test_the_decoding_changes_every_view_key(tmp_path, song, view):
+    cache = FeatureCache(tmp_path)
+    for changed in (
+        FeatureConfig(audio=AudioConfig(sample_rate=16000)),
+        FeatureConfig(audio=AudioConfig(window_s=30.0)),
+    ):
+        assert cache.key(song, changed, view) != cache.key(song, FEATURES, view)
+
+
+GRID_VIEWS = ("mel", "chroma", "tempogram", "waveform", "musicnn")  # keyed as before settings
+FIXED_VIEWS = (
+    "descriptors",
+    "musicnn-msd",
+    "musicnn-msd-pooled",
+    "musicnn-mtt",
+    "musicnn-mtt-pooled",
+)
+
+
+def test_every_view_is_keyed_by_the_grid_or_by_its_own_settings():
+    assert set(view_names()) == {*GRID_VIEWS, *FIXED_VIEWS}
+
+
+@pytest.mark.parametrize("view", view_names())
+def test_the_frame_grid_changes_the_key_of_views_on_it_only(tmp_path, song, view):
     cache = FeatureCache(tmp_path)
     for changed in (
         FeatureConfig(mel=MelConfig(hop_length=256)),
         FeatureConfig(mel=MelConfig(n_fft=1024)),
-        FeatureConfig(audio=AudioConfig(sample_rate=16000)),
+        FeatureConfig(mel=MelConfig(n_mels=64)),
     ):
-        assert cache.key(song, changed, view) != cache.key(song, FEATURES, view)
+        same = cache.key(song, changed, view) == cache.key(song, FEATURES, view)
+        assert same == (view in FIXED_VIEWS)
+
+
+def old_key(song, features: FeatureConfig, view: str) -> str:
+    """The key as it was before views said which settings decide them."""
+    resolved = song.resolve()
+    stat = resolved.stat()
+    identity = {
+        "format": cache_module.CACHE_FORMAT_VERSION,
+        "path": str(resolved),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "audio": dataclasses.asdict(features.audio),
+        "mel": dataclasses.asdict(features.mel),
+        "view": view,
+        "settings": dataclasses.asdict(getattr(features, view)),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@pytest.mark.parametrize("view", GRID_VIEWS)
+@pytest.mark.parametrize(
+    "features",
+    [
+        FEATURES,
+        FeatureConfig(mel=MelConfig(n_mels=64), musicnn=MusicnnConfig(tagger="MTT_musicnn")),
+        FeatureConfig(audio=AudioConfig(sample_rate=16000), chroma=ChromaConfig(tuning=None)),
+    ],
+    ids=["default", "mel-and-tagger", "rate-and-tuning"],
+)
+def test_the_views_cached_before_keep_their_keys(tmp_path, song, view, features):
+    assert FeatureCache(tmp_path).key(song, features, view) == old_key(song, features, view)
+
+
+@pytest.mark.parametrize("tagger", ["MSD_musicnn", "MTT_musicnn"])
+def test_a_fixed_tagger_view_is_keyed_by_its_tagger_not_the_configured_one(tmp_path, song, tagger):
+    cache = FeatureCache(tmp_path)
+    configured = FeatureConfig(musicnn=MusicnnConfig(tagger=tagger))
+    for view in FIXED_VIEWS:
+        assert cache.key(song, configured, view) == cache.key(song, FEATURES, view)
+    assert (cache.key(song, configured, "musicnn") == cache.key(song, FEATURES, "musicnn")) == (
+        tagger == FEATURES.musicnn.tagger
+    )
 
 
 def test_unknown_view_is_a_parameter_error(tmp_path, song):

@@ -24,6 +24,7 @@ from tunetag.features.views import (
     compute_view,
     compute_views,
     mel_spectrogram,
+    patch_views,
     tempogram,
     view_names,
     view_rows,
@@ -229,9 +230,24 @@ CUSTOM = FeatureConfig(
 )
 
 
-def test_the_five_views_are_known():
-    assert view_names() == ("mel", "chroma", "tempogram", "waveform", "musicnn")
+ALL_VIEWS = (
+    "mel",
+    "chroma",
+    "tempogram",
+    "waveform",
+    "descriptors",
+    "musicnn",
+    "musicnn-msd",
+    "musicnn-msd-pooled",
+    "musicnn-mtt",
+    "musicnn-mtt-pooled",
+)
+
+
+def test_the_ten_views_are_known():
+    assert view_names() == ALL_VIEWS
     assert FRAME_VIEWS == ("mel", "chroma", "tempogram", "waveform")
+    assert patch_views(view_names()) == list(ALL_VIEWS[4:])
 
 
 @pytest.mark.parametrize("features", [FeatureConfig(), CUSTOM], ids=["default", "custom"])
@@ -244,8 +260,15 @@ def test_every_view_has_view_rows_rows_on_the_mel_frame_grid(name, features):
 
 
 def test_view_rows_come_from_each_view_settings():
-    assert [view_rows(name, CUSTOM) for name in view_names()] == [40, 24, 100, 3, 200]
-    assert [view_rows(name, FeatureConfig()) for name in view_names()] == [128, 12, 192, 3, 200]
+    patch_rows = [77, 200, 200, 1506, 200, 1506]  # fixed, whatever the settings
+    assert [view_rows(name, CUSTOM) for name in ALL_VIEWS] == [40, 24, 100, 3, *patch_rows]
+    assert [view_rows(name, FeatureConfig()) for name in ALL_VIEWS] == [
+        128,
+        12,
+        192,
+        3,
+        *patch_rows,
+    ]
 
 
 def test_compute_view_uses_each_view_settings_and_the_shared_grid():

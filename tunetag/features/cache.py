@@ -1,9 +1,11 @@
 """The on-disk cache of views: one .npy file per song and view, content-addressed.
 
 A key hashes the file's identity (resolved path, size, modification time), the decode
-settings, the frame grid (the mel's settings) and the view's own settings, so a changed
-setting or an edited file can never reuse a stale array, while changing one view's settings
-or the list of views leaves the other views' arrays in place.
+settings and the settings that decide the view's array (`View.settings`: for a frame view
+the frame grid, the mel's settings, and its own; ``musicnn-msd`` its tagger, ``descriptors``
+their fixed analysis), so a changed setting or an edited file can never reuse a stale array,
+while changing one view's settings or the list of views leaves the other views' arrays in
+place.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ class FeatureCache:
     def key(self, audio_path: str | os.PathLike, features: FeatureConfig, view: str) -> str:
         """The sha256 hex digest naming one view of one song under one set of settings.
 
-        The key covers ``features.audio``, ``features.mel`` (every view's frame grid: n_fft
-        and hop_length) and the view's own settings (``features.chroma`` for ``"chroma"``,
-        ...). Other views' settings and ``features.views`` are left out on purpose: adding a
-        view or retuning one keeps the others' keys.
+        The key covers ``features.audio`` and what `View.settings` says decides the view:
+        by default ``features.mel`` (the frame grid: n_fft and hop_length) and the view's own
+        settings (``features.chroma`` for ``"chroma"``, ...), as every key before that field
+        was; a view at a fixed analysis names that instead (``"descriptors"``) and one of a
+        fixed network its tagger (``"musicnn-msd"``). Other views' settings and
+        ``features.views`` are left out on purpose: adding a view or retuning one keeps the
+        others' keys.
 
         Raises
         ------
@@ -69,9 +74,8 @@ class FeatureCache:
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
             "audio": dataclasses.asdict(features.audio),
-            "mel": dataclasses.asdict(features.mel),
             "view": view,
-            "settings": dataclasses.asdict(getattr(features, view)),
+            **_view_settings(view, features),
         }
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -112,3 +116,15 @@ class FeatureCache:
         with atomic_open(path, "wb", durable=False) as handle:
             np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
         return path
+
+
+def _view_settings(view: str, features: FeatureConfig) -> dict[str, object]:
+    """The key's entries that decide the view; for a view without `View.settings` the same
+    entries as before that field existed, so the arrays already cached keep their keys."""
+    settings = VIEWS[view].settings
+    if settings is None:
+        return {
+            "mel": dataclasses.asdict(features.mel),
+            "settings": dataclasses.asdict(getattr(features, view)),
+        }
+    return {"settings": settings(features)}

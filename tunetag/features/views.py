@@ -6,26 +6,29 @@ keyword conventions (``y=``, ``sr=``, ``n_fft=``, ``hop_length=``) and one entry
 `VIEWS`. Every frame view uses centred frames on one grid, ``1 + len(y) // hop_length``
 frames of ``hop_length`` samples, so frames ``[a, b)`` are the same seconds in every view.
 
-What a view is (its function, its rows, per frame or per 3 s patch, in dB or not) is one
-`View` in that table; a package adds its own with `register_view`, as `tunetag.pretrained`
-adds ``musicnn``, a pretrained network's embedding per 3 s patch, so this module never
-imports a network.
+What a view is (its function, its rows, per frame or per 3 s patch, in dB or not, the
+settings its cache key names) is one `View` in that table; a package adds its own with
+`register_view`, as `tunetag.pretrained` adds ``musicnn`` and its kin, pretrained networks'
+layers per 3 s patch, so this module never imports a network. ``descriptors``
+(`tunetag.features.descriptors`) are hand-crafted, per 3 s patch too.
 
 `compute_views` computes several views of one song from a `FeatureConfig`, sharing one
-short-time Fourier transform between the mel, the chromagram and the tempogram's onsets.
+short-time Fourier transform between the mel, the chromagram, the tempogram's onsets and the
+descriptors (on their grid), and whatever else views share through `SongSamples.shared`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from tunetag.config import MAX_SAMPLE_MAGNITUDE, MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
+from tunetag.features.descriptors import ANALYSIS, DESCRIPTOR_ROWS, patch_descriptors
 from tunetag.features.librosa_import import librosa_loaded
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
@@ -246,8 +249,9 @@ def compute_views(
     Returns
     -------
     dict of str to np.ndarray
-        Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32; the
-        ``"musicnn"`` view has one column per 3 s patch instead (see `View.per_patch`).
+        Name -> array of shape (`view_rows`, 1 + len(y) // hop_length), float32; views
+        with `View.per_patch` (``"descriptors"``, the musicnn ones) have one column per 3 s
+        patch instead.
     """
     names = tuple(names)
     for name in names:
@@ -273,8 +277,9 @@ def compute_view(name: str, y: np.ndarray, features: FeatureConfig) -> np.ndarra
     -------
     np.ndarray, shape (view_rows(name, features), 1 + len(y) // hop_length), float32
         ``"mel"``: bands in dB; ``"chroma"``: pitch classes in [0, 1]; ``"tempogram"``: lags
-        in [0, 1]; ``"waveform"``: peak+, peak- and RMS in dB; ``"musicnn"``: the
-        pretrained tagger's 200-unit embedding, one column per 3 s patch.
+        in [0, 1]; ``"waveform"``: peak+, peak- and RMS in dB; per 3 s patch instead of
+        per frame: ``"descriptors"`` (`DESCRIPTOR_ROWS`), ``"musicnn"`` and its kin (the
+        pretrained taggers' layers, see `tunetag.pretrained.embedding`).
     """
     return compute_views((name,), y, features)[name]
 
@@ -292,34 +297,47 @@ def view_rows(name: str, features: FeatureConfig) -> int:
     Returns
     -------
     int
-        Mel bands, pitch classes, tempogram lags, or 3 for the waveform envelope.
+        Mel bands, pitch classes, tempogram lags, 3 for the waveform envelope, 77
+        descriptors, or a network layer's units.
     """
     _check_view_name(name)
     return VIEWS[name].rows(features)
 
 
 class SongSamples:
-    """One song's samples and, computed on first use, the power spectrogram views share."""
+    """One song's samples and, computed on first use, what several of its views share."""
 
     def __init__(self, y: np.ndarray, features: FeatureConfig) -> None:
         self.y = y
         self.sr = features.audio.sample_rate
         self.n_fft = features.mel.n_fft
         self.hop_length = features.mel.hop_length
+        self._shared: dict[Hashable, object] = {}
 
     @functools.cached_property
     def power(self) -> np.ndarray:
         return power_spectrogram(self.y, self.n_fft, self.hop_length)
 
+    def shared(self, key: Hashable, compute: Callable[[], object]) -> object:
+        """``compute()`` on the first call with ``key``, the same object on later ones: a
+        network's forward pass that two views of this song read runs once."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
 
 @dataclass(frozen=True)
 class View:
-    """What a view is: how it is computed, how many rows it has, and how to read it."""
+    """What a view is: how it is computed, how many rows it has, how to read it, and which
+    settings decide its array (what its cache key names besides the decoded window)."""
 
     compute: Callable[[SongSamples, FeatureConfig], np.ndarray]
     rows: Callable[[FeatureConfig], int]
     per_patch: bool = False  # one column per 3 s patch, not per frame: whole-song summaries only
     in_db: bool = False  # values in dB, where a change of level is an added constant
+    # a JSON value of what decides the array beside features.audio; None: the frame grid
+    # (features.mel) and the FeatureConfig field named as the view (features.chroma, ...)
+    settings: Callable[[FeatureConfig], object] | None = None
 
 
 def _mel_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
@@ -350,13 +368,26 @@ def _waveform_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     )
 
 
+def _descriptors_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
+    grid = (song.sr, song.n_fft, song.hop_length)
+    same_grid = grid == (ANALYSIS.sample_rate, ANALYSIS.n_fft, ANALYSIS.hop_length)
+    return patch_descriptors(y=song.y, sr=song.sr, power=song.power if same_grid else None)
+
+
 VIEWS: dict[str, View] = {
     "mel": View(_mel_view, lambda features: features.mel.n_mels, in_db=True),
     "chroma": View(_chroma_view, lambda features: features.chroma.n_chroma),
     "tempogram": View(_tempogram_view, lambda features: features.tempogram.win_length),
     "waveform": View(_waveform_view, lambda features: 3, in_db=True),
+    "descriptors": View(
+        _descriptors_view,
+        lambda features: len(DESCRIPTOR_ROWS),
+        per_patch=True,
+        settings=lambda features: asdict(ANALYSIS),
+    ),
 }
-FRAME_VIEWS: tuple[str, ...] = tuple(VIEWS)  # the views of the signal itself, one column a frame
+# the views of the signal itself, one column a frame
+FRAME_VIEWS: tuple[str, ...] = tuple(name for name, view in VIEWS.items() if not view.per_patch)
 
 
 def register_view(name: str, view: View) -> None:
@@ -367,7 +398,7 @@ def register_view(name: str, view: View) -> None:
 
 
 def view_names() -> tuple[str, ...]:
-    """The names of every view known now (`tunetag.pretrained` adds ``musicnn``)."""
+    """The names of every view known now (`tunetag.pretrained` adds ``musicnn`` and its kin)."""
     return tuple(VIEWS)
 
 

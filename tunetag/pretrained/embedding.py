@@ -1,16 +1,27 @@
-"""The pretrained musicnn tagger's embedding of a song, as a view.
+"""The pretrained musicnn taggers' layers of a song, as views.
 
 A network trained on a large tagged collection has already learnt what tells songs apart;
 its 200-unit penultimate layer, averaged over a song, is what a small classifier trained on
 a few hundred labels reads best (see the ``musicnn-probe`` model). Computed once per song
 and cached like the other views, so every fold and every run reuses it.
 
-Unlike the other views it has one column per 3 s patch, not per frame. The network and
-PyTorch load on the first song a process computes, so extraction workers that compute
-other views never import them.
+- ``musicnn``: the embedding of the tagger ``features.musicnn.tagger`` names.
+- ``musicnn-msd``, ``musicnn-mtt``: the embedding of MSD_musicnn, of MTT_musicnn, whatever
+  ``features.musicnn`` says, so both can be read side by side; keyed by their tagger.
+- ``musicnn-msd-pooled``, ``musicnn-mtt-pooled``: the layer under the embedding, 1506 max
+  and mean over time of the front and mid ends' features (`Musicnn.pooled`).
+
+Unlike the frame views they have one column per 3 s patch. The network and PyTorch load on
+the first song a process computes, so extraction workers that compute other views never
+import them; the 16 kHz mel and each tagger's forward pass are shared by all of these views
+of one song (`SongSamples.shared`), so a tagger runs once per song.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import cast
 
 import numpy as np
 import soxr
@@ -18,6 +29,8 @@ import soxr
 from tunetag.config import DEFAULT_TAGGER, MUSICNN_EMBEDDING_UNITS, MUSICNN_FEATURES, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.views import SongSamples, View, compute_view, register_view
+
+POOLED_UNITS = 1506  # max and mean over time of musicnn's 753 front- and mid-end features
 
 
 def musicnn_embedding(*, y: np.ndarray, sr: int, tagger: str = DEFAULT_TAGGER) -> np.ndarray:
@@ -45,35 +58,124 @@ def musicnn_embedding(*, y: np.ndarray, sr: int, tagger: str = DEFAULT_TAGGER) -
     CheckpointError
         When the musicnn package (its weights) is not installed.
     """
+    return _embedding(musicnn_pooled(y=y, sr=sr, tagger=tagger), tagger)
+
+
+def musicnn_pooled(*, y: np.ndarray, sr: int, tagger: str = DEFAULT_TAGGER) -> np.ndarray:
+    """The pooled layer under the embedding for every 3 s patch of ``y``.
+
+    Parameters and errors as `musicnn_embedding`.
+
+    Returns
+    -------
+    np.ndarray, shape (1506, patches), float32
+        Row ``2 k`` is the largest value over the patch's frames of feature ``k`` of the
+        front and mid ends, row ``2 k + 1`` its mean; the patches as `musicnn_embedding`'s.
+    """
+    _check_musicnn(tagger)
+    return _pooled(_musicnn_mel(y, sr), tagger)
+
+
+def _musicnn_mel(y: np.ndarray, sr: int) -> np.ndarray:
+    """The 96-band log-compressed mel at 16 kHz that every musicnn tagger reads."""
+    rate = MUSICNN_FEATURES.audio.sample_rate
+    if sr != rate:
+        y = soxr.resample(y, sr, rate, quality="HQ").astype(np.float32)
+    return compute_view("mel", y, MUSICNN_FEATURES)
+
+
+def _pooled(mel: np.ndarray, tagger: str) -> np.ndarray:
+    """``network.pooled`` of every patch of ``mel``, on one thread, as (1506, patches)."""
     import torch
 
     from tunetag.pretrained.networks import PATCH_BATCH, cut_patches
     from tunetag.pretrained.taggers import load_tagger
 
-    if not tagger.endswith("musicnn"):
-        raise ParameterError(f"the musicnn view needs a musicnn tagger, not {tagger!r}")
-    rate = MUSICNN_FEATURES.audio.sample_rate
-    if sr != rate:
-        y = soxr.resample(y, sr, rate, quality="HQ").astype(np.float32)
-    mel = compute_view("mel", y, MUSICNN_FEATURES)
     patches = torch.from_numpy(cut_patches(mel))
     network = load_tagger(tagger)
+    with _one_thread(), torch.no_grad():
+        parts = [network.pooled(batch) for batch in patches.split(PATCH_BATCH)]
+    return torch.cat(parts).T.contiguous().numpy()
+
+
+def _embedding(pooled: np.ndarray, tagger: str) -> np.ndarray:
+    """``network.embed`` of (1506, patches) pooled features, as (200, patches)."""
+    import torch
+
+    from tunetag.pretrained.taggers import load_tagger
+
+    with _one_thread(), torch.no_grad():
+        embedded = load_tagger(tagger).embed(torch.from_numpy(np.ascontiguousarray(pooled.T)))
+    return embedded.T.contiguous().numpy()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one thread for a while: songs are the parallel unit, and the arrays are then
+    the same bit for bit whatever the machine."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with torch.no_grad():
-            parts = [network.embed(network.pooled(batch)) for batch in patches.split(PATCH_BATCH)]
+        yield
     finally:
         torch.set_num_threads(threads)
-    return torch.cat(parts).T.contiguous().numpy().astype(np.float32)
+
+
+def _check_musicnn(tagger: str) -> None:
+    if not tagger.endswith("musicnn"):
+        raise ParameterError(f"the musicnn view needs a musicnn tagger, not {tagger!r}")
+
+
+def _song_pooled(song: SongSamples, tagger: str) -> np.ndarray:
+    """`musicnn_pooled` of the song, run once per tagger whichever views ask for it."""
+    _check_musicnn(tagger)
+
+    def pooled() -> np.ndarray:
+        mel = cast(np.ndarray, song.shared("musicnn-mel", lambda: _musicnn_mel(song.y, song.sr)))
+        return _pooled(mel, tagger)
+
+    return cast(np.ndarray, song.shared(("musicnn-pooled", tagger), pooled))
+
+
+def _song_embedding(song: SongSamples, tagger: str) -> np.ndarray:
+    embedding = song.shared(
+        ("musicnn-embedding", tagger), lambda: _embedding(_song_pooled(song, tagger), tagger)
+    )
+    return cast(np.ndarray, embedding)
 
 
 def _musicnn_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
-    return musicnn_embedding(y=song.y, sr=song.sr, tagger=features.musicnn.tagger)
+    return _song_embedding(song, features.musicnn.tagger)
 
 
 def _embedding_rows(features: FeatureConfig) -> int:
     return MUSICNN_EMBEDDING_UNITS
 
 
+def _pooled_rows(features: FeatureConfig) -> int:
+    return POOLED_UNITS
+
+
+def _of_tagger(
+    tagger: str,
+    layer: Callable[[SongSamples, str], np.ndarray],
+    rows: Callable[[FeatureConfig], int],
+) -> View:
+    """A view of one fixed tagger's layer, keyed by that tagger, whatever features.musicnn."""
+
+    def compute(song: SongSamples, features: FeatureConfig) -> np.ndarray:
+        return layer(song, tagger)
+
+    def settings(features: FeatureConfig) -> dict[str, str]:
+        return {"tagger": tagger}
+
+    return View(compute, rows, per_patch=True, settings=settings)
+
+
 register_view("musicnn", View(_musicnn_view, _embedding_rows, per_patch=True))
+register_view("musicnn-msd", _of_tagger("MSD_musicnn", _song_embedding, _embedding_rows))
+register_view("musicnn-msd-pooled", _of_tagger("MSD_musicnn", _song_pooled, _pooled_rows))
+register_view("musicnn-mtt", _of_tagger("MTT_musicnn", _song_embedding, _embedding_rows))
+register_view("musicnn-mtt-pooled", _of_tagger("MTT_musicnn", _song_pooled, _pooled_rows))

@@ -1,0 +1,142 @@
+"""The descriptors view: hand-crafted descriptors per 3 s patch, at one fixed analysis."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from signals import sine
+
+from tunetag.config import AudioConfig, FeatureConfig, MelConfig
+from tunetag.features.descriptors import ANALYSIS, DESCRIPTOR_ROWS, patch_descriptors
+from tunetag.features.views import compute_view, compute_views, patch_views, view_rows
+
+SR = ANALYSIS.sample_rate
+ROW = {name: k for k, name in enumerate(DESCRIPTOR_ROWS)}
+
+descriptors_module = importlib.import_module("tunetag.features.descriptors")
+views_module = importlib.import_module("tunetag.features.views")
+
+
+def clicks(duration_s: float, bpm: float, sr: int = SR) -> np.ndarray:
+    """A short Hann-shaped click every beat."""
+    y = np.zeros(int(duration_s * sr), np.float32)
+    click = 0.8 * np.hanning(200).astype(np.float32)
+    for start in (np.arange(0.0, duration_s - 0.01, 60.0 / bpm) * sr).astype(int):
+        y[start : start + 200] = click[: len(y) - start]
+    return y
+
+
+def test_77_rows_named_means_then_deviations_then_tempo():
+    assert len(DESCRIPTOR_ROWS) == 77 == view_rows("descriptors", FeatureConfig())
+    assert DESCRIPTOR_ROWS[0] == "mean mfcc0" and DESCRIPTOR_ROWS[38] == "std mfcc0"
+    assert DESCRIPTOR_ROWS[20:26] == (
+        "mean centroid",
+        "mean bandwidth",
+        "mean rolloff",
+        "mean zcr",
+        "mean rms",
+        "mean chroma-C",
+    )
+    assert DESCRIPTOR_ROWS[37] == "mean onset" and DESCRIPTOR_ROWS[-1] == "tempo"
+    assert patch_views(["mel", "descriptors"]) == ["descriptors"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "patches"), [(0.5, 1), (2.9, 1), (3.0, 1), (6.0, 2), (8.9, 2), (9.1, 3)]
+)
+def test_one_column_per_whole_3_s_patch_and_one_for_a_short_song(seconds, patches):
+    y = sine(seconds, SR, 440.0)
+    view = compute_view("descriptors", y, FeatureConfig())
+    assert view.shape == (77, patches) and view.dtype == np.float32
+    assert np.isfinite(view).all()
+
+
+@pytest.mark.parametrize("freq_hz", [440.0, 1000.0])
+def test_a_sine_reads_its_frequency_level_and_crossings(freq_hz):
+    amplitude = 0.5
+    view = patch_descriptors(y=sine(9.0, SR, freq_hz, amplitude), sr=SR)
+    middle = view[:, 1]  # a patch without the song's zero-padded edges
+    assert middle[ROW["mean centroid"]] == pytest.approx(freq_hz, rel=0.01)
+    assert middle[ROW["mean rolloff"]] == pytest.approx(freq_hz, rel=0.05)
+    assert middle[ROW["mean zcr"]] == pytest.approx(2 * freq_hz / SR, rel=0.02)
+    assert middle[ROW["mean rms"]] == pytest.approx(amplitude / np.sqrt(2), rel=0.01)
+    assert middle[ROW["std rms"]] < 1e-3 and middle[ROW["std centroid"]] < 0.01 * freq_hz
+    chroma = middle[ROW["mean chroma-C"] : ROW["mean chroma-B"] + 1]
+    if freq_hz == 440.0:
+        assert chroma.argmax() == 9 and chroma[9] == pytest.approx(1.0)  # A
+    for k in range(3):  # the edges blur it a little only
+        assert view[ROW["mean centroid"], k] == pytest.approx(freq_hz, rel=0.02)
+
+
+def test_white_noise_is_brighter_and_crosses_more_than_a_sine():
+    noise = (0.1 * np.random.default_rng(0).standard_normal(6 * SR)).astype(np.float32)
+    noisy = patch_descriptors(y=noise, sr=SR)
+    tone = patch_descriptors(y=sine(6.0, SR, 440.0, 0.1), sr=SR)
+    for row in ("mean centroid", "mean bandwidth", "mean rolloff", "mean zcr"):
+        assert (noisy[ROW[row]] > 5 * tone[ROW[row]]).all(), row
+    assert noisy[ROW["mean zcr"]] == pytest.approx(0.5, abs=0.02)  # every other sample
+
+
+@pytest.mark.parametrize("bpm", [90.0, 100.0, 128.0])
+def test_a_click_track_gives_its_tempo_in_every_patch(bpm):
+    view = patch_descriptors(y=clicks(15.0, bpm), sr=SR)
+    assert view.shape[1] == 5
+    np.testing.assert_allclose(view[ROW["tempo"]], bpm, rtol=0.04)
+    steady = patch_descriptors(y=sine(15.0), sr=SR)
+    assert (view[ROW["mean onset"]] > 10 * steady[ROW["mean onset"]]).all()
+
+
+def test_silence_gives_finite_descriptors():
+    view = patch_descriptors(y=np.zeros(4 * SR, np.float32), sr=SR)
+    assert view.shape == (77, 1) and np.isfinite(view).all()
+    assert view[ROW["mean rms"], 0] == 0 and view[ROW["mean zcr"], 0] == 0
+
+
+def test_the_run_frame_grid_does_not_change_the_view():
+    y = clicks(7.0, 120.0) + sine(7.0, SR, 330.0, 0.2)
+    default = compute_view("descriptors", y, FeatureConfig())
+    other_grid = FeatureConfig(mel=MelConfig(n_fft=1024, hop_length=256, n_mels=64))
+    np.testing.assert_array_equal(compute_view("descriptors", y, other_grid), default)
+    np.testing.assert_array_equal(patch_descriptors(y=y, sr=SR), default)
+
+
+def test_another_run_rate_is_resampled_to_the_analysis_rate():
+    at_16k = sine(7.0, 16000, 440.0, 0.3)
+    view = compute_view("descriptors", at_16k, FeatureConfig(audio=AudioConfig(sample_rate=16000)))
+    at_analysis = patch_descriptors(y=sine(7.0, SR, 440.0, 0.3), sr=SR)
+    assert view.shape == at_analysis.shape
+    for row in ("mean centroid", "mean zcr", "mean rms", "tempo"):
+        np.testing.assert_allclose(view[ROW[row]], at_analysis[ROW[row]], rtol=0.01, err_msg=row)
+
+
+def test_on_the_analysis_grid_the_run_stft_is_shared(monkeypatch):
+    y = sine(4.0, SR, 440.0)
+    alone = compute_view("descriptors", y, FeatureConfig())
+    calls = []
+    real = views_module.power_spectrogram
+
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views_module, "power_spectrogram", counting)
+    monkeypatch.setattr(descriptors_module, "power_spectrogram", counting)
+    together = compute_views(("mel", "chroma", "descriptors"), y, FeatureConfig())
+    assert calls == [(2048, 512)]
+    np.testing.assert_array_equal(together["descriptors"], alone)
+
+
+def test_the_view_module_loads_no_network():
+    code = (
+        "import sys, numpy as np; from tunetag.config import FeatureConfig; "
+        "from tunetag.features.views import compute_view; "
+        "compute_view('descriptors', np.zeros(22050, np.float32), FeatureConfig()); "
+        "print('torch' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
