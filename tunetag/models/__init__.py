@@ -4,6 +4,7 @@ Importing this package registers every model; see `available` for the names.
 """
 
 from tunetag.models import (  # noqa: F401  (registers them)
+    auto,
     logreg,
     multiview,
     musicnn_finetune,

@@ -1,0 +1,272 @@
+"""The auto model picks, per task, the input its inner cross-validation scores best, and its
+forward gives exactly the chosen candidate's probabilities."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from tunetag import models
+from tunetag.errors import ParameterError
+from tunetag.models.auto import STACK_C, AutoProbe
+from tunetag.models.logreg import C_GRID, FALLBACK_C, inner_folds
+
+VIEW_ROWS = {"a": 10, "b": 15, "c": 5}  # columns a: 0-19, b: 20-49, c: 50-59
+D = 2 * sum(VIEW_ROWS.values())
+COLUMNS = {"a": slice(0, 20), "b": slice(20, 50), "c": slice(50, 60)}
+READS = {"a": {"probe:a", "probe:all", "stack"}, "b": {"probe:b", "probe:all", "stack"}}
+
+
+def one_hot(y: np.ndarray, k: int) -> np.ndarray:
+    return np.eye(k, dtype=np.float32)[y]
+
+
+def signal_in_b(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes told apart by five columns of view b only."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.normal(size=(n, D)) * 3.0 + 10.0
+    x[:, 20:25] += 4.0 * y[:, None]
+    return x.astype(np.float32), y
+
+
+def complementary(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Four classes: view a tells {0, 1} from {2, 3}, view b {0, 2} from {1, 3}; one view
+    alone can only be right half the time."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 4
+    x = rng.normal(size=(n, D))
+    x[:, 0:3] += 3.0 * (y >= 2)[:, None]
+    x[:, 20:23] += 3.0 * (y % 2)[:, None]
+    return x.astype(np.float32), y
+
+
+def probabilities(model: torch.nn.Module, x: np.ndarray, task: str, multilabel: bool):
+    with torch.no_grad():
+        logits = model({"summary": torch.from_numpy(x)})[task]
+    return (torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)).numpy()
+
+
+def standardised(x: np.ndarray) -> np.ndarray:
+    return StandardScaler().fit_transform(x.astype(np.float64))
+
+
+def probe(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+
+
+def test_is_registered_with_its_own_views():
+    cls = models.model_class("auto")
+    assert cls is AutoProbe and cls.input_kind == "summary" and cls.default_batch_size == 64
+    assert cls.features.views == ("musicnn-msd", "musicnn-mtt", "descriptors")
+    assert cls.features.audio.sample_rate == 22050
+    model = models.create("auto", {"mood": 2, "genre": 3}, VIEW_ROWS)
+    logits = model({"summary": torch.randn(5, D)})
+    assert logits["mood"].shape == (5, 2) and logits["genre"].shape == (5, 3)
+
+
+def test_signal_in_one_view_picks_a_candidate_reading_it():
+    x, y = signal_in_b(160, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, seed=1)
+
+    report = model.selection["mood"]
+    assert report["chosen"] in READS["b"] and report["balanced_accuracy"] > 0.85
+    scores = {name: found["balanced_accuracy"] for name, found in report["candidates"].items()}
+    assert list(scores) == ["probe:c", "probe:a", "probe:b", "probe:all", "stack"]
+    assert max(scores["probe:a"], scores["probe:c"]) < 0.65 < scores["probe:b"]
+    assert report["balanced_accuracy"] == max(scores.values())
+    fresh_x, fresh_y = signal_in_b(200, seed=9)
+    predicted = probabilities(model, fresh_x, "mood", False).argmax(axis=1)
+    assert (predicted == fresh_y).mean() > 0.85
+
+
+def test_complementary_views_pick_the_concatenation_or_the_stack():
+    x, y = complementary(160, seed=0)
+    model = AutoProbe({"genre": 4}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"genre": one_hot(y, 4)}, {"genre": False})
+
+    report = model.selection["genre"]
+    assert report["chosen"] in ("probe:all", "stack")
+    single = max(report["candidates"][f"probe:{view}"]["balanced_accuracy"] for view in "abc")
+    assert single < 0.6 and report["balanced_accuracy"] > 0.85
+    fresh_x, fresh_y = complementary(200, seed=9)
+    assert (probabilities(model, fresh_x, "genre", False).argmax(axis=1) == fresh_y).mean() > 0.85
+
+
+def test_a_chosen_probe_gives_its_own_probabilities_and_survives_saving():
+    x, y = signal_in_b(160, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["probe:b"])
+
+    report = model.selection["mood"]
+    assert report["chosen"] == "probe:b" and report["C"] in C_GRID
+    expected = probe(report["C"]).fit(standardised(x)[:, COLUMNS["b"]], y)
+    got = probabilities(model, x, "mood", False)
+    np.testing.assert_allclose(
+        got, expected.predict_proba(standardised(x)[:, COLUMNS["b"]]), atol=1e-5
+    )
+    fresh = models.create("auto", {"mood": 2}, VIEW_ROWS)
+    fresh.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(probabilities(fresh, x, "mood", False), got)
+
+
+def stack_reference(x: np.ndarray, y: np.ndarray, cs: dict[str, float], seed: int) -> np.ndarray:
+    """A stack rebuilt with scikit-learn alone: per view a probe, out-of-inner-fold
+    log-probabilities for the stacker, the probes refitted on every song."""
+    z = standardised(x)
+    folds = inner_folds(y, seed)
+    out_of_fold, on_all = [], []
+    for view, columns in COLUMNS.items():
+        features = np.empty((len(y), np.unique(y).size))
+        for train, test in folds:
+            fitted = probe(cs[view]).fit(z[train][:, columns], y[train])
+            features[test] = fitted.predict_log_proba(z[test][:, columns])
+        out_of_fold.append(features)
+        on_all.append(probe(cs[view]).fit(z[:, columns], y).predict_log_proba(z[:, columns]))
+    scaler = StandardScaler().fit(np.hstack(out_of_fold))
+    stacker = probe(STACK_C).fit(scaler.transform(np.hstack(out_of_fold)), y)
+    return stacker.predict_proba(scaler.transform(np.hstack(on_all)))
+
+
+def test_a_chosen_stack_gives_the_stacks_probabilities_even_with_an_absent_class():
+    x, y = complementary(160, seed=2)
+    y = np.where(y == 1, 4, y)  # classes 0, 2, 3, 4 of 5; class 1 absent
+    model = AutoProbe({"genre": 5}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"genre": one_hot(y, 5)}, {"genre": False}, seed=3, candidates=["stack"])
+
+    report = model.selection["genre"]
+    assert report["chosen"] == "stack" and set(report["C"]) == {"a", "b", "c"}
+    got = probabilities(model, x, "genre", False)
+    assert got[:, 1].max() < 1e-6
+    expected = stack_reference(x, y, report["C"], seed=3)
+    np.testing.assert_allclose(got[:, [0, 2, 3, 4]], expected, atol=1e-3)
+    assert (got.argmax(axis=1) == y).mean() > 0.9
+    fresh = models.create("auto", {"genre": 5}, VIEW_ROWS)
+    fresh.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(probabilities(fresh, x, "genre", False), got)
+
+
+def test_the_choice_depends_on_the_given_songs_only():
+    """Songs held out (say, an outer fold's test songs) and earlier fits leave no trace."""
+    x, y = signal_in_b(200, seed=4)
+    given, held_out = np.arange(150), np.arange(150, 200)
+    targets = one_hot(y, 2)
+    alone = AutoProbe({"mood": 2}, VIEW_ROWS)
+    alone.fit_summaries(x[given], {"mood": targets[given]}, {"mood": False}, seed=5)
+    again = AutoProbe({"mood": 2}, VIEW_ROWS)
+    flipped = targets[:, ::-1].copy()
+    again.fit_summaries(x, {"mood": flipped}, {"mood": False}, seed=5)  # every song, wrong
+    np.random.seed(123)
+    torch.manual_seed(123)
+
+    again.fit_summaries(x[given], {"mood": targets[given]}, {"mood": False}, seed=5)
+
+    assert json.dumps(again.selection) == json.dumps(alone.selection)
+    for name, tensor in alone.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[name], tensor, rtol=0, atol=0)
+    assert len(held_out) == 50  # never passed with `given`: nothing else can reach the fit
+
+
+def test_a_class_too_small_for_inner_folds_gets_the_fixed_probe_on_all_views():
+    x, y = signal_in_b(40, seed=0)
+    y[:] = 0
+    y[7] = 1
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False})
+
+    report = model.selection["mood"]
+    assert report["chosen"] == "probe:all" and report["C"] == FALLBACK_C
+    assert report["inner_folds"] == 0 and report["note"]
+    expected = probe(FALLBACK_C).fit(standardised(x), y).predict_proba(standardised(x))
+    np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
+
+
+def test_one_class_is_predicted_and_few_songs_fall_back():
+    x, y = signal_in_b(8, seed=0)
+    model = AutoProbe({"mood": 2, "genre": 3}, VIEW_ROWS)
+    genre = one_hot(np.full(8, 2), 3)
+    genre[:3] = np.nan  # unlabelled for genre
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2), "genre": genre}, {"mood": False, "genre": False})
+
+    assert model.selection["mood"]["chosen"] == "probe:all"  # 8 songs: no inner folds
+    assert model.selection["genre"]["C"] is None
+    np.testing.assert_allclose(probabilities(model, x, "genre", False)[:, 2], 1.0)
+
+
+def test_multilabel_chooses_per_label():
+    x, y = signal_in_b(160, seed=0)
+    rng = np.random.default_rng(1)
+    from_a = rng.integers(0, 2, size=160)
+    x[:, 0:4] += 5.0 * from_a[:, None]
+    tags = np.stack([from_a, y, np.zeros(160, dtype=int)], axis=1).astype(np.float32)
+    tags[::9] = np.nan
+    labelled = ~np.isnan(tags).all(axis=1)
+    model = AutoProbe({"tags": 3, "mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"tags": tags, "mood": one_hot(y, 2)}, {"tags": True, "mood": False})
+
+    labels = model.selection["tags"]["labels"]
+    assert labels[0]["chosen"] in READS["a"] and labels[1]["chosen"] in READS["b"]
+    assert labels[2]["C"] is None and labels[0]["songs"] == labelled.sum()
+    got = probabilities(model, x, "tags", True)
+    for label in (0, 1):
+        assert ((got[:, label] > 0.5) == tags[:, label].astype(bool))[labelled].mean() > 0.9
+    np.testing.assert_allclose(got[:, 2], 1e-3, rtol=1e-4)  # never present: clipped frequency
+    fresh = models.create("auto", {"tags": 3, "mood": 2}, VIEW_ROWS)
+    fresh.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(probabilities(fresh, x, "tags", True), got)
+    np.testing.assert_array_equal(
+        probabilities(fresh, x, "mood", False), probabilities(model, x, "mood", False)
+    )
+    json.dumps(model.selection)
+
+
+def test_a_multilabel_stack_gives_sigmoids_of_the_stacker():
+    x, y = complementary(160, seed=0)
+    tags = np.stack([y == 3, y >= 2], axis=1).astype(np.float32)
+    model = AutoProbe({"tags": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"tags": tags}, {"tags": True}, candidates=["stack"])
+
+    got = probabilities(model, x, "tags", True)
+    z = standardised(x)
+    for label in (0, 1):
+        report = model.selection["tags"]["labels"][label]
+        assert report["chosen"] == "stack"
+        column = tags[:, label].astype(int)
+        folds = inner_folds(column, 0)
+        out_of_fold, on_all = [], []
+        for view, columns in COLUMNS.items():
+            features = np.empty(len(column))
+            for train, test in folds:
+                fitted = probe(report["C"][view]).fit(z[train][:, columns], column[train])
+                features[test] = fitted.decision_function(z[test][:, columns])
+            out_of_fold.append(features)
+            fitted = probe(report["C"][view]).fit(z[:, columns], column)
+            on_all.append(fitted.decision_function(z[:, columns]))
+        scaler = StandardScaler().fit(np.stack(out_of_fold, axis=1))
+        stacker = probe(STACK_C).fit(scaler.transform(np.stack(out_of_fold, axis=1)), column)
+        expected = stacker.predict_proba(scaler.transform(np.stack(on_all, axis=1)))[:, 1]
+        np.testing.assert_allclose(got[:, label], expected, atol=1e-3)
+    assert ((got[:, 0] > 0.5) == tags[:, 0].astype(bool)).mean() > 0.9
+
+
+def test_unknown_candidates_are_refused():
+    x, y = signal_in_b(40, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+    with pytest.raises(ParameterError, match="candidates"):
+        model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["probe:x"])
+    one_view = AutoProbe({"mood": 2}, {"a": 30})
+    with pytest.raises(ParameterError, match="candidates"):
+        one_view.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["stack"])
