@@ -12,9 +12,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from tunetag import models
+from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.library.predictions import read_predictions
 from tunetag.models.auto import STACK_C, AutoProbe
 from tunetag.models.logreg import C_GRID, FALLBACK_C, inner_folds
+from tunetag.steps.predict import predict
+from tunetag.steps.train import train
 
 VIEW_ROWS = {"a": 10, "b": 15, "c": 5}  # columns a: 0-19, b: 20-49, c: 50-59
 D = 2 * sum(VIEW_ROWS.values())
@@ -126,9 +130,9 @@ def stack_reference(x: np.ndarray, y: np.ndarray, cs: dict[str, float], seed: in
     out_of_fold, on_all = [], []
     for view, columns in COLUMNS.items():
         features = np.empty((len(y), np.unique(y).size))
-        for train, test in folds:
-            fitted = probe(cs[view]).fit(z[train][:, columns], y[train])
-            features[test] = fitted.predict_log_proba(z[test][:, columns])
+        for fit_on, left_out in folds:
+            fitted = probe(cs[view]).fit(z[fit_on][:, columns], y[fit_on])
+            features[left_out] = fitted.predict_log_proba(z[left_out][:, columns])
         out_of_fold.append(features)
         on_all.append(probe(cs[view]).fit(z[:, columns], y).predict_log_proba(z[:, columns]))
     scaler = StandardScaler().fit(np.hstack(out_of_fold))
@@ -249,9 +253,9 @@ def test_a_multilabel_stack_gives_sigmoids_of_the_stacker():
         out_of_fold, on_all = [], []
         for view, columns in COLUMNS.items():
             features = np.empty(len(column))
-            for train, test in folds:
-                fitted = probe(report["C"][view]).fit(z[train][:, columns], column[train])
-                features[test] = fitted.decision_function(z[test][:, columns])
+            for fit_on, left_out in folds:
+                fitted = probe(report["C"][view]).fit(z[fit_on][:, columns], column[fit_on])
+                features[left_out] = fitted.decision_function(z[left_out][:, columns])
             out_of_fold.append(features)
             fitted = probe(report["C"][view]).fit(z[:, columns], column)
             on_all.append(fitted.decision_function(z[:, columns]))
@@ -270,3 +274,40 @@ def test_unknown_candidates_are_refused():
     one_view = AutoProbe({"mood": 2}, {"a": 30})
     with pytest.raises(ParameterError, match="candidates"):
         one_view.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["stack"])
+
+
+def test_a_spent_time_budget_leaves_the_other_candidates_out():
+    x, y = signal_in_b(160, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, time_budget_s=1e-9)
+
+    report = model.selection["mood"]
+    assert report["chosen"] == "probe:c" and list(report["candidates"]) == ["probe:c"]
+    assert report["left_out"] == ["probe:a", "probe:b", "probe:all", "stack"]
+    assert "time budget" in report["note"]
+
+
+def test_runs_of_auto_read_its_views_and_fold_five_times():
+    features = models.run_features("auto", FeatureConfig())
+    assert features.views == ("musicnn-msd", "musicnn-mtt", "descriptors")
+    assert features.audio.sample_rate == 22050 and AutoProbe.default_folds == 5
+
+
+def test_auto_trains_saves_reports_its_choice_and_predicts(small_library, tmp_path):
+    config = RunConfig(train=TrainConfig(model="auto", tasks=("mood",)))
+    cache = tmp_path / "cache"
+
+    run = train(small_library / "songs.csv", tmp_path / "run", config, cache_dir=cache,
+                progress=False)  # fmt: skip
+
+    metrics = run.load_metrics()
+    assert metrics["songs"]["scored"] == 8 and metrics["folds"] >= 2
+    selection = metrics["selection"]
+    assert len(selection["folds"]) == metrics["folds"]
+    final = selection["model"]["mood"]
+    assert final["chosen"] == "probe:all" and final["songs"] == 8  # too few for inner folds
+    assert run.load_config().features.views == AutoProbe.features.views
+    predict(run.path, [small_library / "music"], tmp_path / "p.csv", cache_dir=cache,
+            progress=False)  # fmt: skip
+    assert len(read_predictions(tmp_path / "p.csv").songs) == 8

@@ -9,6 +9,7 @@ inside train's outer folds, so never on the songs it will be scored on) and keep
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -76,6 +77,7 @@ class AutoProbe(nn.Module):
     input_kind = "summary"
     default_batch_size = 64
     default_learning_rate = 1.0  # unused: fit_summaries fits everything with scikit-learn
+    default_folds = 5  # outer folds when a run does not say: the choice's score needs them
     features = FeatureConfig(views=("musicnn-msd", "musicnn-mtt", "descriptors"))
 
     def __init__(self, tasks: Mapping[str, int], view_rows: Mapping[str, int]) -> None:
@@ -117,6 +119,7 @@ class AutoProbe(nn.Module):
         multilabel: Mapping[str, bool],
         seed: int = 0,
         candidates: Sequence[str] | None = None,
+        time_budget_s: float | None = None,
     ) -> None:
         """Choose and fit every task's model on the songs of ``x`` only, in place.
 
@@ -139,7 +142,8 @@ class AutoProbe(nn.Module):
         with a single class among its songs gets that class's frequency.
 
         ``selection`` is then, per task, ``{"chosen", "C", "balanced_accuracy", "songs",
-        "inner_folds", "candidates": {name: {"balanced_accuracy", "std", "C"}}, "note"}``
+        "inner_folds", "candidates": {name: {"balanced_accuracy", "std", "C"}}, "left_out",
+        "note"}``
         (``C`` of ``stack``: per view), or ``{"labels": [that, per label]}`` for a
         multi-label task.
 
@@ -156,6 +160,9 @@ class AutoProbe(nn.Module):
             Seed of the inner folds and ``random_state`` of every fit.
         candidates : sequence of str, optional
             Consider these candidates only (to compare them); all by default.
+        time_budget_s : float, optional
+            Seconds the choice may take in all: once spent, each task (label) scores its
+            first candidate still to try and leaves the others out (``"left_out"``).
 
         Raises
         ------
@@ -165,6 +172,7 @@ class AutoProbe(nn.Module):
             labelled song, or an unknown candidate.
         """
         names = self._candidate_names(candidates)
+        deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
         z, mean, scale = standardise("auto", x, self.mean.shape[0])
         fitted, selection, flags = {}, {}, []
         with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only cost
@@ -175,11 +183,11 @@ class AutoProbe(nn.Module):
                 flags.append(float(multilabel[task]))
                 if multilabel[task]:
                     fitted[task], selection[task] = self._fit_multilabel(
-                        z[labelled], y[labelled], names, seed
+                        z[labelled], y[labelled], names, seed, deadline
                     )
                 else:
                     fitted[task], selection[task] = self._fit_single_label(
-                        z[labelled], y[labelled].argmax(axis=1), k, names, seed
+                        z[labelled], y[labelled].argmax(axis=1), k, names, seed, deadline
                     )
         with torch.no_grad():
             self.mean.copy_(torch.from_numpy(mean))
@@ -220,28 +228,43 @@ class AutoProbe(nn.Module):
         return list(self.view_columns).index(name.removeprefix("probe:"))
 
     def _choose(
-        self, z: np.ndarray, y: np.ndarray, names: Sequence[str], seed: int, binary: bool
+        self,
+        z: np.ndarray,
+        y: np.ndarray,
+        names: Sequence[str],
+        seed: int,
+        deadline: float | None,
+        binary: bool,
     ) -> tuple[str, dict, dict]:
         """The winning candidate on integer labels ``y``, the report of the choice, and the
-        best C and out-of-fold member features of each probe (for a stack)."""
+        best C and out-of-fold member features of each probe (for a stack). Past the
+        ``deadline`` (`time.monotonic`) the candidates not tried yet are left out, once one
+        has been."""
         folds = inner_folds(y, seed)
         if not folds:
-            return ALL_VIEWS, fallback_report(len(y), {"chosen": ALL_VIEWS, "C": FALLBACK_C}), {}
+            fixed = {"chosen": ALL_VIEWS, "C": FALLBACK_C, "candidates": {}, "left_out": []}
+            return ALL_VIEWS, fallback_report(len(y), fixed), {}
         inputs = self._inputs(z.shape[1])
         probes = [name for name in names if name != STACK]
         if STACK in names:
             probes += [
                 f"probe:{view}" for view in self.view_columns if f"probe:{view}" not in probes
             ]
-        scored, found = {}, {}
+        scored, found, left_out = {}, {}, []
         for name in probes:
+            if found and _past(deadline):
+                left_out.append(name)
+                continue
             logits = out_of_fold_logits(z[:, inputs[name]], y, folds, C_GRID, seed)
             scores = fold_scores(y, logits, folds)
             best = first_best(scores)
             found[name] = {"C": C_GRID[best], "features": _member_features(logits[best], binary)}
             if name in names:
                 scored[name] = {"C": C_GRID[best], "scores": scores[best]}
-        if STACK in names:
+        views = [f"probe:{view}" for view in self.view_columns]
+        if STACK in names and (_past(deadline) or not set(views) <= set(found)):
+            left_out.append(STACK)
+        elif STACK in names:
             features = np.concatenate(
                 [found[f"probe:{view}"]["features"] for view in self.view_columns], axis=1
             )
@@ -250,8 +273,9 @@ class AutoProbe(nn.Module):
                 "scores": _stack_scores(features, y, folds, seed),
             }
             found[STACK] = {"features": features}
-        means = np.array([scored[name]["scores"].mean() for name in names])
-        chosen = names[first_best(means[:, None])]
+        tried = [name for name in names if name in scored]
+        means = np.array([scored[name]["scores"].mean() for name in tried])
+        chosen = tried[first_best(means[:, None])]
         report = {
             "chosen": chosen,
             "C": scored[chosen]["C"],
@@ -264,14 +288,21 @@ class AutoProbe(nn.Module):
                     "std": float(scored[name]["scores"].std()),
                     "C": scored[name]["C"],
                 }
-                for name in names
+                for name in tried
             },
-            "note": "",
+            "left_out": [name for name in names if name in left_out],
+            "note": "time budget spent: candidates left out" if left_out else "",
         }
         return chosen, report, found
 
     def _fit_single_label(
-        self, z: np.ndarray, y: np.ndarray, k: int, names: Sequence[str], seed: int
+        self,
+        z: np.ndarray,
+        y: np.ndarray,
+        k: int,
+        names: Sequence[str],
+        seed: int,
+        deadline: float | None,
     ) -> tuple[tuple, dict]:
         """Members' and stacker's (weight, bias) of a single-label task, and its report."""
         m = self.n_members
@@ -281,8 +312,8 @@ class AutoProbe(nn.Module):
         if seen.size == 1:
             stacker_b[:] = ABSENT_CLASS_BIAS
             stacker_b[seen] = 0.0
-            return ((members_w, members_b), (stacker_w, stacker_b)), one_class_report(len(y))
-        chosen, report, found = self._choose(z, y, names, seed, binary=False)
+            return ((members_w, members_b), (stacker_w, stacker_b)), _one_class(len(y))
+        chosen, report, found = self._choose(z, y, names, seed, deadline, binary=False)
         inputs = self._inputs(z.shape[1])
         probes = [f"probe:{view}" for view in self.view_columns] if chosen == STACK else [chosen]
         for name in probes:
@@ -301,7 +332,12 @@ class AutoProbe(nn.Module):
         return ((members_w, members_b), (stacker_w, stacker_b)), report
 
     def _fit_multilabel(
-        self, z: np.ndarray, y: np.ndarray, names: Sequence[str], seed: int
+        self,
+        z: np.ndarray,
+        y: np.ndarray,
+        names: Sequence[str],
+        seed: int,
+        deadline: float | None,
     ) -> tuple[tuple, dict]:
         """Members' and stacker's (weight, bias) of a multi-label task, chosen per label,
         and the reports per label."""
@@ -313,9 +349,9 @@ class AutoProbe(nn.Module):
             column = y[:, label].astype(int)
             if np.unique(column).size == 1:
                 stacker_b[label] = constant_logit(column)
-                reports.append(one_class_report(len(column)))
+                reports.append(_one_class(len(column)))
                 continue
-            chosen, report, found = self._choose(z, column, names, seed, binary=True)
+            chosen, report, found = self._choose(z, column, names, seed, deadline, binary=True)
             reports.append(report)
             probes = (
                 [f"probe:{view}" for view in self.view_columns] if chosen == STACK else [chosen]
@@ -331,6 +367,16 @@ class AutoProbe(nn.Module):
             else:
                 stacker_w[label, self._member(chosen) * k + label] = 1.0
         return ((members_w, members_b), (stacker_w, stacker_b)), {"labels": reports}
+
+
+def _one_class(songs: int) -> dict:
+    """The report of a task (label) whose labelled songs all have one class (value)."""
+    return {"chosen": "constant", "candidates": {}, "left_out": [], **one_class_report(songs)}
+
+
+def _past(deadline: float | None) -> bool:
+    """Whether a time budget's deadline (`time.monotonic`) has passed."""
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _c(report: dict, name: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ def fit_summaries(
     val_examples: Sequence[SongExample],
     seed: int,
     device: torch.device,
+    time_budget_s: float | None = None,
 ) -> FitResult:
     """Closed-form fit of a ``"summary"`` model; one history row, scored like an epoch.
 
@@ -31,12 +33,17 @@ def fit_summaries(
     the others; the scoring is shared. A model that chose something on the training songs
     (the C of ``logreg``, the input of ``auto``) says what in its ``selection``; the row
     keeps it as JSON text under ``"selection"``, so ``history.csv`` shows each fold's choice.
+    ``time_budget_s`` goes to a model whose ``fit_summaries`` takes one (``auto``'s choice).
     """
     world = distributed.active_world()
     if world.writes_files:
         x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
         targets = {t.name: np.stack([ex.targets[t.name] for ex in train_examples]) for t in tasks}
-        model.fit_summaries(x, targets, {task.name: task.multilabel for task in tasks}, seed=seed)
+        budget = {}
+        if "time_budget_s" in inspect.signature(model.fit_summaries).parameters:
+            budget["time_budget_s"] = time_budget_s
+        multilabel = {task.name: task.multilabel for task in tasks}
+        model.fit_summaries(x, targets, multilabel, seed=seed, **budget)
     if world.distributed:
         model.load_state_dict(distributed.broadcast_object(cpu_state(model)))
     model.to(device)
