@@ -29,6 +29,8 @@ def example_input(input_kind: str, view_rows: dict[str, int]) -> dict[str, torch
         return {"image": torch.rand(1, 4, 400, 1600)}
     if input_kind == "summary":
         return {"summary": torch.randn(4, 2 * sum(view_rows.values()))}
+    if input_kind == "patch":
+        return {view: torch.randn(4, rows) for view, rows in view_rows.items()}
     return {view: torch.randn(2, 1, rows, 65) * 20 - 40 for view, rows in view_rows.items()}
 
 
@@ -36,7 +38,7 @@ def example_input(input_kind: str, view_rows: dict[str, int]) -> dict[str, torch
 def test_every_model_builds_runs_and_learns(name):
     torch.manual_seed(0)
     cls = models.model_class(name)
-    assert cls.input_kind in ("image", "crop", "summary")
+    assert cls.input_kind in ("image", "crop", "patch", "summary")
     assert cls.default_batch_size > 0 and cls.default_learning_rate > 0
     model = models.create(name, TASKS, view_rows_of(name))
     x = example_input(cls.input_kind, view_rows_of(name))
@@ -158,3 +160,18 @@ def test_shortchunk_reads_the_first_view_and_multiview_reads_them_all():
     several = models.create("multiview", TASKS, VIEW_ROWS).eval()
     assert set(several.branches) == set(VIEW_ROWS)
     assert not torch.allclose(several(inputs)["mood"], several(changed)["mood"])
+
+
+def test_patch_models_read_per_patch_views_only(monkeypatch):
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+
+    @models.register_model("patches")
+    class Patches(nn.Module):
+        input_kind = "patch"
+
+    read = models.run_features("patches", FeatureConfig(views=("musicnn",)))
+    assert read.views == ("musicnn",)
+    with pytest.raises(ParameterError, match="one column per frame"):
+        models.run_features("patches", FeatureConfig(views=("musicnn", "mel")))
+    with pytest.raises(ParameterError, match="one column per 3 s"):
+        models.run_features("shortchunk", FeatureConfig(views=("musicnn",)))

@@ -286,3 +286,16 @@ def test_each_switch_in_the_config_turns_on_its_augmentation():
 def test_bad_parameters_are_refused(call, message):
     with pytest.raises(ParameterError, match=message):
         call(make_batch())
+
+
+def test_a_per_patch_view_is_neither_gained_nor_masked_but_mixed():
+    """Pooled features of a 3 s patch have no level in dB, no time and no neighbouring rows."""
+    batch = {**make_batch(), "musicnn": torch.randn(N, 200)}
+    config = TrainConfig(augment_gain_db=6.0, augment_time_masks=2, augment_freq_masks=2)
+    out, _ = augment_batch(batch, make_targets(), config, gen())
+    assert torch.equal(out["musicnn"], batch["musicnn"])
+    assert not torch.equal(out["mel"], batch["mel"])
+    only_patches = {"musicnn": batch["musicnn"]}
+    assert_same(mask_time_and_rows(only_patches, 2, 2, 0.5, gen()), only_patches)
+    mixed, _ = mixup(only_patches, make_targets(), 0.4, gen())
+    assert not torch.equal(mixed["musicnn"], batch["musicnn"])

@@ -154,3 +154,25 @@ def test_frame_views_are_cut_together_and_the_patch_view_is_left_whole(tmp_path)
         "musicnn": (200, 4),
     }
     assert load_views({"musicnn": paths["musicnn"]})["musicnn"].shape == (200, 4)
+
+
+def test_patches_are_single_columns_of_the_per_patch_views(tmp_path):
+    """A patch model trains on one random column a song at a time and scores every column."""
+    pooled = np.tile(np.arange(5, dtype=np.float32), (7, 1)) + np.arange(7)[:, None] * 100
+    np.save(tmp_path / "pooled.npy", pooled)
+    example = SongExample({"musicnn": tmp_path / "pooled.npy"}, {"mood": MOOD.target(["loud"])})
+    data = TrainCrops([example], ["mood"], "patch", 129, crops_per_song=4, seed=0)
+    assert len(data) == 4
+    columns = set()
+    for epoch in range(5):
+        data.set_epoch(epoch)
+        for index in range(4):
+            x, y = data[index]
+            assert x["musicnn"].shape == (7,) and x["musicnn"].dtype == torch.float32
+            column = int(x["musicnn"][0])
+            np.testing.assert_array_equal(x["musicnn"].numpy(), pooled[:, column])
+            columns.add(column)
+    assert columns == set(range(5))
+    every = song_inputs({"musicnn": pooled}, "patch", 129)["musicnn"]
+    assert every.shape == (5, 7)
+    np.testing.assert_array_equal(every.numpy(), pooled.T)

@@ -1,6 +1,7 @@
-"""What a network is fed of a song, from its cached views: crops, the proposal's picture, or
-per-song statistics, by the model's ``input_kind``. Training draws random crops of these;
-scoring takes every crop of a song (`song_inputs`).
+"""What a network is fed of a song, from its cached views: crops, 3 s patches of a per-patch
+view, the proposal's picture, or per-song statistics, by the model's ``input_kind``.
+Training draws random crops or patches of these; scoring takes every one of a song
+(`song_inputs`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def song_inputs(
     ``"crop"``: by view, float32 (n_crops, 1, rows, crop_frames), consecutive
     non-overlapping crops with the last one aligned to the song's end (so it may overlap the
     one before); a song shorter than a crop gives one crop padded with each view's minimum.
+    ``"patch"``: by view, float32 (n_patches, rows), every column of the per-patch views.
     ``"image"``: (1, 4, 400, 1600) in [0, 1], the picture of the first view.
     ``"summary"``: (1, d), `summary_statistics`.
     """
@@ -75,9 +77,14 @@ def song_inputs(
     for name, view in views.items():
         if view.ndim != 2 or view.size == 0:
             raise ParameterError(f"view {name!r} must be a non-empty 2-D array, got {view.shape}")
+    n_frames = min(view.shape[1] for view in views.values())
+    if input_kind == "patch":
+        return {
+            name: torch.from_numpy(np.array(view[:, :n_frames].T, dtype=np.float32))
+            for name, view in views.items()
+        }
     if input_kind != "crop":
         return whole_song_inputs(views, input_kind)
-    n_frames = min(view.shape[1] for view in views.values())
     starts = list(range(0, max(n_frames - crop_frames, 0) + 1, crop_frames))
     if starts[-1] + crop_frames < n_frames:
         starts.append(n_frames - crop_frames)
@@ -97,7 +104,8 @@ def whole_song_inputs(views: Mapping[str, np.ndarray], input_kind: str) -> dict[
 
 
 def check_input_kind(input_kind: str, crop_frames: int) -> None:
-    """Raise ParameterError for an unknown kind, or a crop model without frames."""
+    """Raise ParameterError for an unknown kind, or a crop model without frames (a patch is
+    always one column)."""
     if input_kind not in INPUT_KINDS:
         raise ParameterError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
     if input_kind == "crop" and crop_frames <= 0:

@@ -8,77 +8,67 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES
+from tunetag.config import DEFAULT_TAGGER, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.models.heads import TaskHeads
 from tunetag.models.registry import register_model
-from tunetag.pretrained.networks import EMBEDDING_UNITS, N_MELS
+from tunetag.pretrained.embedding import POOLED_UNITS
+from tunetag.pretrained.networks import EMBEDDING_UNITS
+from tunetag.pretrained.taggers import load_tagger
 
 DROPOUT = 0.5  # before each task head, as before the original tag layer
+POOLED_VIEW = "musicnn-msd-pooled"  # MSD_musicnn's front and mid ends, pooled, per 3 s patch
+FROZEN = (
+    "input_norm",
+    "timbral",
+    "timbral_norms",
+    "temporal",
+    "temporal_norms",
+    "mid",
+    "mid_norms",
+)
 
 
 @register_model("musicnn-finetune")
 class MusicnnFinetune(nn.Module):
     """MSD_musicnn with its back end trained again and a new head per task.
 
-    Input: 3 s crops of musicnn's own log-mel (16 kHz, 96 bands, ``log10(1 + 10000 x)``),
-    (batch, 1, 96, frames). The front and mid ends (the convolutions, 60 % of the
-    weights) stay frozen, batch norms included, so a few hundred songs cannot undo what
-    the Million Song Dataset taught them; the back end (batch norm of the pooled features,
-    the 200-unit dense layer and its batch norm) starts from the pretrained weights and
-    trains with a new linear head per task on the embedding. Crops are scored and
-    averaged per song like every crop model's.
+    Input: 3 s patches of the ``musicnn-msd-pooled`` view, (batch, 1506): what the tagger's
+    front and mid ends (the convolutions, 60 % of the weights) make of each patch of
+    musicnn's own log-mel. Those stay as pretrained, batch norms included, so a few hundred
+    songs cannot undo what the Million Song Dataset taught them; being frozen, their output
+    is computed once per song and cached as a view rather than again for every crop of
+    every epoch, and they are no part of this model. The back end (batch norm of the pooled
+    features, the 200-unit dense layer and its batch norm) starts from the pretrained
+    weights and trains with a new linear head per task on the embedding. Patches are scored
+    and averaged per song like every crop model's crops.
 
     Parameters
     ----------
     tasks : mapping of str to int
         Task name -> number of outputs.
     view_rows : mapping of str to int
-        Must be ``{"mel": 96}``.
+        Must be ``{"musicnn-msd-pooled": 1506}``.
     """
 
-    input_kind = "crop"
+    input_kind = "patch"
     default_batch_size = 32
     default_learning_rate = 1e-3
-    features = MUSICNN_FEATURES
+    features = FeatureConfig(views=(POOLED_VIEW,))  # the view resamples to 16 kHz itself
 
     def __init__(self, tasks: Mapping[str, int], view_rows: Mapping[str, int]) -> None:
         super().__init__()
-        if dict(view_rows) != {"mel": N_MELS}:
+        if dict(view_rows) != {POOLED_VIEW: POOLED_UNITS}:
             raise ParameterError(
-                f"musicnn-finetune reads musicnn's 96-band mel only, got views {dict(view_rows)}"
+                f"musicnn-finetune reads the {POOLED_VIEW} view only, got views {dict(view_rows)}"
             )
-        from tunetag.pretrained.taggers import (
-            load_tagger,  # here: tunetag.pretrained.taggers imports models
-        )
-
         self.network = copy.deepcopy(load_tagger(DEFAULT_TAGGER))
-        del self.network.tags  # the 50 tags give way to the person's tasks
-        # a plain tuple, not a ModuleList, so the state dict names each weight once
-        self.frozen = (
-            self.network.input_norm,
-            self.network.timbral,
-            self.network.timbral_norms,
-            self.network.temporal,
-            self.network.temporal_norms,
-            self.network.mid,
-            self.network.mid_norms,
-        )
-        for part in self.frozen:
-            part.requires_grad_(False)
+        for part in (*FROZEN, "tags"):  # cached in the view; the tags give way to the tasks
+            delattr(self.network, part)
         self.heads = TaskHeads({task: nn.Linear(EMBEDDING_UNITS, k) for task, k in tasks.items()})
         self.dropout = nn.Dropout(DROPOUT)
 
-    def train(self, mode: bool = True) -> MusicnnFinetune:
-        """Train mode everywhere but the frozen part, whose batch norms keep their statistics."""
-        super().train(mode)
-        for part in self.frozen:
-            part.eval()
-        return self
-
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Logits per task, each (batch, n_outputs), for crops ``inputs["mel"]``."""
-        with torch.no_grad():
-            pooled = self.network.pooled(inputs["mel"])
-        embedding = self.dropout(self.network.embed(pooled))
+        """Logits per task, each (batch, n_outputs), for pooled patches ``inputs[POOLED_VIEW]``."""
+        embedding = self.dropout(self.network.embed(inputs[POOLED_VIEW]))
         return {task: head(embedding) for task, head in self.heads.items()}

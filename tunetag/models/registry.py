@@ -3,8 +3,9 @@
 A new model is one file with a ``@register_model("name")`` class and one import line in
 ``tunetag/models/__init__.py``. Every model class has the class attributes ``input_kind``
 (``"image"``: the proposal's RGBA picture of the first view, key ``"image"``; ``"crop"``:
-crops of every view, keyed by view name, each (batch, 1, rows, frames); ``"summary"``:
-per-song statistics of every view, key ``"summary"``), ``default_batch_size`` and
+crops of every view, keyed by view name, each (batch, 1, rows, frames); ``"patch"``: one
+column (one 3 s patch) of every per-patch view, keyed by view name, each (batch, rows);
+``"summary"``: per-song statistics of every view, key ``"summary"``), ``default_batch_size`` and
 ``default_learning_rate``, is built as ``cls(tasks=..., view_rows=...)`` and returns from
 ``forward(inputs)`` (a dict of tensors) a dict task -> logits of shape (batch, n_outputs).
 """
@@ -20,7 +21,7 @@ from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.views import patch_views
 
-INPUT_KINDS = ("image", "crop", "summary")
+INPUT_KINDS = ("image", "crop", "patch", "summary")
 
 _MODELS: dict[str, type[nn.Module]] = {}
 
@@ -114,7 +115,8 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
 
     A model with its own ``features`` class attribute (the pretrained musicnn models: their
     decoding rate, mel and views) reads those, keeping the run's window and tagger choice;
-    the others read ``features``. Models of crops and pictures read frame views only.
+    the others read ``features``. Models of crops and pictures read frame views only, models
+    of patches per-patch views only.
 
     Parameters
     ----------
@@ -134,7 +136,7 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
     ------
     ParameterError
         For an unknown name; a model with its own features asked for other ones; a crop or
-        picture model asked to read a patch view.
+        picture model asked to read a per-patch view, a patch model a frame view.
     """
     cls = model_class(name)
     own = getattr(cls, "features", None)
@@ -149,10 +151,16 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
             own, audio=dataclasses.replace(own.audio, **window), musicnn=features.musicnn
         )
     per_patch = patch_views(features.views)
-    if per_patch and cls.input_kind != "summary":
+    framed = [view for view in features.views if view not in per_patch]
+    if cls.input_kind == "patch" and framed:
+        raise ParameterError(
+            f"model {name!r} reads 3 s patches of per-patch views; the {framed[0]} view has "
+            "one column per frame"
+        )
+    if per_patch and cls.input_kind in ("image", "crop"):
         raise ParameterError(
             f"model {name!r} reads crops of frame views; the {per_patch[0]} view has one "
-            "column per 3 s, for models that summarise a song (logreg, musicnn-probe)"
+            "column per 3 s, for models of whole songs or of patches (logreg, musicnn-probe)"
         )
     return features
 

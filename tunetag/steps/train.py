@@ -20,6 +20,7 @@ from tunetag.evaluation.metrics import summarise_folds
 from tunetag.evaluation.run_outputs import write_run_outputs
 from tunetag.evaluation.task_metrics import task_metrics
 from tunetag.features.extract import extract_files
+from tunetag.features.views import VIEWS
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import LABEL_SEPARATOR, SongTable
 from tunetag.library.tasks import Task, tasks_from_table
@@ -160,12 +161,18 @@ def _checkpoint(
 
 
 def _check_gain(config: RunConfig) -> None:
-    """Random gain adds dB: refuse it on a mel that is not in dB (musicnn's logc)."""
+    """Random gain adds dB: refuse it on a mel that is not in dB (musicnn's logc), and where
+    no view is in dB (musicnn-finetune's pooled features), as it would change nothing."""
     features = config.features
     if config.train.augment_gain_db and "mel" in features.views and features.mel.scale != "db":
         raise ParameterError(
             f"--augment-gain adds dB, and this run's mel is on the {features.mel.scale!r} "
             "scale (musicnn's input): leave the gain at 0"
+        )
+    if config.train.augment_gain_db and not any(VIEWS[view].in_db for view in features.views):
+        raise ParameterError(
+            f"--augment-gain adds dB, and no view of this run ({', '.join(features.views)}) "
+            "is in dB: leave the gain at 0"
         )
 
 

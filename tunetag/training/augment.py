@@ -1,11 +1,13 @@
 """Augmentation of a batch of training crops: random gain, SpecAugment masks and mixup.
 
 A batch is a dict view name -> float32 tensor (batch, 1, rows, frames) whose views share one
-time grid (frame t is the same instant in every view). Every function draws its randomness
-from the ``torch.Generator`` it is given, so a seeded run is reproducible, and returns new
-tensors without modifying its inputs (a view it does not change is passed through as is).
-Random draws are made on the generator's device and moved to the batch's, so a CPU
-generator serves a batch on any device.
+time grid (frame t is the same instant in every view), or (batch, rows) for a 3 s patch of a
+per-patch view: features of a whole patch, not in dB and with no time or neighbouring rows,
+so gain and masks pass it through and only mixup mixes it. Every function draws its
+randomness from the ``torch.Generator`` it is given, so a seeded run is reproducible, and
+returns new tensors without modifying its inputs (a view it does not change is passed
+through as is). Random draws are made on the generator's device and moved to the batch's,
+so a CPU generator serves a batch on any device.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def mask_time_and_rows(
     lags) hidden; views with fewer rows, like the 3-row waveform envelope, get no row mask.
     Each span's width is drawn uniformly in [0, floor(max_fraction * length)] frames or rows
     and its start uniformly where it fits. Masked cells take the example's mean value of
-    that view (computed before masking), because the views are not zero-centred.
+    that view (computed before masking), because the views are not zero-centred. A patch of
+    a per-patch view, (batch, rows), is passed through unmasked.
 
     Parameters
     ----------
@@ -112,14 +115,15 @@ def mask_time_and_rows(
             f"mask_time_and_rows: max_fraction must be in [0, 1), got {max_fraction}"
         )
     out = dict(batch)
-    if (time_masks == 0 and row_masks == 0) or not batch:
+    framed = {view: x for view, x in batch.items() if x.dim() == 4}  # not (batch, rows)
+    if (time_masks == 0 and row_masks == 0) or not framed:
         return out
-    n = _batch_size(batch)
-    frames = {x.shape[-1] for x in batch.values()}
+    n = _batch_size(framed)
+    frames = {x.shape[-1] for x in framed.values()}
     if len(frames) != 1:
         raise ParameterError(f"mask_time_and_rows: views must share their frames, got {frames}")
     time_hidden = _random_spans(n, frames.pop(), time_masks, max_fraction, generator)
-    for view, x in batch.items():
+    for view, x in framed.items():
         hidden = time_hidden.to(x.device).view(n, 1, 1, -1)
         rows = x.shape[2]
         if row_masks and rows >= MIN_ROWS_FOR_ROW_MASK:

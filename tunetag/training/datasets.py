@@ -1,5 +1,6 @@
-"""Training examples of songs: random crops of their views, or their one whole-song input,
-with their targets per task (see `tunetag.models.inputs` for what a network is fed).
+"""Training examples of songs: random crops of their views, random 3 s patches of their
+per-patch views, or their one whole-song input, with their targets per task (see
+`tunetag.models.inputs` for what a network is fed).
 """
 
 from __future__ import annotations
@@ -31,17 +32,18 @@ class SongExample:
 
 
 class TrainCrops(Dataset):
-    """Training examples: random crops (``"crop"``), one picture (``"image"``) or one
-    statistics vector (``"summary"``) per song.
+    """Training examples: random crops (``"crop"``) or 3 s patches (``"patch"``), one
+    picture (``"image"``) or one statistics vector (``"summary"``) per song.
 
     For ``"crop"`` each song gives ``crops_per_song`` crops per epoch, the same frames of
     every view, at offsets drawn from (seed, epoch, index), so crops change with `set_epoch`
     but are reproducible whatever order a DataLoader asks in. A song shorter than a crop is
-    padded at the end with each view's minimum.
+    padded at the end with each view's minimum. ``"patch"`` draws ``crops_per_song`` columns
+    of the per-patch views the same way.
 
     Items are ``(inputs, targets)``: dicts of float32 tensors, inputs by view name (each
-    (1, rows, crop_frames)), ``"image"`` (4, 400, 1600) in [0, 1], or ``"summary"`` (d,);
-    targets by task, (n_outputs,) with NaN for an unlabelled song.
+    (1, rows, crop_frames) or, for a patch, (rows,)), ``"image"`` (4, 400, 1600) in [0, 1],
+    or ``"summary"`` (d,); targets by task, (n_outputs,) with NaN for an unlabelled song.
     """
 
     def __init__(
@@ -60,7 +62,7 @@ class TrainCrops(Dataset):
         self.tasks = list(tasks)
         self.input_kind = input_kind
         self.crop_frames = crop_frames
-        self.crops_per_song = crops_per_song if input_kind == "crop" else 1
+        self.crops_per_song = crops_per_song if input_kind in ("crop", "patch") else 1
         self.seed = seed
         self.epoch = 0
 
@@ -74,13 +76,14 @@ class TrainCrops(Dataset):
     def __getitem__(self, index: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         example = self.examples[index // self.crops_per_song]
         views = load_views(example.view_paths)
-        if self.input_kind == "crop":
-            frames = next(iter(views.values())).shape[1]
+        if self.input_kind in ("crop", "patch"):
+            width = self.crop_frames if self.input_kind == "crop" else 1
+            frames = min(view.shape[1] for view in views.values())
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            start = int(rng.integers(0, max(frames - self.crop_frames, 0) + 1))
-            inputs = {
-                name: crop_view(view, start, self.crop_frames)[None] for name, view in views.items()
-            }
+            start = int(rng.integers(0, max(frames - width, 0) + 1))
+            crops = {name: crop_view(view, start, width) for name, view in views.items()}
+            patch = self.input_kind == "patch"
+            inputs = {name: crop[:, 0] if patch else crop[None] for name, crop in crops.items()}
         else:
             inputs = {name: x[0] for name, x in whole_song_inputs(views, self.input_kind).items()}
         return inputs, {task: torch.from_numpy(_target(example, task)) for task in self.tasks}
