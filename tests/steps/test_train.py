@@ -201,3 +201,19 @@ def test_a_network_run_says_why_it_has_no_learning_curve(library, tmp_path):
     assert run.load_metrics()["learning_curve"] is None
     assert not run.learning_curve_path.exists()
     assert "No learning curve" in (run.path / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_time_budget_reaches_auto(library, tmp_path):
+    """A spent budget leaves candidates out, and metrics.json says which, for the saved
+    model and in each fold (where a fold with under 10 songs takes the fixed fallback)."""
+    config = RunConfig(train=TrainConfig(model="auto", tasks=("mood",), time_budget_s=1e-9))
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    selection = run.load_metrics()["selection"]
+    assert run.load_config().train.time_budget_s == 1e-9
+    mood = selection["model"]["mood"]
+    assert len(mood["candidates"]) == 1 and "stack" in mood["left_out"]
+    for fold in selection["folds"]:
+        tried = fold["mood"]["candidates"]
+        assert len(tried) == 1 or (not tried and fold["mood"]["chosen"] == "probe:all")

@@ -26,6 +26,8 @@ from tunetag.models.logreg import (
     ABSENT_CLASS_BIAS,
     C_GRID,
     FALLBACK_C,
+    balanced_log_loss,
+    best_c,
     constant_logit,
     fallback_report,
     first_best,
@@ -130,8 +132,8 @@ class AutoProbe(nn.Module):
         class-balanced logistic regression; every (input, C) pair of `C_GRID` is scored by
         the mean balanced accuracy over the same stratified inner folds (`inner_folds`,
         shuffled by ``seed``), and a probe's score is that of its best C (ties to the
-        smaller C). ``stack`` combines the per-view probes at their best C: a
-        class-balanced logistic regression (C = `STACK_C`) of their standardised
+        C of better balanced log loss, `best_c`). ``stack`` combines the per-view probes
+        at their best C: a class-balanced logistic regression (C = `STACK_C`) of their standardised
         out-of-inner-fold log-probabilities (logits for a label), scored over the same
         folds. The best mean wins, ties to the simpler candidate, and is refitted on all
         the labelled songs (a stack's stacker keeps its fit on the out-of-fold
@@ -257,7 +259,7 @@ class AutoProbe(nn.Module):
                 continue
             logits = out_of_fold_logits(z[:, inputs[name]], y, folds, C_GRID, seed)
             scores = fold_scores(y, logits, folds)
-            best = first_best(scores)
+            best = best_c(scores, balanced_log_loss(y, logits))
             found[name] = {"C": C_GRID[best], "features": _member_features(logits[best], binary)}
             if name in names:
                 scored[name] = {"C": C_GRID[best], "scores": scores[best]}

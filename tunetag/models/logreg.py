@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
@@ -33,7 +34,7 @@ C_GRID = tuple(float(c) for c in np.logspace(-4, 2, 13))
 FALLBACK_C = 0.01
 INNER_FOLDS = 5  # stratified inner folds (fewer when a class has fewer songs)
 MIN_SONGS_FOR_CV = 10  # fewer labelled songs (or a class with < 2) -> FALLBACK_C, no selection
-TIE = 1e-9  # inner scores closer than this are a tie, won by the first (stronger, simpler)
+TIE = 1e-9  # inner scores closer than this are a tie (see `best_c` and `first_best`)
 MAX_ITER = 2000  # lbfgs iterations allowed per fit
 
 
@@ -89,9 +90,10 @@ class LogisticRegressionBaseline(nn.Module):
         gets scale 1). Each task is then fitted on the songs labelled for it only, with
         ``class_weight="balanced"`` so a rare class still counts, and C from `C_GRID` chosen
         by `choose_c`: the best mean balanced accuracy over stratified inner folds of those
-        songs (ties to the smaller C); `FALLBACK_C` when a class has fewer than 2 songs or
-        there are fewer than `MIN_SONGS_FOR_CV`. Only songs of ``x`` are ever used, so
-        inside an outer cross-validation the choice never sees the outer test songs.
+        songs (ties to the better balanced log loss); `FALLBACK_C` when a class has fewer
+        than 2 songs or there are fewer than `MIN_SONGS_FOR_CV`. Only songs of ``x`` are
+        ever used, so inside an outer cross-validation the choice never sees the outer test
+        songs.
 
         - single-label: one multinomial ``LogisticRegression`` (lbfgs). With two classes
           scikit-learn keeps one score z for the second class; the head gives
@@ -174,14 +176,16 @@ def _fit_multilabel(
 
 
 def choose_c(z: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, dict]:
-    """The C of `C_GRID` with the best mean balanced accuracy over inner folds of ``z``, and
+    """The C of `C_GRID` with the best mean balanced accuracy over inner folds of ``z`` (ties
+    to the best balanced log loss, see `best_c`), and
     a report of the choice: ``{"C", "balanced_accuracy", "std", "songs", "inner_folds",
     "scores": {C: mean}, "note"}``; `FALLBACK_C` when there are too few songs for folds."""
     folds = inner_folds(y, seed)
     if not folds:
         return FALLBACK_C, fallback_report(len(y), {"C": FALLBACK_C})
-    scores = fold_scores(y, out_of_fold_logits(z, y, folds, C_GRID, seed), folds)
-    best = first_best(scores)
+    logits = out_of_fold_logits(z, y, folds, C_GRID, seed)
+    scores = fold_scores(y, logits, folds)
+    best = best_c(scores, balanced_log_loss(y, logits))
     report = {
         "C": C_GRID[best],
         "balanced_accuracy": float(scores[best].mean()),
@@ -278,6 +282,25 @@ def fold_scores(
     return np.array(
         [[balanced_accuracy_score(y[test], row[test]) for _, test in folds] for row in predicted]
     )
+
+
+def balanced_log_loss(y: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """(settings,) out-of-fold log loss of each setting, each class weighing the same:
+    how much the probabilities, not only the argmax, are worth."""
+    classes = np.unique(y)
+    log_p = logits - logsumexp(logits, axis=-1, keepdims=True)
+    true = log_p[:, np.arange(len(y)), np.searchsorted(classes, y)]
+    return np.mean([-true[:, y == label].mean(axis=1) for label in classes], axis=0)
+
+
+def best_c(scores: np.ndarray, losses: np.ndarray) -> int:
+    """Index of the C with the best mean balanced accuracy; among ties (within `TIE`), the
+    one of lowest balanced log loss. Balanced accuracy over a few dozen songs moves in
+    steps, so many C tie; the strongest of them would give nearly flat probabilities, and
+    ``--min-prob``, playlists and the label page's least-sure order need honest ones."""
+    means = scores.mean(axis=1)
+    tied = np.flatnonzero(means >= means.max() - TIE)
+    return int(tied[np.argmin(losses[tied])])
 
 
 def first_best(scores: np.ndarray) -> int:

@@ -105,7 +105,9 @@ def fit(
     device = device or pick_device()
     weights = _checked_weights(class_weights or {}, tasks, device)
     if input_kind == "summary":
-        return fit_summaries(model, tasks, train_examples, val_examples, config.seed, device)
+        return fit_summaries(
+            model, tasks, train_examples, val_examples, config.seed, device, config.time_budget_s
+        )
     world = distributed.active_world()
     progress = progress and world.writes_files
     rank_seed = config.seed + RANK_SEED_STRIDE * world.rank
