@@ -50,6 +50,7 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/learning.py
 
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/devices.py
