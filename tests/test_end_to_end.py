@@ -37,10 +37,7 @@ def pipeline(tmp_path_factory) -> dict[str, Path]:
     invoke("scan", root / "unseen", "-o", unseen, "--label-from-folder", "mood")
     invoke("extract", songs, "--cache", cache, "--png", root / "png", "--workers", 2)
     run = root / "run"
-    invoke(
-        "train", songs, "--task", "mood", "-o", run, "--cache", cache,
-        "--epochs", 12, "--patience", 12, "--crop", 2.0,
-    )  # fmt: skip
+    invoke("train", songs, "--task", "mood", "-o", run, "--cache", cache)  # the default: auto
     invoke("evaluate", run, unseen, "-o", root / "eval", "--cache", cache)
     invoke("predict", run, root / "unseen", "-o", root / "predictions.csv", "--cache", cache)
     return {"root": root, "songs": songs, "unseen": unseen, "run": run, "cache": cache}
@@ -75,10 +72,14 @@ def test_run_folder_is_complete(pipeline):
         "mood": {"classes": ["mellow", "not mellow"], "multi_label": False}
     }
     config = json.loads((run / "config.json").read_text())
-    assert config["train"]["model"] == "shortchunk" and config["train"]["batch_size"] == 16
-    songs = json.loads((run / "metrics.json").read_text())["songs"]
+    assert config["train"]["model"] == "auto" and config["train"]["folds"] == 5
+    assert config["features"]["views"] == ["musicnn-msd", "musicnn-mtt", "descriptors"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    songs = metrics["songs"]
     assert (songs["labelled"], songs["used"], songs["skipped"]) == (21, 20, 1)
-    assert 4 <= songs["scored"] <= 8
+    assert songs["scored"] == 20  # five folds: every song scored by a model that never saw it
+    assert metrics["selection"]["model"]["mood"]["chosen"]
+    assert (run / "learning-curve.png").stat().st_size > 1000
 
 
 def test_model_beats_chance_on_unseen_songs(pipeline):

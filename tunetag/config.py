@@ -135,7 +135,7 @@ MUSICNN_FEATURES = FeatureConfig(
 class TrainConfig:
     """How a network is trained and validated."""
 
-    model: str = "shortchunk"  # registered model name (see `tunetag.models.available()`)
+    model: str = "auto"  # registered model name (`tunetag.models.available()`); auto chooses
     tasks: tuple[str, ...] = ("mood",)  # CSV label columns, one head each
     crop_s: float = 3.0  # seconds per training crop for crop-based models
     crops_per_song: int = 8  # random crops drawn from each training song per epoch

@@ -20,7 +20,12 @@ def test_the_quick_budget_is_the_default_and_says_so() -> None:
     args = run.parse_args(["somewhere"])
     assert args.root == Path("somewhere") and not args.full and args.seed_epochs is None
     settings = run.budget(args.full, args.seed_epochs)
-    assert settings == {"logreg": {}, "shortchunk": {"epochs": 12}, "seed": {"epochs": 1}}
+    assert settings == {
+        "auto": {},
+        "logreg": {},
+        "shortchunk": {"epochs": 12},
+        "seed": {"epochs": 1},
+    }
     notes = run.budget_notes(settings)
     assert notes["seed"].startswith("seed: 1 epoch on a budget to show it working")
     assert "`make demo-full`" in notes["seed"]
@@ -30,7 +35,7 @@ def test_the_quick_budget_is_the_default_and_says_so() -> None:
 def test_full_trains_with_the_defaults_and_seed_for_8_epochs() -> None:
     args = run.parse_args(["demo", "--full"])
     settings = run.budget(args.full, args.seed_epochs)
-    assert settings == {"logreg": {}, "shortchunk": {}, "seed": {"epochs": 8}}
+    assert settings == {"auto": {}, "logreg": {}, "shortchunk": {}, "seed": {"epochs": 8}}
     assert run.budget_notes(settings) == {}
     assert run.train_config("shortchunk", settings["shortchunk"]).epochs == TrainConfig.epochs
 

@@ -1,8 +1,10 @@
 """`make demo`: the whole job, end to end, on a synthesised library (nothing is downloaded).
 
 Generates a labelled library and a second, unseen one; then scan -> extract -> train (the
-logistic baseline `logreg`, our `shortchunk` and the proposal's `seed`) -> compare ->
-evaluate on the unseen songs -> predict them. Each step prints the `tunetag` command that
+default `auto`, which picks per task among probes of pretrained embeddings and hand-crafted
+descriptors by nested cross-validation; the logistic baseline `logreg`; our `shortchunk`
+and the proposal's `seed`) -> compare -> evaluate on the unseen songs -> predict them with
+the `auto` run. Each step prints the `tunetag` command that
 does the same, the options of each model's training budget included.
 
 By default the networks train on a budget, so that a first run shows the whole job in a few
@@ -28,18 +30,21 @@ from tunetag.steps.evaluate import evaluate
 from tunetag.steps.predict import predict
 from tunetag.steps.train import train
 
-MODELS = ("logreg", "shortchunk", "seed")
+MODELS = ("auto", "logreg", "shortchunk", "seed")
+PREDICTING = "auto"  # the run that predicts the new music and guesses on the label page
 TASKS = ("mood", "genre")
 
 # Per model, the `TrainConfig` settings that differ from `tunetag train`'s defaults; each
 # one is also a `tunetag train` option (`--` and the name with dashes), printed with it.
 QUICK_BUDGET: dict[str, dict[str, int]] = {
+    "auto": {},
     "logreg": {},
     "shortchunk": {"epochs": 12},
     "seed": {"epochs": 1},
 }
 FULL_SEED_EPOCHS = 8
 FULL_BUDGET: dict[str, dict[str, int]] = {
+    "auto": {},
     "logreg": {},
     "shortchunk": {},
     "seed": {"epochs": FULL_SEED_EPOCHS},
@@ -156,9 +161,9 @@ def run_demo(
     print(format_comparison(compare(runs, root / "compare.png")))
 
     predictions = root / "predictions.csv"
-    shortchunk = root / "runs" / "shortchunk"
-    _step(f"tunetag predict {shortchunk} {root / 'new-music'} -o {predictions} --cache {cache}")
-    predict(shortchunk, [root / "new-music"], predictions, cache_dir=cache)
+    chosen = root / "runs" / PREDICTING
+    _step(f"tunetag predict {chosen} {root / 'new-music'} -o {predictions} --cache {cache}")
+    predict(chosen, [root / "new-music"], predictions, cache_dir=cache)
     lap("compare, predict")
 
     steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in took.items())
@@ -175,8 +180,8 @@ def run_demo(
     print(f"Run folders (model, curves.png, confusion-*.png, metrics.json): {root / 'runs'}")
     print(f"Predictions: {predictions}\nMel-spectrogram images: {root / 'png'}")
     print(
-        "Label by ear, with the shortchunk run's guesses, least sure first:\n"
-        f"  tunetag label {root / 'songs.csv'} --run {shortchunk} --order uncertain --open"
+        f"Label by ear, with the {PREDICTING} run's guesses, least sure first:\n"
+        f"  tunetag label {root / 'songs.csv'} --run {chosen} --order uncertain --open"
     )
     return scores
 

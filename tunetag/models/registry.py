@@ -166,15 +166,16 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
 
 
 def _refuse_other_features(name: str, own: FeatureConfig, features: FeatureConfig) -> None:
-    """A pretrained model reads what it was trained on: refuse other features, not ignore them."""
+    """A model with features of its own (a pretrained network's, auto's views) reads them:
+    refuse other features, not ignore them."""
 
     def decided(config: FeatureConfig) -> tuple:
         return config.audio.sample_rate, config.mel, tuple(config.views)
 
     if decided(features) not in (decided(FeatureConfig()), decided(own)):
         raise ParameterError(
-            f"model {name!r} reads the features it was pretrained on ({own.audio.sample_rate} "
-            f"Hz, a {own.mel.n_mels}-band mel, views {', '.join(own.views)}): leave the sample "
+            f"model {name!r} reads features of its own ({own.audio.sample_rate} Hz, views "
+            f"{', '.join(own.views)}): leave the sample "
             "rate, mel and views at their defaults (leave out --sample-rate, --n-mels and "
             "--views)"
         )
