@@ -80,6 +80,8 @@ def test_run_folder_is_complete(pipeline):
     assert songs["scored"] == 20  # five folds: every song scored by a model that never saw it
     assert metrics["selection"]["model"]["mood"]["chosen"]
     assert (run / "learning-curve.png").stat().st_size > 1000
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "Chosen for the saved model: " in page and "Chosen in the outer folds" in page
 
 
 def test_model_beats_chance_on_unseen_songs(pipeline):

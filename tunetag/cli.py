@@ -83,10 +83,16 @@ def _random_seed(random_seed: int | None, old_seed: int | None, default: int) ->
 def _task_line(found: dict) -> str:
     """One line per task of a metrics.json: accuracy or ROC-AUC, k-fold or not."""
     if "pooled" in found:
-        summary, lo_hi = found["summary"], found["interval_95"]
-        key = "accuracy" if "accuracy" in summary else "macro_roc_auc"
-        text = f"{key} {summary[key]['mean']:.3f} +- {summary[key]['std']:.3f} over folds"
-        return text + (f", 95% interval {lo_hi[0]:.3f}-{lo_hi[1]:.3f}" if lo_hi else "")
+        summary = found["summary"]
+        key = "balanced_accuracy" if "balanced_accuracy" in summary else "macro_roc_auc"
+        if key not in summary:
+            return "no labelled song scored"
+        text = f"{key.replace('_', ' ')} {summary[key]['mean']:.3f} +- {summary[key]['std']:.3f}"
+        lo_hi = (found.get("fold_interval_95") or {}).get("interval")
+        text += f" over folds (95% interval {lo_hi[0]:.3f}-{lo_hi[1]:.3f})" if lo_hi else ""
+        if "accuracy" in summary:
+            text += f", accuracy {summary['accuracy']['mean']:.3f}"
+        return text
     if "accuracy" in found:
         return (
             f"{found['n_songs']} songs, accuracy {found['accuracy']:.3f}, balanced "
@@ -302,6 +308,7 @@ def train(
 ) -> None:
     """Train a model on the labelled songs; write the run folder with plots and metrics."""
     from tunetag import models
+    from tunetag.evaluation.choice import choice_sentence
     from tunetag.steps.train import train as run_train
 
     with _step():  # a bad setting is told before a Dask cluster is reached
@@ -339,8 +346,11 @@ def train(
         f"{run.path}: {songs['used']} songs used, {songs['skipped']} skipped, "
         f"{songs['scored']} scored by a model that never saw them ({metrics['folds']} folds)"
     )
+    selection = (metrics.get("selection") or {}).get("model", {})
     for name, found in metrics["tasks"].items():
         typer.echo(f"  {name}: {_task_line(found)}")
+        if name in selection:
+            typer.echo(f"    chosen: {choice_sentence(selection[name])}")
     typer.echo(f"  report: {run.path / 'report.html'} (curves, confusion matrices, scores)")
 
 

@@ -57,8 +57,12 @@ def test_k_fold_multiview_run_scores_every_song_once(library, tmp_path):
     assert metrics["folds"] == 3 and metrics["views"] == list(ALL_VIEWS)
     assert metrics["songs"]["scored"] == metrics["songs"]["used"] == 12
     mood = metrics["tasks"]["mood"]
-    assert set(mood) == {"pooled", "summary", "interval_95"}
+    assert set(mood) == {"pooled", "summary", "interval_95", "fold_interval_95"}
     assert len(mood["summary"]["accuracy"]["folds"]) == 3
+    over_folds = mood["fold_interval_95"]
+    assert over_folds["metric"] == "balanced_accuracy"
+    assert over_folds["interval"][0] <= mood["summary"]["balanced_accuracy"]["mean"]
+    assert metrics["tasks"]["tags"]["fold_interval_95"]["metric"] == "macro_roc_auc"
     assert np.sum(mood["pooled"]["confusion"]) == 12
     low, high = mood["interval_95"]
     assert 0 <= low <= mood["pooled"]["accuracy"] <= high <= 1

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tunetag.errors import ParameterError
+from tunetag.evaluation.choice import candidate_scores, choice_sentence, fold_choices
 from tunetag.evaluation.learning import curve_sentence
 from tunetag.evaluation.songtables import class_tables, run_tables
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
@@ -110,6 +111,8 @@ def run_report(
         kind = "multi-label" if task.multilabel else "single-label"
         parts.append(f"<h2>{_e(task.name)} <span class='note'>({kind})</span></h2>")
         parts.append(_headline(found, pooled))
+        if metrics.get("selection") and task.name in metrics["selection"]["model"]:
+            parts.append(_choice(metrics["selection"], task.name))
         parts.append(_per_class_table(pooled, task.multilabel))
         confusion = run.confusion_path(task.name)
         if confusion.is_file():
@@ -195,6 +198,32 @@ def _protocol(folds: int) -> str:
     return "one artist-grouped, stratified validation split"
 
 
+def _choice(selection: Mapping, task: str) -> str:
+    """What the model chose for this task: for the saved model, with every candidate's inner
+    score, and how often each choice was made in the outer folds."""
+    entry = selection["model"][task]
+    parts = [f"<p>Chosen for the saved model: {_e(choice_sentence(entry))}</p>"]
+    rows = candidate_scores(entry)
+    if rows:
+        cells = "".join(
+            f"<tr><td>{_e(name)}</td><td>{mean:.3f} &plusmn; {std:.3f}</td></tr>"
+            for name, mean, std in rows
+        )
+        parts.append(
+            "<table><tr><th>candidate</th><th>inner balanced accuracy (every song's inner "
+            f"folds)</th></tr>{cells}</table>"
+        )
+    counts = fold_choices(selection.get("folds", []), task)
+    if counts:
+        made = ", ".join(f"{name} {n}x" for name, n in counts.most_common())
+        parts.append(
+            f"<p class='note'>Chosen in the outer folds, each on its own training songs: "
+            f"{_e(made)}. The scores above are those of these folds' choices, on songs none "
+            "of them saw.</p>"
+        )
+    return "".join(parts)
+
+
 def _learning_curve_section(run: RunFolder, curves: dict | None) -> list[str]:
     """How many labels are enough: the curve, and in words what more labels may add."""
     parts = ["<h2>How many labels are enough</h2>"]
@@ -235,10 +264,19 @@ def _headline(found: dict, pooled: dict) -> str:
         if key in summary:
             text += f" (folds {summary[key]['mean']:.3f} &plusmn; {summary[key]['std']:.3f})"
         cells.append(f"<tr><td>{_e(key.replace('_', ' '))}</td><td>{text}</td></tr>")
+    over_folds = (found.get("fold_interval_95") or {}).get("interval")
+    if over_folds:
+        low, high = over_folds
+        name = found["fold_interval_95"]["metric"].replace("_", " ")
+        cells.append(f"<tr><td>{_e(name)}, 95 % interval over folds</td>"
+                     f"<td>{low:.3f} - {high:.3f}</td></tr>")  # fmt: skip
     interval = found.get("interval_95") or pooled.get("interval_95")
     if interval:
         low, high = interval
-        cells.append(f"<tr><td>accuracy, 95 % interval</td><td>{low:.3f} - {high:.3f}</td></tr>")
+        cells.append(
+            "<tr><td>accuracy, 95 % interval (Wilson, pooled)</td>"
+            f"<td>{low:.3f} - {high:.3f}</td></tr>"
+        )
     return f"<p>{pooled['n_songs']} songs.</p><table>{''.join(cells)}</table>"
 
 

@@ -16,6 +16,7 @@ import torch
 from tunetag import models
 from tunetag.config import RunConfig, TrainConfig, default_cache_dir
 from tunetag.errors import ParameterError
+from tunetag.evaluation.learning import fold_interval, headline_metric
 from tunetag.evaluation.metrics import summarise_folds
 from tunetag.evaluation.run_outputs import write_run_outputs
 from tunetag.evaluation.task_metrics import task_metrics
@@ -345,6 +346,14 @@ def _cross_validate(
     )
 
 
+def _fold_interval(task: Task, summary: dict) -> dict:
+    """The Student t 95 % interval over folds of the task's headline score (balanced
+    accuracy, macro ROC-AUC for multi-label): the noise two models must differ by."""
+    metric = headline_metric(task.multilabel)
+    interval = fold_interval(summary[metric]["folds"]) if metric in summary else None
+    return {"metric": metric, "interval": interval}
+
+
 def _selection(history: list[dict]) -> dict:
     """What a summary model chose in a fit, from its history row (empty for a network)."""
     text = history[-1].get("selection") if history else None
@@ -473,6 +482,7 @@ def _run_metrics(
                 "pooled": pooled,
                 "summary": summary,
                 "interval_95": pooled.get("interval_95"),
+                "fold_interval_95": _fold_interval(task, summary),
             }
         metrics["tasks"][task.name] = pooled
     return metrics
