@@ -212,3 +212,15 @@ def test_metrics_of_another_layout_name_the_file(tmp_path: Path, metrics):
     run = write_run(tmp_path / "odd", metrics)
     with pytest.raises(ParameterError, match=r"odd[/\\]metrics\.json"):
         compare([run])
+
+
+def test_what_auto_chose_is_a_line_per_task(tmp_path: Path):
+    chosen = {"chosen": "probe:all", "C": 0.01, "balanced_accuracy": 0.8, "candidates": {}}
+    metrics = {**one_split_metrics(), "model": "auto", "selection": {"model": {"mood": chosen}}}
+    auto = write_run(tmp_path / "auto", metrics)
+    other = write_run(tmp_path / "seed", one_split_metrics())
+    rows = compare([auto, other])
+    assert {row["chosen"] for row in rows if row["run"] == "auto"} == {"probe:all"}
+    assert {row["chosen"] for row in rows if row["run"] == "seed"} == {""}
+    lines = format_comparison(rows).splitlines()
+    assert lines[-1].split() == ["mood", "chosen", "probe:all", "-"]

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 
 from tunetag.errors import ParameterError
+from tunetag.evaluation.choice import chosen
 from tunetag.evaluation.metrics import is_finite_number
 from tunetag.evaluation.plots import plot_comparison
 from tunetag.runs.folder import RunFolder
@@ -37,7 +38,8 @@ def compare(run_dirs: Sequence[Path], plot_path: Path | None = None) -> list[dic
         One row per run, task and metric, in the order given: ``run`` (the folder's name, or
         its shortest path suffix that tells it from the other runs), ``model``, ``views``
         (view names joined by "+"), ``task``, ``metric``, ``mean`` and ``std`` (fractions in
-        [0, 1]) and ``folds`` (how many folds the mean is over).
+        [0, 1]), ``folds`` (how many folds the mean is over) and ``chosen`` (what ``auto``
+        chose for the task, see `tunetag.evaluation.choice`; "" for other models).
 
     Raises
     ------
@@ -91,7 +93,8 @@ def format_comparison(rows: Sequence[Mapping]) -> str:
     """A plain-text table of `compare` rows, for a terminal.
 
     One line per task and metric, one column per run with ``mean +- std`` over folds (the
-    mean alone for a one-split run). Header lines give each run's model, views and folds.
+    mean alone for a one-split run). Header lines give each run's model, views and folds;
+    a ``chosen`` line per task gives what a choosing model (``auto``) chose for it.
 
     Parameters
     ----------
@@ -124,6 +127,10 @@ def format_comparison(rows: Sequence[Mapping]) -> str:
         [task, metric, *(cells.get((run, task, metric), "-") for run in runs)]
         for task, metric in groups
     ]
+    choices = {(row["run"], row["task"]): row.get("chosen") for row in rows}
+    for task in dict.fromkeys(task for task, _ in groups):
+        if any(choices.get((run, task)) for run in runs):
+            body.append([task, "chosen", *(choices.get((run, task)) or "-" for run in runs)])
     widths = [max(len(line[col]) for line in lines + body) for col in range(len(runs) + 2)]
     lines.append(["-" * width for width in widths])
     return "\n".join(
@@ -145,6 +152,7 @@ def _run_rows(run: RunFolder, name: str) -> list[dict]:
     try:
         model = metrics["model"]
         views = _views(metrics, run)
+        choices = (metrics.get("selection") or {}).get("model", {})
         rows = []
         for task, scores in metrics["tasks"].items():
             for metric, (mean, std, folds) in _task_scores(scores).items():
@@ -158,6 +166,7 @@ def _run_rows(run: RunFolder, name: str) -> list[dict]:
                         "mean": mean,
                         "std": std,
                         "folds": folds,
+                        "chosen": chosen(choices[task]) if task in choices else "",
                     }
                 )
     except (KeyError, TypeError, AttributeError) as exc:
