@@ -115,6 +115,7 @@ def test_rows_of_a_one_split_run_and_a_k_fold_run(two_runs: list[Path]):
         "mean": 0.75,
         "std": 0.0,
         "folds": 1,
+        "chosen": "",
     }
     k_fold = found["folds-run", "mood", "accuracy"]
     assert (k_fold["model"], k_fold["views"], k_fold["folds"]) == ("shortchunk", "mel+chroma", 3)
