@@ -460,6 +460,7 @@ def cross_validate_tunetag(
           progress=False)  # fmt: skip
     train_s = time.perf_counter() - started
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    selection = metrics.get("selection") or {}
     found = {}
     for task in tasks:
         entry = metrics["tasks"][task]
@@ -472,6 +473,9 @@ def cross_validate_tunetag(
             "train_s": train_s,
             "run": str(run_dir),
         }
+        chosen = [fold.get(task, {}).get("chosen") for fold in selection.get("folds", [])]
+        if any(chosen):  # a model that picks its input per task (auto) says what it picked
+            found[task]["chosen_per_fold"] = chosen
     return found
 
 
@@ -534,6 +538,18 @@ def markdown(results: dict) -> str:
             f"| {name} | {task} | {songs} | {classes} | {model} | {score:.3f} | "
             f"{interval[0]:.3f}-{interval[1]:.3f} | {seconds:.2f} |"
         )
+    picks = []
+    for name, found in results["sets"].items():
+        for model, by_task in found["models"].items():
+            for task, r in by_task.items():
+                if r.get("chosen_per_fold"):
+                    counts: dict[str, int] = {}
+                    for pick in r["chosen_per_fold"]:
+                        counts[pick] = counts.get(pick, 0) + 1
+                    shown = ", ".join(f"{pick} x{n}" for pick, n in sorted(counts.items()))
+                    picks.append(f"- {name} {task}, {model}: {shown}")
+    if picks:
+        lines += ["", "What a model that picks its input chose in the folds:", "", *picks]
     lines += ["", "## Sets", ""]
     for name, found in results["sets"].items():
         classes = found["classes"]
