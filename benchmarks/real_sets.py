@@ -353,16 +353,19 @@ class LabelledSet:
     rows: list[tuple[Track, str, str]]  # track, class, group
     rule: str
     dropped: dict[str, int]
+    words: dict[str, dict[str, int]] | None = None  # mood: per mood, tracks each word labels
 
 
 def label_sets(tracks: list[Track]) -> dict[str, LabelledSet]:
     """The three sets (mood and composer first: source prefers the tracks they use)."""
     mood, both, neither = [], 0, 0
+    word_counts: dict[str, Counter] = {name: Counter() for name in MOOD_WORDS}
     for track in tracks:
         hits = mood_matches(track)
         moods = [name for name, words in hits.items() if words]
         if len(moods) == 1:
             mood.append((track, moods[0], track.game))
+            word_counts[moods[0]].update(hits[moods[0]])
         elif moods:
             both += 1
         else:
@@ -372,6 +375,7 @@ def label_sets(tracks: list[Track]) -> dict[str, LabelledSet]:
             "mood", "mood", mood,
             "title words (tag and file name) of MOOD_WORDS; group: the game",
             {"words of both moods": both, "no mood word": neither},
+            {name: dict(counts.most_common()) for name, counts in word_counts.items()},
         )
     }  # fmt: skip
     used = {id(track) for track, _, _ in mood}
@@ -448,6 +452,7 @@ def write_set(data: Path, labelled: LabelledSet) -> Path:
         "minutes": sum(track.seconds for track, _, _ in labelled.rows) / 60,
         "dropped": labelled.dropped,
         "mood_words": MOOD_WORDS if labelled.task == "mood" else None,
+        "tracks_per_word": labelled.words,
         "games": dict(sorted(Counter(track.game for track, _, _ in labelled.rows).items())),
     }, indent=1) + "\n")  # fmt: skip
     return csv_path
@@ -485,6 +490,8 @@ def main() -> None:
               f"{labelled.rule}")  # fmt: skip
         print("  " + ", ".join(f"{label} {n}" for label, n in sorted(counts.items())))
         print("  dropped: " + ", ".join(f"{why} {n}" for why, n in labelled.dropped.items()))
+        for mood, counts in (labelled.words or {}).items():
+            print(f"  {mood} words: " + ", ".join(f"{w} {n}" for w, n in counts.items()))
     print(f"{len(everything)} different tracks in these sets")
 
 
