@@ -118,3 +118,26 @@ def test_the_extract_command_caches_them(tmp_path, write_audio):
     features = FeatureConfig(views=("musicnn-msd", "descriptors"))
     assert cache.load(song, features, "musicnn-msd").shape == (200, 1)
     assert cache.load(song, features, "descriptors").shape == (77, 1)
+
+
+def test_fewer_patches_are_those_columns_of_every_patch_and_keyed_apart(tmp_path):
+    y = chord(16.0, 16000)  # five 3 s patches
+
+    def at_16k(patches):
+        return FeatureConfig(audio=AT_16K.audio, patches_per_window=patches)
+
+    every = compute_view("musicnn-msd", y, at_16k(None))
+    three = compute_view("musicnn-msd", y, at_16k(3))
+    assert every.shape[1] > 3 and three.shape == (every.shape[0], 3)
+    picked = np.linspace(0, every.shape[1] - 1, 3).round().astype(int)  # first, middle, last
+    np.testing.assert_allclose(three, every[:, picked], atol=1e-6)
+    assert compute_view("musicnn-mtt-pooled", y, at_16k(99)).shape[1] == every.shape[1]
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"RIFF")
+    cache = FeatureCache(tmp_path / "cache")
+    keys = {
+        cache.key(song, FeatureConfig(patches_per_window=n), "musicnn-msd") for n in (None, 3, 4)
+    }
+    assert len(keys) == 3
+    same = {cache.key(song, FeatureConfig(patches_per_window=n), "mel") for n in (None, 3)}
+    assert len(same) == 1  # the frame views do not depend on it
