@@ -58,7 +58,13 @@ SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Analysis r
 WindowOption = Annotated[float, typer.Option("--window", help="Seconds analysed per song.")]
 NMelsOption = Annotated[int, typer.Option("--n-mels", help="Mel bands.")]
 ViewsOption = Annotated[
-    str, typer.Option("--views", help="Comma-separated views: mel, chroma, tempogram, waveform.")
+    str,
+    typer.Option(
+        "--views",
+        help="Comma-separated views: mel, chroma, tempogram, waveform; per 3 s patch, for the "
+        "models that summarise a song: musicnn, musicnn-msd, musicnn-mtt, musicnn-msd-pooled, "
+        "musicnn-mtt-pooled, descriptors.",
+    ),
 ]
 
 

@@ -304,3 +304,17 @@ def test_among_tied_regularisations_the_better_calibrated_wins():
         z = model({"summary": torch.from_numpy(x.astype(np.float32))})["mood"]
     confidence = torch.softmax(z, dim=1).max(dim=1).values
     assert float(confidence.median()) > 0.9
+
+
+def test_many_classes_among_few_songs_fit_without_warnings():
+    """A fold of 30 songs in 15 classes is a person's task, not "a regression problem"."""
+    import warnings
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(15), 2)
+    x = rng.normal(size=(30, 6)) + y[:, None]
+    for name in ("logreg", "auto"):
+        model = models.create(name, {"composer": 15}, {"a": 2, "b": 1})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.fit_summaries(x, {"composer": np.eye(15)[y]}, {"composer": False})

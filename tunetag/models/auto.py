@@ -16,7 +16,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from scipy.special import log_softmax
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from tunetag.config import FeatureConfig
@@ -38,6 +37,7 @@ from tunetag.models.logreg import (
     one_class_report,
     out_of_fold_logits,
     probe_logits,
+    quiet_fits,
     standardise,
     task_targets,
 )
@@ -177,7 +177,7 @@ class AutoProbe(nn.Module):
         deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
         z, mean, scale = standardise("auto", x, self.mean.shape[0])
         fitted, selection, flags = {}, {}, []
-        with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only cost
+        with quiet_fits():
             for task in self.members:
                 k = self.stackers[task].out_features
                 y = task_targets("auto", task, targets, multilabel, len(z), k)
