@@ -32,7 +32,7 @@ song apart); tunetag, the whole ``train`` call on a warm cache divided by folds 
 final refit on every song, and writing the run folder with its plots, are in it).
 
 Features are cached: tunetag's in ``<data>/cache`` (``--cache``), the baselines' per song
-under ``<data>/cache/baselines`` and per set in ``<data>/<set>/baselines.npz``, so a rerun
+under ``<data>/cache/baselines`` and per set in ``<data>/<set>/baselines-<N>s.npz``, so a rerun
 only trains. ``--window`` sets the seconds analysed per song for every model and baseline
 alike (tunetag's default 130; on 2 shared cores the real sets were run at 30).
 Writes ``benchmarks/results/learning.json`` and ``learning.md``.
@@ -51,6 +51,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="tunetag feature cache [<data>/cache]")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    # tunetag's inner cross-validation of a set with many small classes says this per fit
+    warnings.filterwarnings("ignore", "The number of unique classes is greater than 50%")
     names = args.models.split(",") if args.models else [
         name for name in registry.available() if name not in SLOW_MODELS]  # fmt: skip
     if args.shortchunk and "shortchunk" not in names:
@@ -102,7 +105,6 @@ def main() -> None:
     results = {
         "machine": _machine(),
         "folds": args.folds,
-        "window_s": args.window,
         "models": names,
         "sets": {},
     }
@@ -124,7 +126,7 @@ def main() -> None:
                 csv_path, tasks, model, args.folds, args.window, args.epochs, cache, args.data
             )
             print(_lines(name, model, found["models"][model]), flush=True)
-        results["sets"][name] = found
+        results["sets"][f"{name}@{args.window:g}s"] = found | {"set": name, "window_s": args.window}
     results["machine"]["load_after"] = os.getloadavg()
     results["total_s"] = time.perf_counter() - step.started
     args.out.mkdir(parents=True, exist_ok=True)
@@ -136,15 +138,22 @@ def main() -> None:
 
 
 def _merged(previous: Path, results: dict) -> dict:
-    """Results of sets not run this time are kept from the last file (same window, folds)."""
+    """Sets (or windows) not run this time are kept from the last file of as many folds."""
     if not previous.exists():
         return results
     old = json.loads(previous.read_text())
-    if old.get("window_s") != results["window_s"] or old.get("folds") != results["folds"]:
+    if old.get("folds") != results["folds"]:
         return results
-    for name, found in old.get("sets", {}).items():
-        results["sets"].setdefault(name, found)
+    for key, found in old.get("sets", {}).items():
+        if "@" in key:  # a file of this format
+            results["sets"].setdefault(key, found)
+    results["sets"] = dict(sorted(results["sets"].items(), key=lambda item: _order(item[0])))
     return results
+
+
+def _order(key: str) -> tuple:
+    name, window = key.split("@")
+    return (SETS.index(name) if name in SETS else len(SETS), name, float(window.rstrip("s")))
 
 
 def _machine() -> dict:
@@ -224,7 +233,7 @@ def baseline_features(csv_path: Path, window_s: float, cache: Path, set_dir: Pat
     table = SongTable.read(csv_path)
     rows = list(range(len(table.rows)))
     paths = [table.audio_path(table.rows[i]) for i in rows]
-    npz = set_dir / "baselines.npz"
+    npz = set_dir / f"baselines-{window_s:g}s.npz"
     if npz.exists():
         stored = np.load(npz, allow_pickle=False)
         same = float(stored["window_s"]) == window_s and list(stored["paths"]) == [
@@ -493,7 +502,7 @@ def _rows(results: dict) -> list[tuple]:
     for name, found in results["sets"].items():
         for model, by_task in found["models"].items():
             for task, r in by_task.items():
-                classes = found["classes"][task] if name == "demo" else found["classes"]
+                classes = found["classes"][task] if found["set"] == "demo" else found["classes"]
                 rows.append((
                     name, task, found["songs"], len(classes), model, r["balanced_accuracy"],
                     r["interval_95"], r["seconds_per_fold"],
@@ -507,12 +516,12 @@ HEADER = ("set", "task", "songs", "classes", "model", "bal. acc.", "95% interval
 def table(results: dict) -> str:
     """One plain-text line per set, task and model."""
     lines = [
-        f"{results['folds']} folds, {results['window_s']:.0f} s per song",
-        "{:9s} {:9s} {:>5s} {:>7s} {:14s} {:>9s} {:>21s} {:>8s}".format(*HEADER),
+        f"{results['folds']} folds; set@seconds analysed per song",
+        "{:13s} {:9s} {:>5s} {:>7s} {:14s} {:>9s} {:>21s} {:>8s}".format(*HEADER),
     ]
     for name, task, songs, classes, model, score, interval, seconds in _rows(results):
         lines.append(
-            f"{name:9s} {task:9s} {songs:5d} {classes:7d} {model:14s} {score:9.3f} "
+            f"{name:13s} {task:9s} {songs:5d} {classes:7d} {model:14s} {score:9.3f} "
             f"{interval[0]:10.3f} - {interval[1]:.3f} {seconds:8.2f}"
         )
     return "\n".join(lines)
@@ -524,7 +533,7 @@ def markdown(results: dict) -> str:
         "# Learning on real recordings (`benchmarks/learning.py`)",
         "",
         f"{results['folds']}-fold cross-validation in tunetag's artist-grouped stratified "
-        f"folds (seed 0), {results['window_s']:.0f} s analysed per song (centred window); "
+        "folds (seed 0); set@N s: N seconds analysed per song (the centred window); "
         f"{results['machine']['cores']} CPU cores, shared. Balanced accuracy pooled over the "
         "songs (each scored once); interval: mean of the folds' balanced accuracies +- "
         "t(0.975, k-1) x sd / sqrt(k). Seconds per fold: baselines, fit and scoring (features "
@@ -555,7 +564,7 @@ def markdown(results: dict) -> str:
         classes = found["classes"]
         shown = (
             "; ".join(f"{t}: {dict(c)}" for t, c in classes.items())
-            if name == "demo"
+            if found["set"] == "demo"
             else ", ".join(f"{label} {n}" for label, n in classes.items())
         )
         lines.append(
