@@ -8,27 +8,32 @@ archive, ``.pk3``, is unpacked member by member, the audio bytes untouched; noth
 converted), drops exact duplicates, and writes three labelled song CSVs:
 
 - **source** (``/work/bench-data/source/songs.csv``): which game's soundtrack a track comes
-  from, for the games of ``SOURCE_GAMES`` (at least 15 tracks each). The game is the class, so
+  from, for the games of at least ``MIN_SOURCE_TRACKS`` tracks, ``SOURCE_PER_GAME`` of each
+  (the tracks the other sets use first, to spare CPU time). The game is the class, so
   folds cannot keep a game on one side; the ``artist`` column (the group that never
   straddles a fold) is the *piece*: a track with its variants (``celtic`` and ``celtic_fast``,
   ``frantic`` and ``frantic-old``; see `piece_key`) share a group, so no fold is scored on a
   speeded-up copy of a track it trained on. What this set measures is how well a new track
   of a known soundtrack is placed: composer, instruments and production all count.
 - **mood** (``mood/songs.csv``): ``tense`` against ``calm`` from the words of each track's
-  title (its title tag, else its file name), by `MOOD_WORDS`; a title with words of both
+  title (its title tag and its file name), by `MOOD_WORDS`; a title with words of both
   lists, or of neither, is dropped. Tracks of every game of ``SOURCES`` are used and the
   ``artist`` column is the *game*, so a game's tracks are all scored by a model that never
   heard that game: a mood cannot be learnt by recognising a soundtrack.
 - **composer** (``composer/songs.csv``): the composer named by the file's own tags (the
   ``composer`` comment, else ``artist``, spellings merged by `COMPOSER_ALIASES`), for the
-  composers with at least ``MIN_COMPOSER_TRACKS`` tracks. Most composers wrote for one game,
+  composers with at least ``MIN_COMPOSER_TRACKS`` tracks, at most ``COMPOSER_PER_CLASS``
+  each; names of two people and placeholders dropped. Most composers wrote for one game,
   so the group is the piece, as for ``source``; the set also measures production.
 
 Each CSV is what ``tunetag scan <set>/music -o <set>/songs.csv --label-from-folder <task>``
 writes (the set's ``music/<class>/`` folder holds symbolic links to the shipped files), then
 ``artist`` is set to the group and a ``game`` column (and ``tag_artist``, the tag's artist)
-is added. ``<set>/labels.json`` records the rules and the counts per class.
-Idempotent: downloads only packages missing from ``/work/bench-data/debs``.
+is added. ``<set>/labels.json`` records the rules and the counts per class (and, for mood,
+per word). Every package is in Debian main (free licences; drascula's is the
+DFSG-free licence Debian accepts for BASS and FOTAQ).
+Idempotent: downloads only packages missing from ``/work/bench-data/debs`` and rewrites the
+sets' CSVs and links the same way each time.
 Usage: ``python benchmarks/real_sets.py [--data /work/bench-data] [--sets source,mood,composer]``.
 """
 
