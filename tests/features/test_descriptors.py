@@ -5,14 +5,17 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from signals import sine
 
 from tunetag.config import AudioConfig, FeatureConfig, MelConfig
+from tunetag.errors import ParameterError
+from tunetag.features.cache import FeatureCache
 from tunetag.features.descriptors import ANALYSIS, DESCRIPTOR_ROWS, patch_descriptors
-from tunetag.features.views import compute_view, compute_views, patch_views, view_rows
+from tunetag.features.views import VIEWS, compute_view, compute_views, patch_views, view_rows
 
 SR = ANALYSIS.sample_rate
 ROW = {name: k for k, name in enumerate(DESCRIPTOR_ROWS)}
@@ -140,3 +143,92 @@ def test_the_view_module_loads_no_network():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def changing(duration_s: float, noise: float = 0.01) -> np.ndarray:
+    """Clicks at 100 BPM over a sine whose pitch steps every 3 s and whose level swells, so
+    every descriptor changes from patch to patch, over a faint noise that keeps every
+    log-mel bin within 80 dB of the loudest (none at its floor)."""
+    t = np.arange(int(duration_s * SR)) / SR
+    freq = 220.0 * 2 ** (np.floor(t / 3.0) * 5 / 12)  # a fourth higher every 3 s
+    level = 0.2 + 0.15 * np.sin(2 * np.pi * t / 11.0)
+    tone = level * np.sin(2 * np.pi * np.cumsum(freq) / SR)
+    hiss = noise * np.random.default_rng(1).standard_normal(len(t))
+    return (tone + hiss).astype(np.float32) + clicks(duration_s, 100.0)
+
+
+def chosen(count: int, patches: int) -> np.ndarray:
+    return np.linspace(0, count - 1, patches).round().astype(int)
+
+
+@pytest.mark.parametrize("patches", [1, 3, 7, 12])
+def test_a_few_patches_are_those_columns_of_the_whole_window(patches):
+    # 1: the first patch; 3: the ends and the middle, apart; 7, 12: contexts that overlap
+    y = changing(40.0)
+    whole = patch_descriptors(y=y, sr=SR)
+    assert whole.shape[1] == 13
+    some = patch_descriptors(y=y, sr=SR, patches=patches)
+    assert some.shape == (77, patches) and some.dtype == np.float32
+    # the same frames of the same samples, the same onsets for every tempo frame: equal
+    # but for float rounding (in practice bit for bit)
+    np.testing.assert_allclose(some, whole[:, chosen(13, patches)], rtol=1e-6, atol=1e-6)
+
+
+def test_without_a_noise_floor_only_the_log_mel_rows_may_move():
+    """Bins 80 dB under the loudest are floored there, the loudest of what is analysed;
+    every row that does not read the log-mel (MFCCs, onsets, tempo) is still the window's."""
+    y = changing(40.0, noise=0.0)
+    whole = patch_descriptors(y=y, sr=SR)[:, chosen(13, 2)]
+    some = patch_descriptors(y=y, sr=SR, patches=2)
+    for name in DESCRIPTOR_ROWS:
+        if not any(word in name for word in ("mfcc", "onset", "tempo")):
+            np.testing.assert_allclose(some[ROW[name]], whole[ROW[name]], rtol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("bpm", [90.0, 128.0])
+def test_a_click_track_keeps_its_tempo_in_every_patch_analysed(bpm):
+    y = clicks(45.0, bpm)
+    some = patch_descriptors(y=y, sr=SR, patches=4)
+    np.testing.assert_allclose(some[ROW["tempo"]], bpm, rtol=0.04)
+    whole = patch_descriptors(y=y, sr=SR)
+    np.testing.assert_array_equal(some[ROW["tempo"]], whole[ROW["tempo"], chosen(15, 4)])
+
+
+@pytest.mark.parametrize("extra", [0, 1, 30])
+def test_as_many_patches_as_the_window_has_or_more_is_the_whole_window(extra):
+    y = changing(13.0)
+    whole = patch_descriptors(y=y, sr=SR)
+    count = whole.shape[1]
+    np.testing.assert_array_equal(patch_descriptors(y=y, sr=SR, patches=count + extra), whole)
+
+
+def test_the_view_reads_patches_per_window_with_or_without_the_run_stft():
+    y = changing(30.0)
+    whole = compute_view("descriptors", y, FeatureConfig())
+    features = FeatureConfig(patches_per_window=4)
+    alone = compute_view("descriptors", y, features)
+    beside_mel = compute_views(("mel", "descriptors"), y, features)["descriptors"]
+    np.testing.assert_allclose(alone, whole[:, chosen(whole.shape[1], 4)], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(beside_mel, alone, rtol=1e-6, atol=1e-6)
+    resampled = FeatureConfig(audio=AudioConfig(sample_rate=16000), patches_per_window=4)
+    at_16k = compute_view("descriptors", sine(30.0, 16000, 440.0, 0.3), resampled)
+    assert at_16k.shape == (77, 4) and np.isfinite(at_16k).all()
+
+
+def test_the_key_names_the_patches_only_when_set(tmp_path):
+    settings = VIEWS["descriptors"].settings
+    assert settings(FeatureConfig()) == asdict(ANALYSIS)  # the key every cached array has
+    assert settings(FeatureConfig(patches_per_window=8)) == {**asdict(ANALYSIS), "patches": 8}
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"only its path, size and time are read")
+    cache = FeatureCache(tmp_path / "cache")
+    keys = {
+        cache.key(song, FeatureConfig(patches_per_window=patches), "descriptors")
+        for patches in (None, 4, 8)
+    }
+    assert len(keys) == 3
+
+
+def test_no_patches_is_refused():
+    with pytest.raises(ParameterError):
+        patch_descriptors(y=sine(10.0), sr=SR, patches=0)

@@ -5,6 +5,11 @@ zero crossings, RMS, chroma, onsets and a tempo), each as its mean and standard 
 over the frames of a patch. They are computed at one fixed analysis (`ANALYSIS`: 22050 Hz,
 2048-sample FFT, hop 512), whatever the run's sample rate or frame grid, so the view means
 the same in every run and its cache key names that analysis, not the run's settings.
+
+With `FeatureConfig.patches_per_window` set they are computed for only that many patches,
+evenly spaced, each from the few seconds of samples its frames and its tempo read (a
+quarter of the work for 8 patches of a 130 s window), giving those columns of the
+whole-window array (see `_some_patches`), so predicting a library costs less.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from tunetag.errors import ParameterError
 from tunetag.features.librosa_import import librosa_loaded
 from tunetag.features.spectrum import mel_power, power_spectrogram, power_to_db
 
@@ -55,8 +61,21 @@ DESCRIPTOR_ROWS = (
 )
 
 
-def patch_descriptors(*, y: np.ndarray, sr: int, power: np.ndarray | None = None) -> np.ndarray:
-    """The descriptors of every 3 s patch of ``y``.
+PATCH_FRAMES = round(ANALYSIS.patch_s * ANALYSIS.sample_rate / ANALYSIS.hop_length)  # 129
+# frames on each side of a frame's centre that its FFT reads: a stretch of samples gives its
+# frames exactly once it reaches this far past them
+_FFT_REACH = -(-ANALYSIS.n_fft // 2 // ANALYSIS.hop_length)
+_ONSET_DELAY = 3  # onset frame t is the flux from log-mel frame t - 3 to t - 2 (librosa's)
+
+
+def patch_descriptors(
+    *,
+    y: np.ndarray,
+    sr: int,
+    power: np.ndarray | None = None,
+    patches: int | None = None,
+) -> np.ndarray:
+    """The descriptors of every 3 s patch of ``y``, or of ``patches`` of them.
 
     Parameters
     ----------
@@ -67,36 +86,101 @@ def patch_descriptors(*, y: np.ndarray, sr: int, power: np.ndarray | None = None
     power : np.ndarray, optional
         ``power_spectrogram(y, ANALYSIS.n_fft, ANALYSIS.hop_length)`` where the caller has
         it already (the run's own grid is the analysis'); ignored when ``y`` is resampled.
+    patches : int, optional
+        Analyse only this many patches, evenly spaced from the first to the last
+        (``np.linspace(0, count - 1, patches).round()``, as the musicnn views pick theirs),
+        each from the samples around it that its frames and its tempo read: its column is
+        the whole-window one but for the log-mel's 80 dB floor, which is then relative to
+        the loudest bin of what is analysed (see `_some_patches`). None, or at least the
+        window's patches: every patch.
 
     Returns
     -------
     np.ndarray, shape (len(DESCRIPTOR_ROWS), patches), float32
-        Rows named by `DESCRIPTOR_ROWS`. One column per whole patch of
-        ``round(patch_s * sample_rate / hop_length)`` frames, without overlap (the frames
-        after the last whole patch are left out, as musicnn does); a song shorter than a
-        patch gives one column of all its frames.
+        Rows named by `DESCRIPTOR_ROWS`. One column per whole patch of `PATCH_FRAMES`
+        frames, without overlap (the frames after the last whole patch are left out, as
+        musicnn does); a song shorter than a patch gives one column of all its frames.
     """
+    if patches is not None and (isinstance(patches, bool) or patches < 1):
+        raise ParameterError(f"patches must be 1 or more (or None), got {patches!r}")
     if sr != ANALYSIS.sample_rate:
         y = soxr.resample(y, sr, ANALYSIS.sample_rate, quality="HQ").astype(np.float32)
         power = None
+    width = min(PATCH_FRAMES, 1 + len(y) // ANALYSIS.hop_length)
+    count = (1 + len(y) // ANALYSIS.hop_length) // width
+    if patches is not None and patches < count:
+        chosen = np.linspace(0, count - 1, patches).round().astype(int)
+        return _some_patches(y, power, chosen * width, width)
     if power is None:
         power = power_spectrogram(y, ANALYSIS.n_fft, ANALYSIS.hop_length)
-    frames = _frame_descriptors(y, power)
-    patch = round(ANALYSIS.patch_s * ANALYSIS.sample_rate / ANALYSIS.hop_length)
-    width = min(patch, frames.shape[1])
-    count = frames.shape[1] // width
+    log_mel = _log_mel(power)
+    frames = _frame_descriptors(power, log_mel, _sample_rows(y), _onset(log_mel))
     blocks = frames[:, : count * width].reshape(len(frames), count, width)
     onset = frames[FRAME_DESCRIPTORS.index("onset")]
     rows = [blocks.mean(axis=2), blocks.std(axis=2), _patch_tempo(onset, count, width)[None]]
     return np.concatenate(rows).astype(np.float32)
 
 
-def _frame_descriptors(y: np.ndarray, power: np.ndarray) -> np.ndarray:
-    """(len(FRAME_DESCRIPTORS), frames), float64: each descriptor on the analysis' frames."""
+def _some_patches(
+    y: np.ndarray, power: np.ndarray | None, starts: np.ndarray, width: int
+) -> np.ndarray:
+    """The columns of the patches of ``width`` frames from ``starts``, each computed from
+    the stretch of frames its tempo reads (its frames, ``tempo_window_s`` of onsets around
+    them and the log-mel frames those onsets are the flux of), clipped at the window's ends
+    as the whole window's computation is: so every number but the log-mel's floor is the
+    whole window's. That floor (80 dB under the loudest bin, as librosa's) is taken over
+    every stretch together, which holds the whole window's loudest bin unless it lies
+    between them; it decides only bins that far under, as in silence or a pure tone."""
+    n_frames = 1 + len(y) // ANALYSIS.hop_length
+    window = _tempo_window()
+    before = window // 2 + _ONSET_DELAY  # tempogram frame t reads onsets t - window // 2 ...
+    after = window - window // 2 - 1  # ... to t + window - window // 2 - 1
+    stretches: list[list[int]] = []  # [first, stop) frames, overlapping ones merged
+    for start in starts:
+        first, stop = max(0, start - before), min(n_frames, start + width + after)
+        if stretches and first <= stretches[-1][1]:
+            stretches[-1][1] = stop
+        else:
+            stretches.append([first, stop])
+    powers = [
+        power[:, first:stop] if power is not None else _stretch_power(y, first, stop)
+        for first, stop in stretches
+    ]
+    # one dB conversion over every stretch, so they share one floor, as the window's frames
+    mels = np.concatenate([mel_power(part, *_MEL) for part in powers], axis=1)
+    log_mels = np.split(_db(mels), np.cumsum([part.shape[1] for part in powers])[:-1], axis=1)
+    spectra, log_mel_frames, sample_frames, onset_frames, tempograms = [], [], [], [], []
+    for (first, stop), part, log_mel in zip(stretches, powers, log_mels, strict=True):
+        onset = _onset(log_mel)
+        ramped = _ramp(onset, window)  # index k: the window's ramped onsets at first + k
+        for start in starts[(starts >= first) & (starts + width <= stop)]:
+            own = slice(start - first, start - first + width)
+            samples, offset = _stretch_samples(y, start, start + width)
+            spectra.append(part[:, own])
+            log_mel_frames.append(log_mel[:, own])
+            sample_frames.append(_sample_rows(samples)[:, offset : offset + width])
+            onset_frames.append(onset[own])
+            reads = ramped[own.start : own.stop + window - 1]  # its frames' onset windows
+            tempograms.append(_tempogram(reads, center=False))
+    frames = _frame_descriptors(
+        np.concatenate(spectra, axis=1),
+        np.concatenate(log_mel_frames, axis=1),
+        np.concatenate(sample_frames, axis=1),
+        np.concatenate(onset_frames),
+    )
+    blocks = frames.reshape(len(frames), len(starts), width)
+    per_patch = np.stack([tempogram.mean(axis=1) for tempogram in tempograms], axis=1)
+    rows = [blocks.mean(axis=2), blocks.std(axis=2), _tempo(per_patch)[None]]
+    return np.concatenate(rows).astype(np.float32)
+
+
+def _frame_descriptors(
+    power: np.ndarray, log_mel: np.ndarray, sample_rows: np.ndarray, onset: np.ndarray
+) -> np.ndarray:
+    """(len(FRAME_DESCRIPTORS), frames), float64: each descriptor on the analysis' frames,
+    from their power spectra, log-mel, `_sample_rows` and `_onset`."""
     librosa = librosa_loaded()
-    sr, n_fft, hop = ANALYSIS.sample_rate, ANALYSIS.n_fft, ANALYSIS.hop_length
-    # librosa's own log-mel for MFCCs and onsets: power_to_db(ref=1, amin=1e-10, top_db=80)
-    log_mel = power_to_db(mel_power(power, sr, ANALYSIS.n_mels, 0.0, None), 1e-10, 80.0)
+    sr, n_fft = ANALYSIS.sample_rate, ANALYSIS.n_fft
     magnitude = np.sqrt(power)  # the spectral shape is of magnitudes, as librosa's from y
     centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr, n_fft=n_fft)
     rows = [
@@ -106,23 +190,86 @@ def _frame_descriptors(y: np.ndarray, power: np.ndarray) -> np.ndarray:
         librosa.feature.spectral_rolloff(
             S=magnitude, sr=sr, n_fft=n_fft, roll_percent=ANALYSIS.roll_percent
         ),
-        librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop),
-        librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop),
+        sample_rows,
         librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, tuning=0.0),
-        librosa.onset.onset_strength(S=log_mel, sr=sr, n_fft=n_fft, hop_length=hop)[None],
+        onset[None],
     ]
     return np.concatenate(rows).astype(np.float64)
+
+
+_MEL = (ANALYSIS.sample_rate, ANALYSIS.n_mels, 0.0, None)  # mel_power's bands
+
+
+def _db(mel: np.ndarray) -> np.ndarray:
+    """librosa's own log-mel for MFCCs and onsets: power_to_db(ref=1, amin=1e-10, top_db=80)."""
+    return power_to_db(mel, 1e-10, 80.0)
+
+
+def _log_mel(power: np.ndarray) -> np.ndarray:
+    return _db(mel_power(power, *_MEL))
+
+
+def _sample_rows(y: np.ndarray) -> np.ndarray:
+    """(2, 1 + len(y) // hop_length): zero crossings and RMS of the samples' centred frames."""
+    librosa = librosa_loaded()
+    n_fft, hop = ANALYSIS.n_fft, ANALYSIS.hop_length
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop)
+    rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop)
+    return np.concatenate([zcr, rms])
+
+
+def _onset(log_mel: np.ndarray) -> np.ndarray:
+    librosa = librosa_loaded()
+    sr, n_fft, hop = ANALYSIS.sample_rate, ANALYSIS.n_fft, ANALYSIS.hop_length
+    return librosa.onset.onset_strength(S=log_mel, sr=sr, n_fft=n_fft, hop_length=hop)
+
+
+def _stretch_samples(y: np.ndarray, first: int, stop: int) -> tuple[np.ndarray, int]:
+    """The samples the centred frames ``[first, stop)`` of ``y`` read, and the index of
+    frame ``first`` among the stretch's own frames (the window's ends as in ``y``)."""
+    hop = ANALYSIS.hop_length
+    begin = max(0, first - _FFT_REACH)
+    return y[begin * hop : (stop - 1 + _FFT_REACH) * hop], first - begin
+
+
+def _stretch_power(y: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Frames ``[first, stop)`` of ``power_spectrogram(y)``, from their samples only."""
+    samples, offset = _stretch_samples(y, first, stop)
+    power = power_spectrogram(samples, ANALYSIS.n_fft, ANALYSIS.hop_length)
+    return power[:, offset : offset + stop - first]
+
+
+def _tempo_window() -> int:
+    """Onset frames each tempogram frame reads: ``tempo_window_s``."""
+    librosa = librosa_loaded()
+    sr, hop = ANALYSIS.sample_rate, ANALYSIS.hop_length
+    return int(librosa.time_to_frames(ANALYSIS.tempo_window_s, sr=sr, hop_length=hop))
+
+
+def _ramp(onset: np.ndarray, window: int) -> np.ndarray:
+    """The onsets as librosa's centred tempogram pads them (a ramp down to 0 at each end)."""
+    return np.pad(onset, window // 2, mode="linear_ramp", end_values=0)
+
+
+def _tempogram(onset: np.ndarray, center: bool) -> np.ndarray:
+    librosa = librosa_loaded()
+    sr, hop = ANALYSIS.sample_rate, ANALYSIS.hop_length
+    return librosa.feature.tempogram(
+        onset_envelope=onset, sr=sr, hop_length=hop, win_length=_tempo_window(), center=center
+    )
+
+
+def _tempo(per_patch: np.ndarray) -> np.ndarray:
+    """librosa's tempo of each column of averaged tempogram frames."""
+    librosa = librosa_loaded()
+    sr, hop = ANALYSIS.sample_rate, ANALYSIS.hop_length
+    return librosa.feature.tempo(tg=per_patch, sr=sr, hop_length=hop, aggregate=None)
 
 
 def _patch_tempo(onset: np.ndarray, count: int, width: int) -> np.ndarray:
     """BPM per patch: librosa's tempo (autocorrelation of onsets, log-normal prior at 120
     BPM) of the tempogram averaged over the patch's frames, each frame's autocorrelation
     reading ``tempo_window_s`` around it, so a patch's tempo sees more than its 3 s."""
-    librosa = librosa_loaded()
-    sr, hop = ANALYSIS.sample_rate, ANALYSIS.hop_length
-    window = int(librosa.time_to_frames(ANALYSIS.tempo_window_s, sr=sr, hop_length=hop))
-    tempogram = librosa.feature.tempogram(
-        onset_envelope=onset, sr=sr, hop_length=hop, win_length=window
-    )
-    per_patch = tempogram[:, : count * width].reshape(window, count, width).mean(axis=2)
-    return librosa.feature.tempo(tg=per_patch, sr=sr, hop_length=hop, aggregate=None)
+    tempogram = _tempogram(onset, center=True)
+    per_patch = tempogram[:, : count * width].reshape(len(tempogram), count, width).mean(axis=2)
+    return _tempo(per_patch)

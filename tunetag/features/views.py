@@ -369,9 +369,24 @@ def _waveform_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
 
 
 def _descriptors_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
+    """On `FeatureConfig.patches_per_window` patches where set; the run's STFT is lent when
+    on the analysis' grid, but not computed for patches that read only stretches of it."""
     grid = (song.sr, song.n_fft, song.hop_length)
     same_grid = grid == (ANALYSIS.sample_rate, ANALYSIS.n_fft, ANALYSIS.hop_length)
-    return patch_descriptors(y=song.y, sr=song.sr, power=song.power if same_grid else None)
+    patches = features.patches_per_window
+    computed = "power" in vars(song)  # functools.cached_property keeps it there
+    lend = same_grid and (patches is None or computed)
+    return patch_descriptors(
+        y=song.y, sr=song.sr, power=song.power if lend else None, patches=patches
+    )
+
+
+def _descriptors_settings(features: FeatureConfig) -> dict[str, object]:
+    """The analysis, and the patches when not every one (the keys before them unchanged)."""
+    settings: dict[str, object] = asdict(ANALYSIS)
+    if features.patches_per_window is not None:
+        settings["patches"] = features.patches_per_window
+    return settings
 
 
 VIEWS: dict[str, View] = {
@@ -383,7 +398,7 @@ VIEWS: dict[str, View] = {
         _descriptors_view,
         lambda features: len(DESCRIPTOR_ROWS),
         per_patch=True,
-        settings=lambda features: asdict(ANALYSIS),
+        settings=_descriptors_settings,
     ),
 }
 # the views of the signal itself, one column a frame
