@@ -221,3 +221,31 @@ def test_the_time_budget_reaches_auto(library, tmp_path):
     for fold in selection["folds"]:
         tried = fold["mood"]["candidates"]
         assert len(tried) == 1 or (not tried and fold["mood"]["chosen"] == "probe:all")
+
+
+def test_autos_choice_never_sees_a_song_of_the_outer_fold_it_scores(library, tmp_path, monkeypatch):
+    """Every choice auto makes (its inner cross-validation included) is fitted on exactly
+    one outer fold's training songs, or on every song for the saved model; the songs each
+    fold then scores are never among them."""
+    from tunetag.models.auto import AutoProbe
+
+    given = []
+    real = AutoProbe.fit_summaries
+
+    def spy(self, x, targets, multilabel, *args, **kwargs):
+        given.append({row.tobytes() for row in np.asarray(x, dtype=np.float32)})
+        return real(self, x, targets, multilabel, *args, **kwargs)
+
+    monkeypatch.setattr(AutoProbe, "fit_summaries", spy)
+    config = RunConfig(train=TrainConfig(model="auto", tasks=("mood",), folds=3))
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    assert run.load_metrics()["folds"] == 3
+    folds, everything = given[:3], given[3]
+    assert len(everything) == 12
+    held_out = [everything - fold for fold in folds]
+    assert all(fold and held for fold, held in zip(folds, held_out, strict=True))
+    assert set().union(*held_out) == everything and sum(map(len, held_out)) == 12
+    scored, _ = run.load_scored_songs()
+    assert len(scored.songs) == 12  # each song scored once, by the fold that held it out
