@@ -5,13 +5,14 @@ from tunetag.evaluation.choice import candidate_scores, choice_sentence, chosen,
 AUTO = {
     "chosen": "probe:all",
     "C": 0.01,
+    "log_loss": 0.5,
     "balanced_accuracy": 0.74,
     "songs": 120,
     "inner_folds": 5,
     "candidates": {
-        "probe:musicnn-msd": {"balanced_accuracy": 0.70, "std": 0.05, "C": 0.01},
-        "probe:all": {"balanced_accuracy": 0.74, "std": 0.04, "C": 0.01},
-        "stack": {"balanced_accuracy": 0.72, "std": 0.06, "C": {"a": 1.0}},
+        "probe:musicnn-msd": {"log_loss": 0.6, "balanced_accuracy": 0.70, "std": 0.05, "C": 0.01},
+        "probe:all": {"log_loss": 0.5, "balanced_accuracy": 0.74, "std": 0.04, "C": 0.01},
+        "stack": {"log_loss": 0.55, "balanced_accuracy": 0.72, "std": 0.06, "C": {"a": 1.0}},
     },
     "left_out": [],
     "note": "",
@@ -22,14 +23,14 @@ LOGREG = {"C": 0.1, "balanced_accuracy": 0.6, "songs": 40, "inner_folds": 5, "no
 def test_the_choice_in_words():
     assert chosen(AUTO) == "probe:all" and chosen(LOGREG) == "C = 0.1"
     sentence = choice_sentence(AUTO)
-    assert sentence.startswith("probe:all (C = 0.01), inner balanced accuracy 0.740")
+    assert sentence.startswith("probe:all (C = 0.01), inner log loss 0.500, inner balanced")
     assert "5 folds of 120 songs" in sentence
     fallback = {"chosen": "probe:all", "C": 0.01, "note": "too few songs for inner folds"}
     assert choice_sentence(fallback) == "probe:all (C = 0.01) (too few songs for inner folds)."
 
 
 def test_candidates_best_first_and_labels_one_by_one():
-    assert [name for name, _, _ in candidate_scores(AUTO)] == [
+    assert [name for name, *_ in candidate_scores(AUTO)] == [
         "probe:all",
         "stack",
         "probe:musicnn-msd",

@@ -28,6 +28,8 @@ def choice_sentence(entry: Mapping) -> str:
     if isinstance(entry.get("C"), float | int):
         text += f" (C = {entry['C']:.3g})"
     if entry.get("balanced_accuracy") is not None:
+        loss = entry.get("log_loss")
+        text += f", inner log loss {loss:.3f}" if loss is not None else ""
         text += (
             f", inner balanced accuracy {entry['balanced_accuracy']:.3f} over "
             f"{entry.get('inner_folds')} folds of {entry.get('songs')} songs"
@@ -37,14 +39,20 @@ def choice_sentence(entry: Mapping) -> str:
     return text + "."
 
 
-def candidate_scores(entry: Mapping) -> list[tuple[str, float, float]]:
-    """Every candidate of a single-label task's choice, best inner score first:
-    ``(name, mean, std)`` over the inner folds (none for a multi-label task or a fallback)."""
+def candidate_scores(entry: Mapping) -> list[tuple[str, float, float, float]]:
+    """Every candidate of a single-label task's choice, the chosen criterion's best first:
+    ``(name, log loss, balanced accuracy, its std)`` over the inner folds (none for a
+    multi-label task or a fallback)."""
     found = [
-        (name, float(scores["balanced_accuracy"]), float(scores["std"]))
+        (
+            name,
+            float(scores.get("log_loss", float("nan"))),
+            float(scores["balanced_accuracy"]),
+            float(scores["std"]),
+        )
         for name, scores in entry.get("candidates", {}).items()
     ]
-    return sorted(found, key=lambda row: -row[1])
+    return sorted(found, key=lambda row: (row[1], -row[2]))
 
 
 def fold_choices(folds: Sequence[Mapping], task: str) -> Counter:

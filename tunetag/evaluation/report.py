@@ -206,12 +206,12 @@ def _choice(selection: Mapping, task: str) -> str:
     rows = candidate_scores(entry)
     if rows:
         cells = "".join(
-            f"<tr><td>{_e(name)}</td><td>{mean:.3f} &plusmn; {std:.3f}</td></tr>"
-            for name, mean, std in rows
+            f"<tr><td>{_e(name)}</td><td>{loss:.3f}</td><td>{mean:.3f} &plusmn; {std:.3f}</td></tr>"
+            for name, loss, mean, std in rows
         )
         parts.append(
-            "<table><tr><th>candidate</th><th>inner balanced accuracy (every song's inner "
-            f"folds)</th></tr>{cells}</table>"
+            "<table><tr><th>candidate (lowest inner log loss chosen)</th><th>inner log loss"
+            f"</th><th>inner balanced accuracy</th></tr>{cells}</table>"
         )
     counts = fold_choices(selection.get("folds", []), task)
     if counts:

@@ -25,15 +25,14 @@ from tunetag.models.logreg import (
     ABSENT_CLASS_BIAS,
     C_GRID,
     FALLBACK_C,
-    balanced_log_loss,
-    best_c,
     constant_logit,
     fallback_report,
-    first_best,
     fit_probe,
+    fold_log_losses,
     fold_scores,
     head_rows,
     inner_folds,
+    lowest_loss,
     one_class_report,
     out_of_fold_logits,
     probe_logits,
@@ -130,12 +129,13 @@ class AutoProbe(nn.Module):
         the candidates are, simplest first: ``probe:<view>`` for each view (narrowest view
         first), ``probe:all`` and ``stack`` (with two views or more). A probe is a
         class-balanced logistic regression; every (input, C) pair of `C_GRID` is scored by
-        the mean balanced accuracy over the same stratified inner folds (`inner_folds`,
-        shuffled by ``seed``), and a probe's score is that of its best C (ties to the
-        C of better balanced log loss, `best_c`). ``stack`` combines the per-view probes
-        at their best C: a class-balanced logistic regression (C = `STACK_C`) of their standardised
-        out-of-inner-fold log-probabilities (logits for a label), scored over the same
-        folds. The best mean wins, ties to the simpler candidate, and is refitted on all
+        its mean balanced log loss over the same stratified inner folds (`inner_folds`,
+        shuffled by ``seed``; `fold_log_losses` says why not balanced accuracy), and a
+        probe's score is that of its best C (ties to the stronger penalty). ``stack``
+        combines the per-view probes at their best C: a class-balanced logistic regression
+        (C = `STACK_C`) of their standardised out-of-inner-fold log-probabilities (logits
+        for a label), scored over the same folds. The lowest loss wins, ties to the simpler
+        candidate, and is refitted on all
         the labelled songs (a stack's stacker keeps its fit on the out-of-fold
         log-probabilities, as stacking does).
 
@@ -258,11 +258,12 @@ class AutoProbe(nn.Module):
                 left_out.append(name)
                 continue
             logits = out_of_fold_logits(z[:, inputs[name]], y, folds, C_GRID, seed)
-            scores = fold_scores(y, logits, folds)
-            best = best_c(scores, balanced_log_loss(y, logits))
+            losses = fold_log_losses(y, logits, folds)
+            best = lowest_loss(losses)
             found[name] = {"C": C_GRID[best], "features": _member_features(logits[best], binary)}
             if name in names:
-                scored[name] = {"C": C_GRID[best], "scores": scores[best]}
+                scores = fold_scores(y, logits[best][None], folds)[0]
+                scored[name] = {"C": C_GRID[best], "scores": scores, "losses": losses[best]}
         views = [f"probe:{view}" for view in self.view_columns]
         if STACK in names and (_past(deadline) or not set(views) <= set(found)):
             left_out.append(STACK)
@@ -270,22 +271,25 @@ class AutoProbe(nn.Module):
             features = np.concatenate(
                 [found[f"probe:{view}"]["features"] for view in self.view_columns], axis=1
             )
+            scores, losses = _stack_scores(features, y, folds, seed)
             scored[STACK] = {
                 "C": {view: found[f"probe:{view}"]["C"] for view in self.view_columns},
-                "scores": _stack_scores(features, y, folds, seed),
+                "scores": scores,
+                "losses": losses,
             }
             found[STACK] = {"features": features}
         tried = [name for name in names if name in scored]
-        means = np.array([scored[name]["scores"].mean() for name in tried])
-        chosen = tried[first_best(means[:, None])]
+        chosen = tried[lowest_loss(np.stack([scored[name]["losses"] for name in tried]))]
         report = {
             "chosen": chosen,
             "C": scored[chosen]["C"],
+            "log_loss": float(scored[chosen]["losses"].mean()),
             "balanced_accuracy": float(scored[chosen]["scores"].mean()),
             "songs": len(y),
             "inner_folds": len(folds),
             "candidates": {
                 name: {
+                    "log_loss": float(scored[name]["losses"].mean()),
                     "balanced_accuracy": float(scored[name]["scores"].mean()),
                     "std": float(scored[name]["scores"].std()),
                     "C": scored[name]["C"],
@@ -398,13 +402,14 @@ def _member_features(logits: np.ndarray, binary: bool) -> np.ndarray:
 
 def _stack_scores(
     features: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], seed: int
-) -> np.ndarray:
-    """(folds,) balanced accuracy of the stacker fitted on the other folds' songs."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(folds,) balanced accuracy and log loss of the stacker fitted on the other folds'
+    songs."""
     logits = np.empty((len(y), np.unique(y).size))
     for train, test in folds:
         weight, bias = _fit_stacker(features[train], y[train], seed)
         logits[test] = features[test] @ weight.T + bias
-    return fold_scores(y, logits[None], folds)[0]
+    return fold_scores(y, logits[None], folds)[0], fold_log_losses(y, logits[None], folds)[0]
 
 
 def _fit_stacker(features: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
