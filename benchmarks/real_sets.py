@@ -32,8 +32,8 @@ writes (the set's ``music/<class>/`` folder holds symbolic links to the shipped 
 is added. ``<set>/labels.json`` records the rules and the counts per class (and, for mood,
 per word). Every package is in Debian main (free licences; drascula's is the
 DFSG-free licence Debian accepts for BASS and FOTAQ).
-Idempotent: downloads only packages missing from ``/work/bench-data/debs`` and rewrites the
-sets' CSVs and links the same way each time.
+Idempotent: downloads only packages missing from ``/work/bench-data/debs``, remakes a set's
+links only when the set changed, and writes the same CSVs each time.
 Usage: ``python benchmarks/real_sets.py [--data /work/bench-data] [--sets source,mood,composer]``.
 """
 
@@ -432,21 +432,31 @@ def write_set(data: Path, labelled: LabelledSet) -> Path:
 
     root = data / labelled.name
     music, csv_path = root / "music", root / "songs.csv"
-    shutil.rmtree(music, ignore_errors=True)
-    csv_path.unlink(missing_ok=True)
-    by_link = {}
-    for track, label, group in labelled.rows:
-        link = music / label / track.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(track.path, link)
-        by_link[str(Path("music", label, track.name))] = (track, group)
-    scan(music, csv_path, label_from_folder=labelled.task, progress=False)
-    table = SongTable.read(csv_path)
+    by_link = {
+        str(Path("music", label, track.name)): (track, group)
+        for track, label, group in labelled.rows
+    }
+    wanted = {link: str(track.path) for link, (track, _) in by_link.items()}
+    found = {
+        str(link.relative_to(root)): os.readlink(link)
+        for link in (music.rglob("*") if music.exists() else ())
+        if link.is_symlink()
+    }
+    if found != wanted:  # links are remade only when the set changed: a run may read them
+        shutil.rmtree(music, ignore_errors=True)
+        for link, target in wanted.items():
+            (root / link).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, root / link)
+    fresh = root / "songs.new.csv"  # scanned beside the CSV, then renamed over it
+    fresh.unlink(missing_ok=True)
+    scan(music, fresh, label_from_folder=labelled.task, progress=False)
+    table = SongTable.read(fresh)
     table.columns += ["game", "tag_artist"]
     for row in table.rows:
         track, group = by_link[row["path"]]
         row.update(artist=group, game=track.game, tag_artist=row["artist"])
     table.write()
+    os.replace(fresh, csv_path)
     counts = Counter(label for _, label, _ in labelled.rows)
     (root / "labels.json").write_text(json.dumps({
         "task": labelled.task,
