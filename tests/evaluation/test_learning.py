@@ -20,6 +20,7 @@ def test_the_interval_over_folds_is_students():
     assert (low + high) / 2 == pytest.approx(0.7)
     assert (high - low) / 2 == pytest.approx(0.1 * 4.3027 / np.sqrt(3), rel=1e-3)
     assert fold_interval([0.7]) is None
+    assert fold_interval([1.0, 1.0, 0.8]) == [pytest.approx(0.6465, abs=1e-3), 1.0]  # clipped
 
 
 def test_a_curve_straight_in_log_songs_gives_its_slope():

@@ -26,7 +26,8 @@ def headline_metric(multilabel: bool) -> str:
 
 
 def fold_interval(values: Sequence[float], confidence: float = 0.95) -> list[float] | None:
-    """Student's t interval of the mean of per-fold scores (None with fewer than 2 folds).
+    """Student's t interval of the mean of per-fold scores, within [0, 1] as the scores are
+    (None with fewer than 2 folds).
 
     The folds' spread is the honest noise of a small library: two models closer than this
     interval's half width are not told apart by it.
@@ -36,7 +37,7 @@ def fold_interval(values: Sequence[float], confidence: float = 0.95) -> list[flo
         return None
     half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1)
     half /= np.sqrt(len(values))
-    return [float(values.mean() - half), float(values.mean() + half)]
+    return [max(0.0, float(values.mean() - half)), min(1.0, float(values.mean() + half))]
 
 
 def learning_curve(
