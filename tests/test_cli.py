@@ -157,3 +157,17 @@ def test_help_lists_tagger_scores_and_hides_tags():
     commands = runner.invoke(app, ["--help"]).output
     assert "tagger-scores" in commands
     assert not re.search(r"^\s+tags\s", commands, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("options", "patches", "budget", "folds"),
+    [([], None, None, None), (["--patches", "8", "--time-budget", "60", "--folds", "3"], 8, 60, 3)],
+)
+def test_patches_time_budget_and_folds_reach_the_config(
+    tmp_path, trained_config, options, patches, budget, folds
+):
+    result = runner.invoke(app, ["train", "songs.csv", "-o", str(tmp_path / "run"), *options])
+    assert result.output == "error: stopped by the test\n"
+    config = trained_config[0]
+    assert config.train.model == "auto" and config.features.patches_per_window == patches
+    assert (config.train.time_budget_s, config.train.folds) == (budget, folds)

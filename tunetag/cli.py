@@ -68,11 +68,25 @@ ViewsOption = Annotated[
 ]
 
 
-def _features(sample_rate: int, window: float, n_mels: int, views: str) -> FeatureConfig:
+PatchesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--patches",
+        min=1,
+        help="3 s patches of each window the taggers' views and the descriptors read, evenly "
+        "spread: faster, and less learnt (see the README) [default: every patch].",
+    ),
+]
+
+
+def _features(
+    sample_rate: int, window: float, n_mels: int, views: str, patches: int | None = None
+) -> FeatureConfig:
     return FeatureConfig(
         audio=AudioConfig(sample_rate=sample_rate, window_s=window),
         mel=MelConfig(n_mels=n_mels),
         views=tuple(view.strip() for view in views.split(",") if view.strip()),
+        patches_per_window=patches,
     )
 
 
@@ -214,6 +228,7 @@ def extract(
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
     views: ViewsOption = "mel",
+    patches: PatchesOption = None,
 ) -> None:
     """Decode every song and cache its views (a second run does no work)."""
     from tunetag.features.extract import extract as run_extract
@@ -221,7 +236,7 @@ def extract(
     with _step(workers, dask) as executor:
         report = run_extract(
             csv_path,
-            _features(sample_rate, window, n_mels, views),
+            _features(sample_rate, window, n_mels, views, patches),
             cache_dir=cache,
             png_dir=png,
             executor=executor,
@@ -305,6 +320,7 @@ def train(
     window: WindowOption = AudioConfig.window_s,
     n_mels: NMelsOption = MelConfig.n_mels,
     views: ViewsOption = "mel",
+    patches: PatchesOption = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -319,7 +335,7 @@ def train(
 
     with _step():  # a bad setting is told before a Dask cluster is reached
         config = RunConfig(
-            features=_features(sample_rate, window, n_mels, views),
+            features=_features(sample_rate, window, n_mels, views, patches),
             train=TrainConfig(
                 model=model,
                 tasks=tuple(task or TrainConfig.tasks),

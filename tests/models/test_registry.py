@@ -175,3 +175,10 @@ def test_patch_models_read_per_patch_views_only(monkeypatch):
         models.run_features("patches", FeatureConfig(views=("musicnn", "mel")))
     with pytest.raises(ParameterError, match="one column per 3 s"):
         models.run_features("shortchunk", FeatureConfig(views=("musicnn",)))
+
+
+def test_a_model_with_its_own_features_keeps_the_patches_asked_for():
+    asked = FeatureConfig(patches_per_window=8)
+    assert models.run_features("auto", asked).patches_per_window == 8
+    assert models.run_features("auto", FeatureConfig()).patches_per_window is None
+    assert models.run_features("auto", asked).views == ("musicnn-msd", "musicnn-mtt", "descriptors")

@@ -114,7 +114,7 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
     """The features a run of model ``name`` reads.
 
     A model with its own ``features`` class attribute (the pretrained musicnn models: their
-    decoding rate, mel and views) reads those, keeping the run's window and tagger choice;
+    decoding rate, mel and views) reads those, keeping the run's window, tagger and patches;
     the others read ``features``. Models of crops and pictures read frame views only, models
     of patches per-patch views only.
 
@@ -147,8 +147,12 @@ def run_features(name: str, features: FeatureConfig) -> FeatureConfig:
             "window_position": features.audio.window_position,
             "min_duration_s": features.audio.min_duration_s,
         }
+        patches = features.patches_per_window or own.patches_per_window
         features = dataclasses.replace(
-            own, audio=dataclasses.replace(own.audio, **window), musicnn=features.musicnn
+            own,
+            audio=dataclasses.replace(own.audio, **window),
+            musicnn=features.musicnn,
+            patches_per_window=patches,
         )
     per_patch = patch_views(features.views)
     framed = [view for view in features.views if view not in per_patch]

@@ -79,7 +79,7 @@ def train(
         The run folder to create (files in it are replaced).
     config : RunConfig
         Feature and training settings; defaults otherwise. The pretrained musicnn models
-        read their own features, taking only the window and the tagger from
+        read their own features, taking only the window, the tagger and the patches from
         ``config.features``, and refuse other rates, mels or views
         (`tunetag.models.run_features`); the config saved in the run says what was read.
     cache_dir : path, optional
