@@ -28,7 +28,7 @@ browser:
 	    $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } || \
 	  echo "note: Chromium could not be installed; the browser test will say it is skipped"
 
-# The whole job on a synthesised library, the networks on a budget (about 2.5 minutes on 2 cores).
+# The whole job on a synthesised library, the networks on a budget (a few minutes on 2 cores).
 demo: $(STAMP)
 	$(BIN)/python -m tunetag.demo.run demo
 
