@@ -40,8 +40,8 @@ RUN_FILES = {
     "report.html",
 }
 EPOCHS = 6
-MIN_ACCURACY = 0.75  # both runs on the separable demo set (4 validation songs)
-ACCURACY_TOLERANCE = 0.25  # one validation song of four
+MIN_ACCURACY = 0.75  # both runs on the separable demo set (5 held-out songs)
+ACCURACY_TOLERANCE = 0.25  # one held-out song of five (0.2), not two
 
 
 def test_the_environment_says_where_a_process_stands():
@@ -166,8 +166,9 @@ def test_training_and_scoring_run_on_the_device_present(tmp_path, monkeypatch, b
 
 @pytest.fixture(scope="module")
 def demo_songs(mood_library) -> Path:
-    """16 demo songs of 8 s, mood from their folders (12 train, 4 validation)."""
-    return mood_library("ddp", songs_per_class=8, duration_s=8.0, seed=0) / "songs.csv"
+    """20 demo songs of 8 s, mood from their folders: 15 to train (of which about 4 watch
+    the early stopping), 5 held out and scored."""
+    return mood_library("ddp", songs_per_class=10, duration_s=8.0, seed=0) / "songs.csv"
 
 
 def train_command(songs: Path, run: Path, cache: Path) -> list[str]:
@@ -205,7 +206,7 @@ def test_two_processes_train_a_model_as_good_as_one_process(demo_songs, tmp_path
     ddp_metrics = json.loads((ddp_run / "metrics.json").read_text(encoding="utf-8"))
     single_metrics = json.loads((single_run / "metrics.json").read_text(encoding="utf-8"))
     assert ddp_metrics["songs"] == single_metrics["songs"]
-    assert ddp_metrics["songs"]["scored"] == 4
+    assert ddp_metrics["songs"]["scored"] == 5
     ddp_accuracy = ddp_metrics["tasks"]["mood"]["accuracy"]
     single_accuracy = single_metrics["tasks"]["mood"]["accuracy"]
     assert min(ddp_accuracy, single_accuracy) >= MIN_ACCURACY
