@@ -138,15 +138,19 @@ def main() -> None:
 
 
 def _merged(previous: Path, results: dict) -> dict:
-    """Sets (or windows) not run this time are kept from the last file of as many folds."""
+    """Sets, windows and models not run this time are kept from the last file of as many
+    folds."""
     if not previous.exists():
         return results
     old = json.loads(previous.read_text())
     if old.get("folds") != results["folds"]:
         return results
     for key, found in old.get("sets", {}).items():
-        if "@" in key:  # a file of this format
-            results["sets"].setdefault(key, found)
+        if "@" not in key:  # not a file of this format
+            continue
+        fresh = results["sets"].setdefault(key, found)
+        for model, scores in found["models"].items():  # models not run again are kept
+            fresh["models"].setdefault(model, scores)
     results["sets"] = dict(sorted(results["sets"].items(), key=lambda item: _order(item[0])))
     return results
 
