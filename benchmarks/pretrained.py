@@ -8,7 +8,8 @@ run, with one protocol per library for every model:
 - **real**: 49 recorded tracks from Debian packages, ``wesnoth-1.16-music`` (41, orchestral)
   and ``fretsonfire-songs-sectoid`` / ``-muldjord`` (8, rock); tasks ``source`` (the
   package) and ``mood``, labelled by title for 31 of the wesnoth tracks (`MOODS` below).
-  Skipped when the packages are missing.
+  Read where the packages are installed, or else where ``benchmarks/real_sets.py`` unpacks
+  them (``/work/bench-data/pkgs/<package>/``); skipped when neither holds them.
 
 Models: ``musicnn-probe``, ``musicnn-finetune``, the default ``shortchunk`` and the
 proposal's ``seed``. Crop models train for at most ``--epochs`` (``seed`` for
@@ -33,6 +34,7 @@ from pathlib import Path
 
 WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
 FRETSONFIRE = Path("/usr/share/games/fretsonfire/data/songs")
+UNPACKED = Path("/work/bench-data/pkgs")  # benchmarks/real_sets.py's dpkg -x of each package
 MODELS = ("musicnn-probe", "musicnn-finetune", "shortchunk", "seed")
 # wesnoth tracks labelled by their titles: battle music against calm or sorrowful pieces
 MOODS = {
@@ -120,13 +122,20 @@ def make_library(name: str, root: Path) -> tuple[Path, tuple[str, ...]] | None:
         make_demo_library(root / "music", songs_per_class=24, seed=0, progress=False)
         scan(root / "music", csv_path, label_from_folder="mood", progress=False)
         return csv_path, ("mood", "genre")
+    wesnoth, fretsonfire = [WESNOTH], [FRETSONFIRE]
     if not (WESNOTH.is_dir() and FRETSONFIRE.is_dir()):
-        return None
+        wesnoth = [UNPACKED / "wesnoth-1.16-music" / str(WESNOTH).lstrip("/")]
+        fretsonfire = [
+            UNPACKED / f"fretsonfire-songs-{band}" / str(FRETSONFIRE).lstrip("/")
+            for band in ("muldjord", "sectoid")
+        ]
+        if not all(folder.is_dir() for folder in wesnoth + fretsonfire):
+            return None
     music = root / "music"
     music.mkdir(parents=True)
-    for track in sorted(WESNOTH.glob("*.ogg")):
+    for track in sorted(t for folder in wesnoth for t in folder.glob("*.ogg")):
         os.symlink(track, music / f"wesnoth-{track.name}")
-    for song in sorted(FRETSONFIRE.glob("*/*/song.ogg")):
+    for song in sorted(s for folder in fretsonfire for s in folder.glob("*/*/song.ogg")):
         os.symlink(song, music / f"fof-{song.parent.parent.name}-{song.parent.name}.ogg")
     scan(music, csv_path, progress=False)
     table = SongTable.read(csv_path)
