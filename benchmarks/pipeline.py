@@ -88,9 +88,9 @@ MODEL_VIEWS = {
     "logreg": ALL_VIEWS,
 }
 README_ACCURACY = (
-    "benchmarks/pretrained.py, 5 artist-grouped folds: real mood (31 tracks) seed 0.578, "
-    "shortchunk 0.793; real source (49) seed 0.883, shortchunk 0.983; demo genre seed 0.416, "
-    "shortchunk 0.798"
+    "benchmarks/pretrained.py, 5 artist-grouped folds, honest early stopping (2026-12-06): "
+    "real mood (31 tracks) seed 0.528, shortchunk 0.833; real source (49) seed 0.800, "
+    "shortchunk 0.983; demo genre seed 0.127, shortchunk 0.256"
 )
 
 
