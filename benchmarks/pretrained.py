@@ -11,7 +11,7 @@ run, with one protocol per library for every model:
   Read where the packages are installed, or else where ``benchmarks/real_sets.py`` unpacks
   them (``/work/bench-data/pkgs/<package>/``); skipped when neither holds them.
 
-Models: ``musicnn-probe``, ``musicnn-finetune``, the default ``shortchunk`` and the
+Models: ``musicnn-probe``, ``musicnn-finetune``, our ``shortchunk`` and the
 proposal's ``seed``. Crop models train for at most ``--epochs`` (``seed`` for
 ``--seed-epochs``: about 50 s an epoch on 2 CPU cores). Printed and written to
 ``benchmarks/results/pretrained.json``: per library, task and model the accuracy and
