@@ -22,7 +22,7 @@ from tunetag.errors import ParameterError, TunetagError
 from tunetag.runtime.executors import open_executor
 
 app = typer.Typer(
-    help="Learn how you hear your music: label songs, train a CNN, tag the rest.",
+    help="Learn how you hear your music: label songs, learn your labels, tag the rest.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
