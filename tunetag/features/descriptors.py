@@ -21,6 +21,7 @@ import soxr
 
 from tunetag.errors import ParameterError
 from tunetag.features.librosa_import import librosa_loaded
+from tunetag.features.patches import spread_patches
 from tunetag.features.spectrum import mel_power, power_spectrogram, power_to_db
 
 
@@ -88,7 +89,7 @@ def patch_descriptors(
         it already (the run's own grid is the analysis'); ignored when ``y`` is resampled.
     patches : int, optional
         Analyse only this many patches, evenly spaced from the first to the last
-        (``np.linspace(0, count - 1, patches).round()``, as the musicnn views pick theirs),
+        (`spread_patches`, as the musicnn views pick theirs),
         each from the samples around it that its frames and its tempo read: its column is
         the whole-window one but for the log-mel's 80 dB floor, which is then relative to
         the loudest bin of what is analysed (see `_some_patches`). None, or at least the
@@ -108,8 +109,8 @@ def patch_descriptors(
         power = None
     width = min(PATCH_FRAMES, 1 + len(y) // ANALYSIS.hop_length)
     count = (1 + len(y) // ANALYSIS.hop_length) // width
-    if patches is not None and patches < count:
-        chosen = np.linspace(0, count - 1, patches).round().astype(int)
+    chosen = spread_patches(count, patches)
+    if chosen is not None:
         return _some_patches(y, power, chosen * width, width)
     if power is None:
         power = power_spectrogram(y, ANALYSIS.n_fft, ANALYSIS.hop_length)

@@ -30,6 +30,7 @@ from tunetag.config import MAX_SAMPLE_MAGNITUDE, MEL_SCALES, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features.descriptors import ANALYSIS, DESCRIPTOR_ROWS, patch_descriptors
 from tunetag.features.librosa_import import librosa_loaded
+from tunetag.features.patches import with_patches
 from tunetag.features.spectrum import mel_filterbank, mel_power, power_spectrogram, power_to_db
 
 
@@ -383,10 +384,7 @@ def _descriptors_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
 
 def _descriptors_settings(features: FeatureConfig) -> dict[str, object]:
     """The analysis, and the patches when not every one (the keys before them unchanged)."""
-    settings: dict[str, object] = asdict(ANALYSIS)
-    if features.patches_per_window is not None:
-        settings["patches"] = features.patches_per_window
-    return settings
+    return with_patches(asdict(ANALYSIS), features.patches_per_window)
 
 
 VIEWS: dict[str, View] = {

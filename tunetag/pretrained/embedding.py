@@ -32,6 +32,7 @@ import soxr
 
 from tunetag.config import DEFAULT_TAGGER, MUSICNN_EMBEDDING_UNITS, MUSICNN_FEATURES, FeatureConfig
 from tunetag.errors import ParameterError
+from tunetag.features.patches import spread_patches, with_patches
 from tunetag.features.views import SongSamples, View, compute_view, register_view
 
 POOLED_UNITS = 1506  # max and mean over time of musicnn's 753 front- and mid-end features
@@ -101,9 +102,8 @@ def _pooled(mel: np.ndarray, tagger: str, patches_wanted: int | None = None) -> 
     from tunetag.pretrained.taggers import load_tagger
 
     every = cut_patches(mel)
-    if patches_wanted is not None and patches_wanted < len(every):
-        every = every[np.linspace(0, len(every) - 1, patches_wanted).round().astype(int)]
-    patches = torch.from_numpy(every)
+    chosen = spread_patches(len(every), patches_wanted)
+    patches = torch.from_numpy(every if chosen is None else every[chosen])
     network = load_tagger(tagger)
     with _one_thread(), torch.no_grad():
         parts = [network.pooled(patch) for patch in patches.split(1)]
@@ -184,9 +184,7 @@ def _of_tagger(
         return layer(song, tagger, features.patches_per_window)
 
     def settings(features: FeatureConfig) -> dict[str, str | int]:
-        if features.patches_per_window is None:
-            return {"tagger": tagger}
-        return {"tagger": tagger, "patches": features.patches_per_window}
+        return with_patches({"tagger": tagger}, features.patches_per_window)
 
     return View(compute, rows, per_patch=True, settings=settings)
 
