@@ -137,8 +137,8 @@ class LabelStore:
         if len(set(names)) != len(names):
             raise ParameterError(f"each task once, got {names}")
         self._lock = threading.RLock()
+        self._seen = _file_bytes(Path(csv_path))  # read first: a write in between shows later
         self._table = SongTable.read(csv_path, check_files=False)
-        self._stamp = _file_stamp(self._table.csv_path)
         self._song_keys = [path_key(self._table.audio_path(row)) for row in self._table.rows]
         self._rows_by_key = dict(zip(self._song_keys, self._table.rows, strict=True))
         self._undo: list[_Change] = []
@@ -305,16 +305,17 @@ class LabelStore:
             raise LabelFileError(
                 f"{self.csv_path}: cannot save ({exc.strerror or exc}); label not kept"
             ) from exc
-        self._stamp = _file_stamp(self.csv_path)
+        self._seen = _file_bytes(self.csv_path)
 
     def _reload_if_changed(self) -> None:
         """Read the CSV again if someone else wrote it since this store last did."""
-        if _file_stamp(self.csv_path) == self._stamp:
+        now = _file_bytes(self.csv_path)
+        if now == self._seen:
             return
         table = SongTable.read(self.csv_path, check_files=False)
         self._table = table
         self._rows_by_key = {path_key(table.audio_path(row)): row for row in table.rows}
-        self._stamp = _file_stamp(self.csv_path)
+        self._seen = now
         self._offer_found_classes()
 
     def _offer_found_classes(self) -> None:
@@ -338,12 +339,11 @@ class LabelStore:
             task.keys[label] = free
 
 
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
-    """What tells a file written by someone else apart: its inode (an atomic write makes a
-    new one), modification time and size; the time alone may not move between two writes
-    in the same clock tick."""
+def _file_bytes(path: Path) -> bytes | None:
+    """The file as it stands, to tell a write by someone else apart. Its bytes, not its
+    inode, time and size: an atomic write may reuse the inode just freed, in the same clock
+    tick, at the same size (one label swapped for another of equal length)."""
     try:
-        stat = path.stat()
+        return path.read_bytes()
     except FileNotFoundError:
         return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
