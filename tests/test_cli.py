@@ -161,7 +161,11 @@ def test_help_lists_tagger_scores_and_hides_tags():
 
 @pytest.mark.parametrize(
     ("options", "patches", "budget", "folds"),
-    [([], None, None, None), (["--patches", "8", "--time-budget", "60", "--folds", "3"], 8, 60, 3)],
+    [
+        ([], None, None, None),
+        (["--patches", "8", "--time-budget", "60", "--folds", "3"], 8, 60, 3),
+        (["--patches", "ALL"], "all", None, None),
+    ],
 )
 def test_patches_time_budget_and_folds_reach_the_config(
     tmp_path, trained_config, options, patches, budget, folds
@@ -171,3 +175,14 @@ def test_patches_time_budget_and_folds_reach_the_config(
     config = trained_config[0]
     assert config.train.model == "auto" and config.features.patches_per_window == patches
     assert (config.train.time_budget_s, config.train.folds) == (budget, folds)
+
+
+@pytest.mark.parametrize("patches", ["0", "-2", "some"])
+def test_patches_other_than_a_count_or_all_are_refused(tmp_path, patches):
+    result = runner.invoke(
+        app, ["train", "songs.csv", "-o", str(tmp_path / "run"), "--patches", patches]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: --patches takes a count of 1 or more or 'all', got {patches!r}\n"
+    )

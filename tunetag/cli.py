@@ -12,6 +12,7 @@ import typer
 
 from tunetag.config import (
     DEFAULT_TAGGER,
+    EVERY_PATCH,
     AudioConfig,
     FeatureConfig,
     MelConfig,
@@ -69,25 +70,41 @@ ViewsOption = Annotated[
 
 
 PatchesOption = Annotated[
-    int | None,
+    str | None,
     typer.Option(
         "--patches",
-        min=1,
         help="3 s patches of each window the taggers' views and the descriptors read, evenly "
-        "spread: faster, and less learnt (see the README) [default: every patch].",
+        "spread, or 'all': fewer is faster and learns less (see the README); a summary "
+        "model such as auto still fits on every patch of the songs it learns from "
+        "[default: auto 8, others all].",
     ),
 ]
 
 
 def _features(
-    sample_rate: int, window: float, n_mels: int, views: str, patches: int | None = None
+    sample_rate: int, window: float, n_mels: int, views: str, patches: str | None = None
 ) -> FeatureConfig:
     return FeatureConfig(
         audio=AudioConfig(sample_rate=sample_rate, window_s=window),
         mel=MelConfig(n_mels=n_mels),
         views=tuple(view.strip() for view in views.split(",") if view.strip()),
-        patches_per_window=patches,
+        patches_per_window=_patches(patches),
     )
+
+
+def _patches(given: str | None) -> int | str | None:
+    """``--patches``: a count of 1 or more, or 'all'."""
+    if given is None or given.strip().lower() == EVERY_PATCH:
+        return None if given is None else EVERY_PATCH
+    try:
+        count = int(given)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ParameterError(
+            f"--patches takes a count of 1 or more or {EVERY_PATCH!r}, got {given!r}"
+        )
+    return count
 
 
 def _random_seed(random_seed: int | None, old_seed: int | None, default: int) -> int:

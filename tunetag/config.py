@@ -17,6 +17,7 @@ from tunetag.errors import ParameterError
 
 WINDOW_POSITIONS = ("centre", "start")
 MAX_SAMPLE_MAGNITUDE = 1e4  # |sample| past this (80 dB over full scale) is not audio
+EVERY_PATCH = "all"  # FeatureConfig.patches_per_window for every patch, whatever a model's own
 
 
 @dataclass(frozen=True)
@@ -116,15 +117,25 @@ class FeatureConfig:
     waveform: WaveformConfig = field(default_factory=WaveformConfig)
     musicnn: MusicnnConfig = field(default_factory=MusicnnConfig)
     views: tuple[str, ...] = ("mel",)  # which views are computed, cached and fed to a model
-    # 3 s patches per window the musicnn-msd/-mtt views (and their pooled layers) analyse,
-    # evenly spaced (a tagger costs 40 ms a patch on one core); None: every patch
-    patches_per_window: int | None = None
+    # 3 s patches per window the per-patch views (musicnn-*, descriptors) read, evenly
+    # spaced (a tagger costs 40 ms a patch on one core); EVERY_PATCH: all of them; None: the
+    # model's own choice (`auto`'s), every patch for a model without one; see `patches_read`
+    patches_per_window: int | str | None = None
 
     def __post_init__(self) -> None:
-        if self.patches_per_window is not None and self.patches_per_window < 1:
+        wanted = self.patches_per_window
+        if wanted in (None, EVERY_PATCH):
+            return
+        if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
             raise ParameterError(
-                f"patches_per_window must be 1 or more (or None), got {self.patches_per_window}"
+                f"patches_per_window must be 1 or more, {EVERY_PATCH!r} or None, got {wanted!r}"
             )
+
+    @property
+    def patches_read(self) -> int | None:
+        """The patches a window's per-patch views read; None for every one."""
+        wanted = self.patches_per_window
+        return None if wanted in (None, EVERY_PATCH) else int(wanted)
 
     def frames_per_second(self) -> float:
         """Frame rate of the frame-based views, in frames per second."""

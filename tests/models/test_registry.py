@@ -180,5 +180,13 @@ def test_patch_models_read_per_patch_views_only(monkeypatch):
 def test_a_model_with_its_own_features_keeps_the_patches_asked_for():
     asked = FeatureConfig(patches_per_window=8)
     assert models.run_features("auto", asked).patches_per_window == 8
-    assert models.run_features("auto", FeatureConfig()).patches_per_window is None
+    assert models.run_features("auto", FeatureConfig()).patches_per_window == 12
     assert models.run_features("auto", asked).views == ("musicnn-msd", "musicnn-mtt", "descriptors")
+    every = models.run_features("auto", FeatureConfig(patches_per_window="all"))
+    assert every.patches_per_window == "all" and every.patches_read is None
+
+
+@pytest.mark.parametrize("wanted", [0, -1, True, 2.5, "some"])
+def test_patches_per_window_is_a_count_all_or_none(wanted):
+    with pytest.raises(ParameterError, match="patches_per_window must be"):
+        FeatureConfig(patches_per_window=wanted)

@@ -139,5 +139,9 @@ def test_fewer_patches_are_those_columns_of_every_patch_and_keyed_apart(tmp_path
         cache.key(song, FeatureConfig(patches_per_window=n), "musicnn-msd") for n in (None, 3, 4)
     }
     assert len(keys) == 3
+    every = {
+        cache.key(song, FeatureConfig(patches_per_window=n), "musicnn-msd") for n in (None, "all")
+    }
+    assert len(every) == 1  # 'all' reads what every patch does, from the same arrays
     same = {cache.key(song, FeatureConfig(patches_per_window=n), "mel") for n in (None, 3)}
     assert len(same) == 1  # the frame views do not depend on it

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.library.predictions import read_predictions
@@ -249,3 +250,48 @@ def test_autos_choice_never_sees_a_song_of_the_outer_fold_it_scores(library, tmp
     assert set().union(*held_out) == everything and sum(map(len, held_out)) == 12
     scored, _ = run.load_scored_songs()
     assert len(scored.songs) == 12  # each song scored once, by the fold that held it out
+
+
+def test_a_summary_model_fits_on_every_patch_and_scores_the_patches_predict_reads(
+    library, tmp_path, monkeypatch
+):
+    """With fewer patches asked for, auto learns from every patch of the songs it is given
+    but scores its held-out songs (and predicts) from the few, so the score is predict's."""
+    from tunetag import models
+    from tunetag.features.extract import extract_files
+    from tunetag.models.auto import AutoProbe
+    from tunetag.models.inputs import load_views, summary_statistics
+
+    given = []
+    real = AutoProbe.fit_summaries
+
+    def spy(self, x, *args, **kwargs):
+        given.append(np.asarray(x, dtype=np.float32))
+        return real(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(AutoProbe, "fit_summaries", spy)
+    one = FeatureConfig(patches_per_window=1)  # of the two 3 s patches of these 8 s songs
+    config = RunConfig(features=one, train=TrainConfig(model="auto", tasks=("mood",), folds=2))
+    run = train(
+        library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
+    )
+    assert run.load_config().features.patches_per_window == 1
+    table = library["table"]
+    paths = [table.audio_path(row) for row in table.rows]
+
+    def summaries(features):
+        found = extract_files(paths, models.run_features("auto", features), library["cache"])
+        return np.stack([summary_statistics(load_views(found.ok[p])) for p in paths])
+
+    every, few = summaries(FeatureConfig(patches_per_window="all")), summaries(one)
+    assert not {row.tobytes() for row in every} & {row.tobytes() for row in few}
+    saved = max(given, key=len)  # the saved model, fitted on every song
+    assert {row.tobytes() for row in saved} == {row.tobytes() for row in every}
+    predict(run.path, [library["songs"]], tmp_path / "p.csv", cache_dir=library["cache"])
+    with torch.no_grad():
+        logits = run.load_model()({"summary": torch.from_numpy(few)})["mood"]
+    expected = torch.softmax(logits, dim=1)[:, 0].numpy()
+    by_path = {song.path: song for song in read_predictions(tmp_path / "p.csv").songs}
+    first = run.load_tasks()[0].classes[0]
+    found = [by_path[path.resolve()].probabilities["mood"][first] for path in paths]
+    np.testing.assert_allclose(found, expected, atol=1e-4)

@@ -187,7 +187,7 @@ def _frame_descriptors(
     rows = [
         librosa.feature.mfcc(S=log_mel, n_mfcc=ANALYSIS.n_mfcc),
         centroid,
-        librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, n_fft=n_fft, centroid=centroid),
+        _bandwidth(magnitude, centroid),
         librosa.feature.spectral_rolloff(
             S=magnitude, sr=sr, n_fft=n_fft, roll_percent=ANALYSIS.roll_percent
         ),
@@ -196,6 +196,19 @@ def _frame_descriptors(
         onset[None],
     ]
     return np.concatenate(rows).astype(np.float64)
+
+
+def _bandwidth(magnitude: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+    """librosa's spectral bandwidth (p = 2), its frame normalisation done once on the sums:
+    librosa's own normalises every bin and takes a quarter of the descriptors' time."""
+    librosa = librosa_loaded()
+    sr, n_fft = ANALYSIS.sample_rate, ANALYSIS.n_fft
+    raw = librosa.feature.spectral_bandwidth(
+        S=magnitude, sr=sr, n_fft=n_fft, centroid=centroid, norm=False
+    )
+    total = magnitude.sum(axis=0, keepdims=True)
+    total[total < np.finfo(magnitude.dtype).tiny] = 1.0  # librosa leaves such frames as they are
+    return raw / np.sqrt(total)
 
 
 _MEL = (ANALYSIS.sample_rate, ANALYSIS.n_mels, 0.0, None)  # mel_power's bands

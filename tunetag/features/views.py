@@ -374,7 +374,7 @@ def _descriptors_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
     on the analysis' grid, but not computed for patches that read only stretches of it."""
     grid = (song.sr, song.n_fft, song.hop_length)
     same_grid = grid == (ANALYSIS.sample_rate, ANALYSIS.n_fft, ANALYSIS.hop_length)
-    patches = features.patches_per_window
+    patches = features.patches_read
     computed = "power" in vars(song)  # functools.cached_property keeps it there
     lend = same_grid and (patches is None or computed)
     return patch_descriptors(
@@ -384,7 +384,7 @@ def _descriptors_view(song: SongSamples, features: FeatureConfig) -> np.ndarray:
 
 def _descriptors_settings(features: FeatureConfig) -> dict[str, object]:
     """The analysis, and the patches when not every one (the keys before them unchanged)."""
-    return with_patches(asdict(ANALYSIS), features.patches_per_window)
+    return with_patches(asdict(ANALYSIS), features.patches_read)
 
 
 VIEWS: dict[str, View] = {

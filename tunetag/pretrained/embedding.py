@@ -181,10 +181,10 @@ def _of_tagger(
     when not every one: `FeatureConfig.patches_per_window`), whatever features.musicnn."""
 
     def compute(song: SongSamples, features: FeatureConfig) -> np.ndarray:
-        return layer(song, tagger, features.patches_per_window)
+        return layer(song, tagger, features.patches_read)
 
     def settings(features: FeatureConfig) -> dict[str, str | int]:
-        return with_patches({"tagger": tagger}, features.patches_per_window)
+        return with_patches({"tagger": tagger}, features.patches_read)
 
     return View(compute, rows, per_patch=True, settings=settings)
 

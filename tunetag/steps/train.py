@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from tunetag import models
-from tunetag.config import RunConfig, TrainConfig, default_cache_dir
+from tunetag.config import EVERY_PATCH, RunConfig, TrainConfig, default_cache_dir
 from tunetag.errors import ParameterError
 from tunetag.evaluation.learning import fold_interval, headline_metric
 from tunetag.evaluation.metrics import summarise_folds
@@ -235,13 +235,17 @@ def _labelled_songs(
     """Extract (or find in the cache) the views of every labelled song."""
     label_sets = {task.name: table.label_sets(task.name) for task in tasks}
     labelled = sorted(set().union(*(found.keys() for found in label_sets.values())))
-    report = extract_files(
-        [table.audio_path(table.rows[i]) for i in labelled],
-        config.features,
-        Path(cache_dir) if cache_dir else default_cache_dir(),
-        executor=executor,
-        progress=progress,
-    )
+    paths = [table.audio_path(table.rows[i]) for i in labelled]
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    fitted = None  # every patch, where a summary model fits on more than it predicts from
+    if (
+        config.features.patches_read is not None
+        and models.model_class(config.train.model).input_kind == "summary"
+    ):
+        every_patch = dataclasses.replace(config.features, patches_per_window=EVERY_PATCH)
+        fitted = extract_files(paths, every_patch, cache, executor=executor, progress=progress)
+        paths = [path for path in paths if path in fitted.ok]  # a bad file says so once
+    report = extract_files(paths, config.features, cache, executor=executor, progress=progress)
     usable = [i for i in labelled if table.audio_path(table.rows[i]) in report.ok]
     first = label_sets[tasks[0].name]
     groups = table.groups(config.train.group_by)
@@ -250,6 +254,7 @@ def _labelled_songs(
             SongExample(
                 view_paths=report.ok[table.audio_path(table.rows[i])],
                 targets={task.name: task.target(label_sets[task.name].get(i)) for task in tasks},
+                fit_view_paths=fitted.ok[table.audio_path(table.rows[i])] if fitted else None,
             )
             for i in usable
         ],

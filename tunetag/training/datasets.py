@@ -29,6 +29,9 @@ class SongExample:
 
     view_paths: dict[str, Path]
     targets: dict[str, np.ndarray]
+    # the views a closed-form summary model fits on, where they hold more than those the
+    # song is scored on: every patch, where a model predicts from a few (`fit_summaries`)
+    fit_view_paths: dict[str, Path] | None = None
 
 
 class TrainCrops(Dataset):

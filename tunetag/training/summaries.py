@@ -34,10 +34,17 @@ def fit_summaries(
     (the C of ``logreg``, the input of ``auto``) says what in its ``selection``; the row
     keeps it as JSON text under ``"selection"``, so ``history.csv`` shows each fold's choice.
     ``time_budget_s`` goes to a model whose ``fit_summaries`` takes one (``auto``'s choice).
+    The fit reads each song's ``fit_view_paths`` where it has them (every patch), and the
+    scoring its ``view_paths``, the patches predict will read.
     """
     world = distributed.active_world()
     if world.writes_files:
-        x = np.stack([summary_statistics(load_views(ex.view_paths)) for ex in train_examples])
+        x = np.stack(
+            [
+                summary_statistics(load_views(ex.fit_view_paths or ex.view_paths))
+                for ex in train_examples
+            ]
+        )
         targets = {t.name: np.stack([ex.targets[t.name] for ex in train_examples]) for t in tasks}
         budget = {}
         if "time_budget_s" in inspect.signature(model.fit_summaries).parameters:
