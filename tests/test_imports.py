@@ -34,3 +34,11 @@ def test_extraction_workers_do_not_import_plotting_or_the_network():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_predict_does_not_import_scikit_learn():
+    # it only scores: scikit-learn's second of imports is for the steps that fit
+    code = "import sys, tunetag.steps.predict, tunetag.models; print('sklearn' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -13,19 +13,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from scipy.special import logsumexp
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 from torch import nn
 
 from tunetag.errors import ParameterError
 from tunetag.models.heads import TaskHeads
 from tunetag.models.registry import register_model
+
+if TYPE_CHECKING:  # scikit-learn is imported where a probe is fitted: predict never fits
+    from sklearn.linear_model import LogisticRegression
 
 ABSENT_CLASS_BIAS = -1e4  # logit bias of a class no training song has: probability ~0
 PROBABILITY_CLIP = 1e-3  # a constant label column's frequency is clipped to [p, 1 - p]
@@ -256,6 +257,8 @@ def inner_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]
     counts = np.unique(y, return_counts=True)[1]
     if len(y) < MIN_SONGS_FOR_CV or counts.size < 2 or counts.min() < 2:
         return []
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(min(INNER_FOLDS, counts.min()), shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros((len(y), 1)), y))
 
@@ -270,6 +273,8 @@ def out_of_fold_logits(
     """(len(cs), n, c) head logits (see `probe_logits`) of every song over the c classes of
     ``y``, from the probe fitted on the other folds' songs at each C. Each fold's fits go
     from the strongest regularisation to the weakest, each starting from the one before."""
+    from sklearn.linear_model import LogisticRegression
+
     out = np.empty((len(cs), len(y), np.unique(y).size))
     for train, test in folds:
         model = LogisticRegression(
@@ -286,6 +291,8 @@ def fold_scores(
 ) -> np.ndarray:
     """(settings, folds) balanced accuracy of each fold's test songs from out-of-fold logits
     (settings, n, c) over the sorted classes of ``y``."""
+    from sklearn.metrics import balanced_accuracy_score
+
     predicted = np.unique(y)[logits.argmax(axis=-1)]
     return np.array(
         [[balanced_accuracy_score(y[test], row[test]) for _, test in folds] for row in predicted]
@@ -338,6 +345,8 @@ def first_best(scores: np.ndarray) -> int:
 
 def fit_probe(z: np.ndarray, y: np.ndarray, c: float, seed: int) -> LogisticRegression:
     """The class-balanced logistic regression of integer labels ``y`` at inverse strength C."""
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(
         C=c, class_weight="balanced", max_iter=MAX_ITER, random_state=seed
     ).fit(z, y)
