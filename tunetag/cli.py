@@ -93,13 +93,12 @@ def _features(
 
 
 def _patches(given: str | None) -> int | str | None:
-    """``--patches``: a count of 1 or more, or 'all'."""
-    if given is None or given.strip().lower() == EVERY_PATCH:
-        return None if given is None else EVERY_PATCH
-    try:
-        count = int(given)
-    except ValueError:
-        count = 0
+    """``--patches``: a count of 1 or more, or 'all'; None when not given (the model's own)."""
+    if given is None:
+        return None
+    if given.strip().lower() == EVERY_PATCH:
+        return EVERY_PATCH
+    count = int(given) if given.strip().isdigit() else 0
     if count < 1:
         raise ParameterError(
             f"--patches takes a count of 1 or more or {EVERY_PATCH!r}, got {given!r}"

@@ -276,6 +276,8 @@ def test_a_summary_model_fits_on_every_patch_and_scores_the_patches_predict_read
         library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False
     )
     assert run.load_config().features.patches_per_window == 1
+    report = (run.path / "report.html").read_text(encoding="utf-8")
+    assert "1 of each window&#x27;s 3 s patches read, evenly spread (every patch of the" in report
     table = library["table"]
     paths = [table.audio_path(row) for row in table.rows]
 

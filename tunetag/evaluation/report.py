@@ -7,14 +7,17 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 
+from tunetag.config import RunConfig
 from tunetag.errors import ParameterError
 from tunetag.evaluation.choice import candidate_scores, choice_sentence, fold_choices
 from tunetag.evaluation.learning import curve_sentence
 from tunetag.evaluation.songtables import class_tables, run_tables
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
+from tunetag.features.views import patch_views
 from tunetag.files.atomic import atomic_write_text
 from tunetag.library.predictions import PredictedSong, read_predictions
 from tunetag.library.songtable import cell_labels
+from tunetag.models import model_class
 from tunetag.runs.folder import RunFolder
 
 STYLE = """
@@ -96,7 +99,8 @@ def run_report(
         f"<h1>{_e(run.path.name)}: {_e(config.train.model)}</h1>",
         f"<p>Views {_e(', '.join(config.features.views))}; "
         f"{config.features.audio.window_s:g} s window at {config.features.audio.sample_rate} Hz; "
-        f"{_e(_protocol(folds))}. {songs['used']} songs used, {songs['skipped']} skipped, "
+        f"{_e(_patches_read(config))}{_e(_protocol(folds))}. "
+        f"{songs['used']} songs used, {songs['skipped']} skipped, "
         f"{songs['scored']} scored by a model that never saw them.</p>",
     ]
     if scored is None:
@@ -190,6 +194,16 @@ def _page(title: str, parts: list[str]) -> str:
         f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(parts)}</body></html>\n"
     )
+
+
+def _patches_read(config: RunConfig) -> str:
+    """What a run reads of each window where it reads only some of its 3 s patches."""
+    wanted = config.features.patches_read
+    if wanted is None or not patch_views(config.features.views):
+        return ""
+    learnt = " (every patch of the songs it is fitted on)"
+    fitted = learnt if model_class(config.train.model).input_kind == "summary" else ""
+    return f"{wanted} of each window's 3 s patches read, evenly spread{fitted}; "
 
 
 def _protocol(folds: int) -> str:
