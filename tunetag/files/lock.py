@@ -1,8 +1,10 @@
 """One process at a time: exclusive locks on a file, shared by every tunetag process.
 
 A file that is replaced by an atomic rename gets a new inode at every write, so its own
-lock would not hold across writes; the lock is taken on a small file beside it instead
-(``.songs.csv.lock`` for ``songs.csv``), which is left in place: removing it would let two
+lock would not hold across writes. `locked` therefore locks the folder that holds it (an
+``flock`` on the directory), which leaves nothing beside the user's file; where a file
+system refuses to lock a folder, it falls back to a small hidden file beside it
+(``.songs.csv.lock`` for ``songs.csv``), left in place: removing it would let two
 processes hold locks on two different files of that name.
 """
 
@@ -38,6 +40,17 @@ def exclusive(lock_path: str | os.PathLike) -> Iterator[None]:
 
 @contextmanager
 def locked(path: str | os.PathLike) -> Iterator[None]:
-    """Hold the lock of ``path`` (see `lock_file_for`) for a read, change and write of it."""
-    with exclusive(lock_file_for(path)):
+    """Hold the lock of ``path`` for a read, change and write of it: its folder's, else
+    that of `lock_file_for` (see the module's docstring)."""
+    folder = Path(path).parent
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system that cannot lock a folder (some network ones)
+            with exclusive(lock_file_for(path)):
+                yield
+            return
         yield
+    finally:
+        os.close(fd)  # closing releases the lock
