@@ -51,6 +51,13 @@ class ExtractReport:
     computed: int = 0
     cached: int = 0
 
+    def __repr__(self) -> str:
+        """The counts, not a cache path per song (the failures' reasons are in ``errors``)."""
+        return (
+            f"ExtractReport(songs_ok={len(self.ok)}, songs_failed={len(self.errors)}, "
+            f"computed={self.computed}, cached={self.cached})"
+        )
+
 
 def extract_files(
     paths: Sequence[Path],

@@ -120,6 +120,13 @@ class ScanReport:
     kept: int
     missing: int
 
+    def __repr__(self) -> str:
+        """The counts, not the table: a library's rows would fill the screen."""
+        return (
+            f"ScanReport(csv_path={str(self.table.csv_path)!r}, songs={len(self.table)}, "
+            f"added={self.added}, kept={self.kept}, missing={self.missing})"
+        )
+
 
 def scan(
     music_dir: str | os.PathLike,

@@ -64,6 +64,15 @@ class TagReport:
         """Files changed (in a dry run: files that would change)."""
         return len(self.changes)
 
+    def __repr__(self) -> str:
+        """The counts, not each file's changes (those are in ``changes``)."""
+        undo_log = None if self.undo_log is None else str(self.undo_log)
+        return (
+            f"TagReport(mode={self.mode!r}, changed={self.changed}, unchanged={self.unchanged}, "
+            f"skipped={len(self.skipped)}, below_min_prob={self.below_min_prob}, "
+            f"undo_log={undo_log!r})"
+        )
+
     def summary(self) -> str:
         """One line for the person: the counts, and what to do next."""
         counts = f"{self.unchanged} unchanged, {len(self.skipped)} skipped"

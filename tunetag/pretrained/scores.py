@@ -42,6 +42,13 @@ class TagScores:
         """Each song's ``k`` most probable tags, most probable first."""
         return [[self.tags[j] for j in np.argsort(-row, kind="stable")[:k]] for row in self.scores]
 
+    def __repr__(self) -> str:
+        """The sizes, not every path and score."""
+        return (
+            f"TagScores(tagger={self.tagger!r}, songs={len(self.paths)}, tags={len(self.tags)}, "
+            f"skipped={len(self.errors)})"
+        )
+
 
 def tag_scores(
     paths: list[Path],

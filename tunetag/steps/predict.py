@@ -69,6 +69,13 @@ class PredictSummary:
     scored: int
     errors: dict[Path, str]  # song skipped -> reason
 
+    def __repr__(self) -> str:
+        """A count of the skipped songs, not every reason (those are in ``errors``)."""
+        return (
+            f"PredictSummary(csv_path={str(self.csv_path)!r}, scored={self.scored}, "
+            f"skipped={len(self.errors)})"
+        )
+
 
 class _InputOrder:
     """Rows that arrive in any order, released in the order of ``paths`` (a skipped song
