@@ -33,11 +33,11 @@ from mutagen.ogg import OggPage
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from scipy.signal import butter, fftconvolve, sosfilt
-from tqdm import tqdm
 
 from tunetag.audio.encode import write_audio
 from tunetag.errors import ParameterError
 from tunetag.files.atomic import atomic_write_bytes
+from tunetag.runtime.progress import progress_bar
 
 MOODS = ("mellow", "not mellow")
 GENRES_BY_MOOD = {
@@ -642,7 +642,7 @@ def make_demo_library(
     root = Path(root)
     paths = []
     plans = _plan_library(songs_per_class, sr, seed)
-    for plan in tqdm(plans, desc="demo library", unit="song", disable=not progress):
+    for plan in progress_bar(plans, desc="demo library", unit="song", disable=not progress):
         rng = np.random.default_rng(plan.seed)
         samples = synthesise_song(plan.mood, plan.genre, duration_s, plan.sr, rng, plan.channels)
         path = root / plan.mood / plan.filename()

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from tunetag.audio.decode import load_window
 from tunetag.config import FeatureConfig, default_cache_dir
@@ -25,6 +24,7 @@ from tunetag.features.cache import FeatureCache
 from tunetag.features.views import VIEWS, compute_views
 from tunetag.library.songtable import SongTable
 from tunetag.runtime.executors import local_pool
+from tunetag.runtime.progress import progress_bar, progress_write
 from tunetag.runtime.timelimit import time_limit
 
 SONG_TIME_LIMIT_S = 120.0  # seconds one song may take to decode and analyse (about 1 s)
@@ -105,7 +105,7 @@ def extract_files(
     """
     songs = list(dict.fromkeys(Path(path) for path in paths))
     report = ExtractReport()
-    with tqdm(total=len(songs), desc="extract", unit="song", disable=not progress) as bar:
+    with progress_bar(total=len(songs), desc="extract", unit="song", disable=not progress) as bar:
         for outcome in stream_extract(songs, features, cache_dir, executor, png_dir, time_limit_s):
             if outcome.views is None:
                 report.errors[outcome.path] = outcome.reason
@@ -358,7 +358,7 @@ def _outcome(path: Path, outcome: _Outcome) -> SongOutcome:
 
 
 def _failed(path: Path, reason: str) -> SongOutcome:
-    tqdm.write(f"error: {path}: {reason}", file=sys.stderr)
+    progress_write(f"error: {path}: {reason}", file=sys.stderr)
     return SongOutcome(path, None, reason, False)
 
 

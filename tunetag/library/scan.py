@@ -11,12 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from tunetag.errors import ParameterError
 from tunetag.files.lock import locked
 from tunetag.library.metadata import read_metadata
 from tunetag.library.songtable import COLUMNS, SongTable, path_key
+from tunetag.runtime.progress import progress_bar, progress_write
 
 AUDIO_EXTENSIONS = (
     ".mp3",
@@ -77,7 +76,7 @@ def _unlistable(error: OSError) -> None:
     """A folder that cannot be listed (no permission, gone meanwhile): say so in one line,
     since its songs are left out."""
     reason = error.strerror or str(error)
-    tqdm.write(
+    progress_write(
         f"error: {error.filename}: cannot list the folder ({reason}); its songs are left out",
         sys.stderr,
     )
@@ -89,7 +88,9 @@ def _utf8_name(path: Path) -> bool:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-        tqdm.write(f"error: {shown}: the name is not UTF-8; rename the file to use it", sys.stderr)
+        progress_write(
+            f"error: {shown}: the name is not UTF-8; rename the file to use it", sys.stderr
+        )
         return False
     return True
 
@@ -174,7 +175,9 @@ def scan(
     before = _read_if_present(csv_path)
     known = {path_key(before.audio_path(row)): row for row in before.rows} if before else {}
     found: list[tuple[Path, list[dict[str, str]]]] = []  # each file, the cells to fill in order
-    for audio_path in tqdm(find_audio(music_dir), desc="scan", unit="song", disable=not progress):
+    for audio_path in progress_bar(
+        find_audio(music_dir), desc="scan", unit="song", disable=not progress
+    ):
         fills = []
         if label_from_folder is not None:
             fills.append({label_from_folder: _top_folder(audio_path, music_dir)})

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tqdm import tqdm
-
 from tunetag.errors import ParameterError, TagWriteError, TunetagError
 from tunetag.library.fields import FIELD_NAME, check_writable, read_fields, write_fields
 from tunetag.library.predictions import PredictedSong, read_predictions
+from tunetag.runtime.progress import progress_bar, progress_write
 
 RUN_FIELD = "TUNETAG_RUN"  # the run id of the model that made the prediction
 UNDO_LOG_PATTERN = "tunetag-undo-{stamp}.jsonl"  # default log name, beside the predictions
@@ -184,7 +183,7 @@ def tag(
         default_log = table.csv_path.parent / UNDO_LOG_PATTERN.format(stamp=stamp)
         log = _UndoLog(Path(undo_log) if undo_log is not None else default_log)
     try:
-        for song in tqdm(table.songs, desc="tag", unit="song", disable=not progress):
+        for song in progress_bar(table.songs, desc="tag", unit="song", disable=not progress):
             plan = _plan(song, genre, min_prob, report)
             if not plan:
                 continue
@@ -243,7 +242,9 @@ def undo_tags(log_path: str | os.PathLike, *, progress: bool = True) -> TagRepor
     log_path = Path(log_path)
     entries = _read_log(log_path)
     report = TagReport(mode="undo", undo_log=log_path)
-    for path, before, after in tqdm(entries[::-1], desc="undo", unit="song", disable=not progress):
+    for path, before, after in progress_bar(
+        entries[::-1], desc="undo", unit="song", disable=not progress
+    ):
         try:
             current = read_fields(path, after)
             if current == before:
@@ -303,7 +304,7 @@ def _record(report: TagReport, path: Path, change: Change) -> None:
     shown = ", ".join(
         f"{name} {old or ''!r} -> {new or ''!r}" for name, (old, new) in change.items()
     )
-    tqdm.write(f"{path}: {shown}")
+    progress_write(f"{path}: {shown}")
 
 
 def _skip(report: TagReport, path: Path, exc: TunetagError) -> None:
@@ -311,7 +312,7 @@ def _skip(report: TagReport, path: Path, exc: TunetagError) -> None:
     prefix = f"{path}: "
     reason = message[len(prefix) :] if message.startswith(prefix) else message
     report.skipped[path] = reason
-    tqdm.write(f"error: {path}: {reason}", file=sys.stderr)
+    progress_write(f"error: {path}: {reason}", file=sys.stderr)
 
 
 class _UndoLog:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from tunetag.config import DEFAULT_TAGGER, MUSICNN_FEATURES, default_cache_dir
 from tunetag.errors import AudioDecodeError
@@ -24,6 +23,7 @@ from tunetag.files.atomic import atomic_open
 from tunetag.library.scan import collect_audio
 from tunetag.pretrained.networks import PATCH_BATCH, cut_patches
 from tunetag.pretrained.taggers import load_tagger, tag_names
+from tunetag.runtime.progress import progress_bar
 
 TOP_TAGS = 3  # tags named in the CSV's ``top`` column
 
@@ -80,7 +80,7 @@ def tag_scores(
     if not scored:
         raise AudioDecodeError(f"none of the {len(paths)} songs could be read; nothing to score")
     scores = np.empty((len(scored), len(names)), dtype=np.float32)
-    songs = tqdm(scored, desc="tagging", unit="song", disable=not progress)
+    songs = progress_bar(scored, desc="tagging", unit="song", disable=not progress)
     with torch.no_grad():
         for k, path in enumerate(songs):
             patches = torch.from_numpy(cut_patches(np.load(report.ok[path]["mel"])))

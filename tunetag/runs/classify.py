@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from tunetag import models
 from tunetag.config import default_cache_dir
@@ -25,6 +24,7 @@ from tunetag.models.inputs import crop_frames
 from tunetag.runs.folder import RunFolder
 from tunetag.runs.probabilities import pick_device, probability_function
 from tunetag.runtime.malloc import reuse_freed_blocks
+from tunetag.runtime.progress import progress_bar
 
 MULTILABEL_THRESHOLD = 0.5  # a multi-label song gets every label at least this probable
 CPU_SCORING_BATCH = 8  # crops per forward on a CPU: the largest tensors stay below 32 MiB,
@@ -57,7 +57,7 @@ def classify_songs(
     run = RunFolder(run_dir)
     found: dict[Path, dict[str, np.ndarray]] = {}
     errors: dict[Path, str] = {}
-    with tqdm(total=len(paths), desc="score", unit="song", disable=not progress) as bar:
+    with progress_bar(total=len(paths), desc="score", unit="song", disable=not progress) as bar:
         for path, probabilities, reason in stream_probabilities(run, paths, cache_dir, executor):
             if probabilities is None:
                 errors[path] = reason

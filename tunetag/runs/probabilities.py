@@ -16,12 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
-from tqdm.auto import tqdm
 
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
 from tunetag.models.inputs import load_views, song_inputs
 from tunetag.runtime import distributed
+from tunetag.runtime.progress import progress_bar
 
 
 def pick_device() -> torch.device:
@@ -92,7 +92,9 @@ def song_probabilities(
     with probability_function(model, tasks, device=device, **options) as score:
         found = [
             score(views)
-            for views in tqdm(songs, desc="scoring", unit="song", leave=False, disable=not progress)
+            for views in progress_bar(
+                songs, desc="scoring", unit="song", leave=False, disable=not progress
+            )
         ]
     return {task.name: np.stack([song[task.name] for song in found]) for task in tasks}
 

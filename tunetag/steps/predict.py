@@ -7,14 +7,13 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from tunetag.errors import AudioDecodeError
 from tunetag.library.metadata import read_metadata
 from tunetag.library.predictions import PredictedSong, prediction_writer
 from tunetag.library.scan import collect_audio
 from tunetag.runs.classify import predicted_song, stream_probabilities
 from tunetag.runs.folder import RunFolder
+from tunetag.runtime.progress import progress_bar
 
 
 def predict(
@@ -42,7 +41,7 @@ def predict(
     columns = {task.name: list(task.classes) for task in tasks}
     with (
         prediction_writer(output_csv, columns) as write,
-        tqdm(total=len(paths), desc="predict", unit="song", disable=not progress) as bar,
+        progress_bar(total=len(paths), desc="predict", unit="song", disable=not progress) as bar,
     ):
         for path, probabilities, reason in stream_probabilities(run, paths, cache_dir, executor):
             if probabilities is None:

@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from tunetag.config import TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
 from tunetag.runs.probabilities import autocast, autocast_dtype, pick_device
 from tunetag.runtime import distributed
+from tunetag.runtime.progress import progress_bar, progress_write
 from tunetag.training.augment import augment_batch
 from tunetag.training.checkpoint import StageCheckpoint, random_state, restore_random_state
 from tunetag.training.datasets import SongExample, TrainCrops
@@ -129,7 +129,13 @@ def fit(
         dataset.set_epoch(epoch)
         if isinstance(loader.sampler, distributed.EpochShards):
             loader.sampler.set_epoch(epoch)
-        bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not progress)
+        bar = progress_bar(
+            loader,
+            desc=f"epoch {epoch}/{config.epochs}",
+            unit="batch",
+            leave=False,
+            disable=not progress,
+        )
         row: dict[str, float] = {"epoch": epoch}
         row |= _train_epoch(trained, bar, tasks, weights, state, config, device)
         distributed.broadcast_buffers(model)
@@ -138,7 +144,7 @@ def fit(
         )
         row = distributed.broadcast_object(row)
         if progress:
-            tqdm.write(_summary(row, config.epochs))
+            progress_write(_summary(row, config.epochs))
         _check_finite(row, epoch, config.learning_rate, validated=bool(val_examples))
         state.end_epoch(row, validated=bool(val_examples))
         if checkpoint is not None:
