@@ -133,7 +133,9 @@ def predicted_song(
     duration_s: float | None,
     run: str,
 ) -> PredictedSong:
-    """A song's predicted row: per task its class or labels, how sure, every probability."""
+    """A song's predicted row: per task its class or labels, how sure, every probability.
+    A song whose tags hold no title is named by its file name, as its playlists name it."""
+    title = title or path.stem
     song = PredictedSong(path, artist=artist, title=title, duration_s=duration_s, run=run)
     for task in tasks:
         probs = probabilities[task.name]
