@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -19,7 +19,8 @@ from tunetag.config import (
     RunConfig,
     TrainConfig,
 )
-from tunetag.errors import ParameterError, TunetagError
+from tunetag.errors import ParameterError, SettingError, TunetagError
+from tunetag.files import paths
 from tunetag.runtime.executors import open_executor
 
 app = typer.Typer(
@@ -139,6 +140,29 @@ def _task_line(found: dict) -> str:
     return "no labelled song scored"
 
 
+# The option a person types for each setting of tunetag.config a command takes, so that a
+# setting out of range is told in their words (--window, not window_s).
+SETTING_OPTIONS = {
+    "sample_rate": "--sample-rate",
+    "window_s": "--window",
+    "n_mels": "--n-mels",
+    "tasks": "--task",
+    "epochs": "--epochs",
+    "patience": "--patience",
+    "batch_size": "--batch-size",
+    "learning_rate": "--lr",
+    "crop_s": "--crop",
+    "crops_per_song": "--crops-per-song",
+    "val_fraction": "--val-fraction",
+    "folds": "--folds",
+    "time_budget_s": "--time-budget",
+    "augment_gain_db": "--augment-gain",
+    "augment_time_masks": "--time-masks",
+    "augment_freq_masks": "--freq-masks",
+    "mixup_alpha": "--mixup",
+}
+
+
 @contextmanager
 def _step(workers: int | None = None, dask: str | None = None) -> Iterator[Executor | None]:
     """Run a command's step: the executor it asked for, and a `TunetagError` as one line.
@@ -149,6 +173,9 @@ def _step(workers: int | None = None, dask: str | None = None) -> Iterator[Execu
     try:
         with open_executor(workers, dask) as executor:
             yield executor
+    except SettingError as exc:
+        typer.echo(f"error: {SETTING_OPTIONS.get(exc.setting, exc.setting)} {exc.reason}", err=True)
+        raise typer.Exit(code=1) from None
     except TunetagError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -167,6 +194,7 @@ def scan(
     from tunetag.library.scan import scan as run_scan
 
     with _step():
+        paths.output_file(output)
         report = run_scan(music_dir, output, label_from_folder=label_from_folder)
     typer.echo(
         f"{output}: {len(report.table)} songs ({report.added} new, {report.kept} kept, "
@@ -189,7 +217,8 @@ def label(
         typer.Option("--multi-label", help="A column where a song may have several labels."),
     ] = None,
     order: Annotated[
-        str, typer.Option(help="Unlabelled songs in file, shuffle or uncertain order.")
+        Literal["file", "shuffle", "uncertain"],
+        typer.Option(help="Unlabelled songs in file, shuffle or uncertain order."),
     ] = "file",
     run: Annotated[
         Path | None, typer.Option(help="Trained run: show its guesses; order by its doubt.")
@@ -202,7 +231,9 @@ def label(
         ),
     ] = None,
     old_seed: OldSeedOption = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 [default: a free one].")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 [default: a free one].")
+    ] = 0,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page.")] = False,
     cache: CacheOption = None,
     workers: WorkersOption = None,
@@ -213,6 +244,7 @@ def label(
 
     try:
         with _step(workers, dask) as executor:
+            paths.input_file(csv_path, "a song CSV")
             serve_label_page(
                 csv_path,
                 task,
@@ -250,6 +282,9 @@ def extract(
     from tunetag.features.extract import extract as run_extract
 
     with _step(workers, dask) as executor:
+        paths.input_file(csv_path, "a song CSV")
+        if png is not None:
+            paths.output_folder(png)
         report = run_extract(
             csv_path,
             _features(sample_rate, window, n_mels, views, patches),
@@ -340,7 +375,18 @@ def train(
     resume: Annotated[
         bool,
         typer.Option(
-            "--resume", help="Go on from the checkpoint an interrupted run left in the folder."
+            "--resume",
+            help="Go on from the checkpoint an interrupted run left in the folder; a new "
+            "folder starts from the beginning, and one whose run finished with the same "
+            "settings is left as it is (a finished run of other settings is refused).",
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the run already in the folder, finished or interrupted (without "
+            "it, such a folder is refused before any work).",
         ),
     ] = False,
 ) -> None:
@@ -350,6 +396,10 @@ def train(
     from tunetag.steps.train import train as run_train
 
     with _step():  # a bad setting is told before a Dask cluster is reached
+        if resume and overwrite:
+            raise ParameterError("give --resume or --overwrite, not both")
+        paths.input_file(csv_path, "a song CSV")
+        paths.output_folder(output)
         config = RunConfig(
             features=_features(sample_rate, window, n_mels, views, patches),
             train=TrainConfig(
@@ -373,7 +423,15 @@ def train(
         )
         models.run_features(model, config.features)  # features the model would refuse
     with _step(workers, dask) as executor:
-        run = run_train(csv_path, output, config, cache_dir=cache, executor=executor, resume=resume)
+        run = run_train(
+            csv_path,
+            output,
+            config,
+            cache_dir=cache,
+            executor=executor,
+            resume=resume,
+            overwrite=overwrite,
+        )
     from tunetag.runtime.distributed import environment_world
 
     if not environment_world().writes_files:
@@ -407,6 +465,9 @@ def evaluate(
     from tunetag.steps.evaluate import evaluate as run_evaluate
 
     with _step(workers, dask) as executor:
+        paths.input_file(csv_path, "a song CSV")
+        if output is not None:
+            paths.output_folder(output)
         metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
     for name, found in metrics["tasks"].items():
         typer.echo(f"{name}: {_task_line(found)}")
@@ -427,6 +488,7 @@ def predict(
     from tunetag.steps.predict import predict as run_predict
 
     with _step(workers, dask) as executor:
+        paths.output_file(output)
         result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
     typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
@@ -453,6 +515,7 @@ def tagger_scores(
     from tunetag.pretrained.scores import tagger_scores as run_tagger_scores
 
     with _step(workers, dask) as executor:
+        paths.output_file(output)
         result = run_tagger_scores(
             inputs, output, tagger=tagger, cache_dir=cache, executor=executor
         )
@@ -479,7 +542,10 @@ def tag(
         bool, typer.Option("--genre", help="Also write the genre field (yours is kept without).")
     ] = False,
     min_prob: Annotated[
-        float, typer.Option("--min-prob", help="Leave predictions less probable than this.")
+        float,
+        typer.Option(
+            "--min-prob", min=0.0, max=1.0, help="Leave predictions less probable than this."
+        ),
     ] = 0.0,
     log: Annotated[
         Path | None, typer.Option("--log", help="Undo log to write [default: beside the CSV].")
@@ -493,11 +559,16 @@ def tag(
     from tunetag.library.tagging import undo_tags
 
     with _step():
-        if (predictions_csv is None) == (undo is None):
+        if predictions_csv is None and undo is None:
+            raise ParameterError("give a predictions CSV to tag, or --undo LOG")
+        if predictions_csv is not None and undo is not None:
             raise ParameterError("give a predictions CSV to tag, or --undo LOG, not both")
         if undo is not None:
-            undo_tags(undo)
+            undo_tags(paths.input_file(undo, "an undo log"))
         else:
+            paths.input_file(predictions_csv, "a predictions CSV")
+            if log is not None:
+                paths.output_file(log)
             tag_files(predictions_csv, write=write, genre=genre, min_prob=min_prob, undo_log=log)
 
 
@@ -508,9 +579,14 @@ def playlists(
         "playlists"
     ),
     min_prob: Annotated[
-        float, typer.Option("--min-prob", help="Leave out songs less probable than this.")
+        float,
+        typer.Option(
+            "--min-prob", min=0.0, max=1.0, help="Leave out songs less probable than this."
+        ),
     ] = 0.0,
-    limit: Annotated[int | None, typer.Option(help="At most this many songs per playlist.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many songs per playlist.")
+    ] = None,
     task: Annotated[
         list[str] | None, typer.Option("--task", help="Only this task [default: every task].")
     ] = None,
@@ -519,6 +595,8 @@ def playlists(
     from tunetag.library.playlists import playlists as write_playlists
 
     with _step():
+        paths.input_file(predictions_csv, "a predictions CSV")
+        paths.output_folder(output)
         written = write_playlists(
             predictions_csv, output, min_prob=min_prob, limit=limit, tasks=task
         )
@@ -537,6 +615,7 @@ def compare(
     from tunetag.evaluation.compare import format_comparison
 
     with _step():
+        paths.output_file(plot)
         rows = run_compare(runs, plot)
     typer.echo(format_comparison(rows))
     typer.echo(f"plot: {plot}")
@@ -566,6 +645,8 @@ def report(
     from tunetag.evaluation.report import report as write_report
 
     with _step():
+        if tags is not None:
+            paths.input_file(tags, "a tags CSV")
         page = write_report(path, tags, _class_tags(tag_for or []))
     typer.echo(str(page))
 

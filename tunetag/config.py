@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunetag.errors import ParameterError
+from tunetag.errors import ParameterError, SettingError
 
 WINDOW_POSITIONS = ("centre", "start")
 MAX_SAMPLE_MAGNITUDE = 1e4  # |sample| past this (80 dB over full scale) is not audio
@@ -31,12 +31,13 @@ class AudioConfig:
 
     def __post_init__(self) -> None:
         if not 8000 <= self.sample_rate <= 192000:
-            raise ParameterError(f"sample_rate must be 8000-192000 Hz, got {self.sample_rate}")
+            raise SettingError("sample_rate", f"must be 8000-192000 Hz, got {self.sample_rate}")
         if self.window_s <= 0:
-            raise ParameterError(f"window_s must be positive, got {self.window_s}")
+            raise SettingError("window_s", f"must be positive, got {self.window_s}")
         if self.window_position not in WINDOW_POSITIONS:
-            raise ParameterError(
-                f"window_position must be one of {WINDOW_POSITIONS}, got {self.window_position!r}"
+            raise SettingError(
+                "window_position",
+                f"must be one of {WINDOW_POSITIONS}, got {self.window_position!r}",
             )
 
 
@@ -56,8 +57,9 @@ class MelConfig:
     scale: str = "db"  # "db": dB re full scale; "logc": log10(1 + 10000 x), musicnn's input
 
     def __post_init__(self) -> None:
-        if self.n_fft <= 0 or self.hop_length <= 0 or self.n_mels <= 0:
-            raise ParameterError("n_fft, hop_length and n_mels must be positive")
+        for name in ("n_fft", "hop_length", "n_mels"):
+            if getattr(self, name) <= 0:
+                raise SettingError(name, f"must be positive, got {getattr(self, name)}")
         if self.scale not in MEL_SCALES:
             raise ParameterError(
                 f"unknown mel scale {self.scale!r}; known scales: {', '.join(MEL_SCALES)}"
@@ -127,8 +129,8 @@ class FeatureConfig:
         if wanted in (None, EVERY_PATCH):
             return
         if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
-            raise ParameterError(
-                f"patches_per_window must be 1 or more, {EVERY_PATCH!r} or None, got {wanted!r}"
+            raise SettingError(
+                "patches_per_window", f"must be 1 or more, {EVERY_PATCH!r} or None, got {wanted!r}"
             )
 
     @property
@@ -181,27 +183,27 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if not self.tasks:
-            raise ParameterError("at least one task (label column) is needed")
+            raise SettingError("tasks", "must name at least one label column")
+        twice = sorted({task for task in self.tasks if self.tasks.count(task) > 1})
+        if twice:
+            raise SettingError("tasks", f"names {', '.join(map(repr, twice))} more than once")
         if self.folds is not None and self.folds < 1:
-            raise ParameterError(f"folds must be 1 (one split) or more, got {self.folds}")
-        if self.augment_gain_db < 0 or self.mixup_alpha < 0:
-            raise ParameterError("augment_gain_db and mixup_alpha must be 0 (off) or positive")
-        if self.augment_time_masks < 0 or self.augment_freq_masks < 0:
-            raise ParameterError("augment_time_masks and augment_freq_masks must be 0 or more")
+            raise SettingError("folds", f"must be 1 (one split) or more, got {self.folds}")
+        for name in ("augment_gain_db", "mixup_alpha", "augment_time_masks", "augment_freq_masks"):
+            if getattr(self, name) < 0:
+                raise SettingError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
         if not 0 < self.augment_mask_fraction < 1:
-            raise ParameterError(
-                f"augment_mask_fraction must be in (0, 1), got {self.augment_mask_fraction}"
+            raise SettingError(
+                "augment_mask_fraction", f"must be in (0, 1), got {self.augment_mask_fraction}"
             )
         if not 0 < self.val_fraction < 1:
-            raise ParameterError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.crop_s <= 0 or self.epochs <= 0 or self.crops_per_song <= 0:
-            raise ParameterError("crop_s, crops_per_song and epochs must be positive")
-        if self.batch_size is not None and self.batch_size <= 0:
-            raise ParameterError(f"batch_size must be positive, got {self.batch_size}")
-        if self.time_budget_s is not None and self.time_budget_s <= 0:
-            raise ParameterError(f"time_budget_s must be positive, got {self.time_budget_s}")
-        if self.learning_rate is not None and self.learning_rate <= 0:
-            raise ParameterError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise SettingError("val_fraction", f"must be in (0, 1), got {self.val_fraction}")
+        for name in ("crop_s", "crops_per_song", "epochs", "patience"):
+            if getattr(self, name) <= 0:
+                raise SettingError(name, f"must be positive, got {getattr(self, name)}")
+        for name in ("batch_size", "time_budget_s", "learning_rate"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise SettingError(name, f"must be positive, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

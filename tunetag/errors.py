@@ -23,3 +23,16 @@ class LabelFileError(TunetagError):
 
 class TagWriteError(TunetagError):
     """Tags could not be written into an audio file."""
+
+
+class SettingError(ParameterError):
+    """A setting of `tunetag.config` is out of range.
+
+    ``setting`` names the field, so the command line can name the option a person typed
+    (``--window``) where the Python API names the field (``window_s``).
+    """
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{setting} {reason}")
+        self.setting = setting
+        self.reason = reason

@@ -16,6 +16,7 @@ from tunetag.labelapp.app import create_app
 from tunetag.labelapp.session import LabelSession, open_session
 
 HOST = "127.0.0.1"  # never reachable from another machine
+MAX_PORT = 65535  # the largest TCP port
 STARTUP_TIMEOUT_S = 10.0
 
 
@@ -34,6 +35,7 @@ class LabelServer:
     """
 
     def __init__(self, session: LabelSession, port: int = 0) -> None:
+        _check_port(port)
         self.session = session
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -128,6 +130,7 @@ def label(
     cache_dir, executor, progress
         As in `tunetag.runs.classify.classify_songs` (used when ``run`` is given).
     """
+    _check_port(port)  # told before a run guesses every song
     session, skipped = open_session(
         csv_path,
         tasks or ["mood", "genre"],
@@ -149,3 +152,9 @@ def label(
     if open_browser:
         webbrowser.open(server.url)
     server.serve_forever()
+
+
+def _check_port(port: int) -> None:
+    """A port outside TCP's range is a mistake to tell, not an OverflowError of bind."""
+    if not 0 <= port <= MAX_PORT:
+        raise ParameterError(f"port must be 0 (a free one) to {MAX_PORT}, got {port}")

@@ -144,8 +144,9 @@ def read_predictions(csv_path: str | os.PathLike) -> PredictionTable:
     Raises
     ------
     LabelFileError
-        When the file is missing or not UTF-8, lacks a song column, has no task, or holds a
-        probability that is not a number from 0 to 1 (the line is named).
+        When the file is missing, a folder or not UTF-8 text (not a predictions CSV), lacks
+        a song column, has no task, or holds a probability that is not a number from 0 to 1
+        (the line is named).
     """
     csv_path = Path(csv_path)
     try:
@@ -157,10 +158,15 @@ def read_predictions(csv_path: str | os.PathLike) -> PredictionTable:
             songs = [_song(csv_path, reader.line_num, row, tasks, locator) for row in reader]
     except FileNotFoundError as exc:
         raise LabelFileError(f"{csv_path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise LabelFileError(f"{csv_path}: a folder, not a predictions CSV") from exc
     except UnicodeDecodeError as exc:
-        raise LabelFileError(f"{csv_path}: not UTF-8 text (byte {exc.start})") from exc
+        raise LabelFileError(
+            f"{csv_path}: not a predictions CSV (not UTF-8 text at byte {exc.start}; "
+            "make one with tunetag predict)"
+        ) from exc
     except csv.Error as exc:
-        raise LabelFileError(f"{csv_path}: {exc}") from exc
+        raise LabelFileError(f"{csv_path}: not a predictions CSV ({exc})") from exc
     return PredictionTable(csv_path, tasks, songs)
 
 

@@ -160,7 +160,8 @@ def scan(
     Raises
     ------
     ParameterError
-        If ``music_dir`` is not a folder or ``label_from_folder`` is not a label column name.
+        If ``music_dir`` is not a folder, holds no audio file (then no CSV is written) or
+        ``label_from_folder`` is not a label column name.
     LabelFileError
         If the existing CSV cannot be read.
     """
@@ -172,12 +173,13 @@ def scan(
             f"label_from_folder must name a label column, got {label_from_folder!r}"
         )
     csv_path = Path(csv_path)
+    audio_paths = find_audio(music_dir)
+    if not audio_paths:  # a wrong folder, not an empty library: nothing is written
+        raise ParameterError(f"{music_dir}: no audio files found ({', '.join(AUDIO_EXTENSIONS)})")
     before = _read_if_present(csv_path)
     known = {path_key(before.audio_path(row)): row for row in before.rows} if before else {}
     found: list[tuple[Path, list[dict[str, str]]]] = []  # each file, the cells to fill in order
-    for audio_path in progress_bar(
-        find_audio(music_dir), desc="scan", unit="song", disable=not progress
-    ):
+    for audio_path in progress_bar(audio_paths, desc="scan", unit="song", disable=not progress):
         fills = []
         if label_from_folder is not None:
             fills.append({label_from_folder: _top_folder(audio_path, music_dir)})

@@ -216,6 +216,10 @@ class RunFolder:
         return table, truth
 
     def _require(self, path: Path) -> None:
+        if not self.path.exists():
+            raise ParameterError(f"{self.path}: no such run folder")
+        if not self.path.is_dir():
+            raise ParameterError(f"{self.path}: a file, not a run folder")
         if not path.is_file():
             raise ParameterError(f"{self.path}: not a run folder ({path.name} is missing)")
 

@@ -50,6 +50,7 @@ def train(
     executor: Executor | None = None,
     progress: bool = True,
     resume: bool = False,
+    overwrite: bool = True,
 ) -> RunFolder:
     """Train ``config.train.model`` on every song labelled for at least one task.
 
@@ -76,7 +77,7 @@ def train(
     csv_path : path
         The song CSV (``tunetag scan``), with a label column per task.
     out_dir : path
-        The run folder to create (files in it are replaced).
+        The run folder to create.
     config : RunConfig
         Feature and training settings; defaults otherwise. The pretrained musicnn models
         read their own features, taking only the window, the tagger and the patches from
@@ -92,7 +93,12 @@ def train(
         Go on from the checkpoint an interrupted run left in ``out_dir`` (see
         `tunetag.training.checkpoint`): the result is the one the uninterrupted run would
         have given. Without a checkpoint it starts from the beginning; one made with other
-        settings or songs is an error.
+        settings or songs is an error. A finished run of the same settings is left as it is
+        and returned (its songs are not compared); one of other settings is an error.
+    overwrite : bool
+        Replace a run already in ``out_dir``, finished or interrupted (ignored with
+        ``resume``). False refuses it before any work: the command's default, which
+        ``--overwrite`` turns off.
 
     Returns
     -------
@@ -105,6 +111,10 @@ def train(
         config, features=models.run_features(config.train.model, config.features)
     )
     _check_gain(config)
+    if _finished_before(RunFolder(out_dir), config, resume=resume, overwrite=overwrite):
+        if progress:
+            print(f"{out_dir}: finished with these settings; nothing to resume")
+        return RunFolder(out_dir)
     with distributed.process_group() as world:
         progress = progress and world.writes_files
         model_class = models.model_class(config.train.model)
@@ -159,6 +169,62 @@ def _checkpoint(
         else:
             print(f"no checkpoint in {out_dir}: training from the start")
     return checkpoint
+
+
+def _finished_before(run: RunFolder, config: RunConfig, *, resume: bool, overwrite: bool) -> bool:
+    """Whether ``run`` already holds this finished run, so resuming has nothing to do.
+
+    Checked before any work, so that a run is never replaced unasked: a finished or
+    interrupted run is refused unless ``overwrite`` or ``resume`` (an interrupted one is
+    resumed; a finished one of other settings is refused)."""
+    interrupted = any(run.path.glob("checkpoint*.pt"))
+    finished = run.config_path.is_file() and not interrupted
+    if resume:
+        if not finished:
+            return False
+        other = _other_settings(run.load_config(), config)
+        if other:
+            raise ParameterError(
+                f"{run.path}: holds a finished run of other settings ({', '.join(other)}); "
+                "nothing to resume: give another folder, or --overwrite to replace it"
+            )
+        return True
+    if overwrite or not (finished or interrupted):
+        return False
+    if interrupted:
+        raise ParameterError(
+            f"{run.path}: holds an interrupted run; give --resume to go on from its "
+            "checkpoint, or --overwrite to start again"
+        )
+    raise ParameterError(
+        f"{run.path}: holds a finished run; give another folder, or --overwrite to replace it"
+    )
+
+
+def _other_settings(saved: RunConfig, wanted: RunConfig) -> list[str]:
+    """The settings (``train.seed``...) in which ``wanted`` differs from a saved run's; one
+    left to the model (None) takes the value the saved run chose."""
+    chosen = {
+        name: getattr(saved.train, name)
+        for name in ("folds", "batch_size", "learning_rate")
+        if getattr(wanted.train, name) is None
+    }
+    wanted = dataclasses.replace(wanted, train=dataclasses.replace(wanted.train, **chosen))
+    flat_saved, flat_wanted = _flat(saved.to_dict()), _flat(wanted.to_dict())
+    return sorted(
+        key for key in flat_saved | flat_wanted if flat_saved.get(key) != flat_wanted.get(key)
+    )
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as one level of dotted names."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def _check_gain(config: RunConfig) -> None:
@@ -287,9 +353,13 @@ def _splits(
                 + (" (one split)" if folds < 2 else "")
             )
     if folds < 2:
-        split = grouped_stratified_split(songs.strata, songs.groups, train.val_fraction, train.seed)
+        split = grouped_stratified_split(
+            songs.strata, songs.groups, train.val_fraction, train.seed, group_name=train.group_by
+        )
         return [split]
-    return grouped_stratified_folds(songs.strata, songs.groups, folds, train.seed)
+    return grouped_stratified_folds(
+        songs.strata, songs.groups, folds, train.seed, group_name=train.group_by
+    )
 
 
 def _cross_validate(

@@ -13,7 +13,12 @@ from tunetag.errors import ParameterError
 
 
 def grouped_stratified_split(
-    labels: Sequence[str], groups: Sequence[str], val_fraction: float, seed: int
+    labels: Sequence[str],
+    groups: Sequence[str],
+    val_fraction: float,
+    seed: int,
+    *,
+    group_name: str = "group",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split songs into training and validation so that no group is on both sides.
 
@@ -34,6 +39,8 @@ def grouped_stratified_split(
         Share of songs to hold out, in (0, 1); met approximately, since groups are whole.
     seed : int
         Random seed; the same inputs and seed give the same split.
+    group_name : str
+        What a group is, in errors ("artist": "songs of at least 2 artists").
 
     Returns
     -------
@@ -55,7 +62,7 @@ def grouped_stratified_split(
     unique_groups = sorted(set(groups_arr))
     if len(unique_groups) < 2:
         raise ParameterError(
-            f"a split needs songs from at least 2 groups, got {len(unique_groups)}"
+            f"a split needs songs of at least 2 {group_name}s, got {len(unique_groups)}"
         )
     n_splits = max(2, round(1 / val_fraction))
     class_sizes = Counter(labels_arr)
@@ -70,7 +77,12 @@ def grouped_stratified_split(
 
 
 def grouped_stratified_folds(
-    labels: Sequence[str], groups: Sequence[str], n_folds: int, seed: int
+    labels: Sequence[str],
+    groups: Sequence[str],
+    n_folds: int,
+    seed: int,
+    *,
+    group_name: str = "group",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split songs into k folds for cross-validation, no group in two folds.
 
@@ -89,6 +101,8 @@ def grouped_stratified_folds(
         Number of folds, k >= 2; each fold tests about 1/k of the songs.
     seed : int
         Random seed; the same inputs and seed give the same folds.
+    group_name : str
+        What a group is, in errors ("artist": "songs of at least 5 artists").
 
     Returns
     -------
@@ -111,7 +125,7 @@ def grouped_stratified_folds(
     n_groups = len(set(groups_arr))
     if n_groups < n_folds:
         raise ParameterError(
-            f"{n_folds} folds need songs from at least {n_folds} groups, got {n_groups}"
+            f"{n_folds} folds need songs of at least {n_folds} {group_name}s, got {n_groups}"
         )
     largest_class = int(np.unique(labels_arr, return_counts=True)[1].max())
     if largest_class < n_folds:
