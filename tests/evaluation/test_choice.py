@@ -44,3 +44,13 @@ def test_candidates_best_first_and_labels_one_by_one():
 def test_fold_choices_count_each_folds_choice():
     folds = [{"mood": AUTO}, {"mood": {**AUTO, "chosen": "stack"}}, {"mood": AUTO}, {}]
     assert fold_choices(folds, "mood").most_common() == [("probe:all", 2), ("stack", 1)]
+
+
+def test_a_fold_of_one_class_fitted_nothing_and_says_so():
+    from tunetag.models.logreg import one_class_report
+
+    alone = one_class_report(3)
+    assert chosen(alone) == "class frequency, no fit"
+    assert choice_sentence(alone).startswith("class frequency, no fit (one class among")
+    folds = [{"mood": LOGREG}, {"mood": alone}]
+    assert fold_choices(folds, "mood") == {"C = 0.1": 1, "class frequency, no fit": 1}

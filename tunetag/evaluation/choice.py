@@ -61,4 +61,9 @@ def fold_choices(folds: Sequence[Mapping], task: str) -> Counter:
 
 
 def _label_choice(entry: Mapping) -> str:
-    return str(entry.get("chosen") or f"C = {entry.get('C'):.3g}")
+    """What one task (or label) chose: a candidate, a C, or, where a fold's songs held one
+    class only, that class's frequency (no C: nothing was fitted)."""
+    if entry.get("chosen"):
+        return str(entry["chosen"])
+    c = entry.get("C")
+    return f"C = {c:.3g}" if isinstance(c, float | int) else "class frequency, no fit"
