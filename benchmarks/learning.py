@@ -3,9 +3,11 @@
 For the synthesised demo library and each real set of ``benchmarks/real_sets.py`` (labelled
 by something outside the audio: the game a track comes from, its title's words, its
 composer tag), k-fold cross-validated balanced accuracy in the artist-grouped, stratified
-folds of tunetag's train step (`tunetag.training.splits.grouped_stratified_folds`, seed 0,
+folds of tunetag's train step (`tunetag.training.splits.grouped_stratified_folds`,
 stratified by the first task, grouped by the ``artist`` column, which each set fills with
-its group), for:
+its group), repeated with the fold seeds 0, 1 and 2 (``--repeats``; tunetag's own
+``--random-seed``): one draw of five folds of a hundred songs moves a model's score by
+several hundredths, so the figure is the mean of the repeats, for:
 
 - **plain**, the plain recipe: the penultimate layers (200 units) of MTT_musicnn and of
   MSD_musicnn, each averaged over the 3 s patches of the song's window, concatenated (400
@@ -24,9 +26,10 @@ its group), for:
   ``auto`` and any new summary model); ``--shortchunk`` adds ``shortchunk`` (about 15 min
   per 5 folds of 90 songs on 2 cores), ``--models`` names them.
 
-Balanced accuracy is pooled over the songs (each scored once by a model that never saw it
-or its group, as ``metrics.json``'s ``pooled``); the 95 % interval is over folds: the mean
-of the folds' balanced accuracies +- t(0.975, k - 1) x their standard deviation / sqrt(k).
+Balanced accuracy is pooled over the songs (each scored once per repeat by a model that
+never saw it or its group, as ``metrics.json``'s ``pooled``), then averaged over the
+repeats; the 95 % interval is over the folds of every repeat: the mean of the folds'
+balanced accuracies +- t(0.975, k - 1) x their standard deviation / sqrt(k).
 Seconds per fold: baselines, the fit and scoring of one fold (features excluded, given per
 song apart); tunetag, the whole ``train`` call on a warm cache divided by folds + 1 (the
 final refit on every song, and writing the run folder with its plots, are in it).
@@ -37,7 +40,8 @@ only trains. ``--window`` sets the seconds analysed per song for every model and
 alike (tunetag's default 130; on 2 shared cores the real sets were run at 30).
 Writes ``benchmarks/results/learning.json`` and ``learning.md``.
 Usage: ``python benchmarks/learning.py [--sets demo,source,mood,composer] [--models
-logreg,musicnn-probe,auto] [--shortchunk] [--folds 5] [--window 130] [--data /work/bench-data]``.
+logreg,musicnn-probe,auto] [--shortchunk] [--folds 5] [--repeats 3] [--window 130]
+[--data /work/bench-data]``.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ SLOW_MODELS = ("shortchunk", "multiview", "seed", "musicnn-finetune")  # network
 DEMO_TASKS = ("mood", "genre")
 HAND_SR = 22050  # Hz, librosa's default rate
 PLAIN_TAGGERS = ("MTT_musicnn", "MSD_musicnn")
-SEED = 0  # tunetag's default split seed, TrainConfig.seed
+SEEDS = (0, 1, 2)  # split seeds (TrainConfig.seed) of the repeats: one draw of folds is noisy
 
 
 class _Steps:
@@ -85,6 +89,9 @@ def main() -> None:
     parser.add_argument("--models", help="tunetag models [default: every one without a network]")
     parser.add_argument("--shortchunk", action="store_true", help="add shortchunk (slow)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--repeats", type=int, default=len(SEEDS), help="cross-validations, fold seeds 0, 1..."
+    )
     parser.add_argument("--window", type=float, default=130.0, help="seconds analysed per song")
     parser.add_argument("--epochs", type=int, help="most epochs of a network [tunetag's]")
     parser.add_argument("--data", type=Path, default=DATA)
@@ -105,6 +112,7 @@ def main() -> None:
     results = {
         "machine": _machine(),
         "folds": args.folds,
+        "repeats": args.repeats,
         "models": names,
         "sets": {},
     }
@@ -116,15 +124,21 @@ def main() -> None:
         step(f"{name}: baseline features ({len(about['classes'])} classes)")
         songs = baseline_features(csv_path, args.window, cache, args.data / name)
         found["feature_s_per_song"] = songs.seconds_per_song
-        folds = set_folds(songs, tasks, args.folds)
+        seeds = range(args.repeats)
         for baseline in ("plain", "hand"):
-            found["models"][baseline] = cross_validate_baseline(songs, tasks, folds, baseline)
+            found["models"][baseline] = repeated(
+                cross_validate_baseline(songs, tasks, set_folds(songs, tasks, args.folds, seed),
+                                        baseline)
+                for seed in seeds
+            )  # fmt: skip
             print(_lines(name, baseline, found["models"][baseline]), flush=True)
         for model in names:
-            step(f"{name}: tunetag train --model {model} --folds {args.folds}")
-            found["models"][model] = cross_validate_tunetag(
-                csv_path, tasks, model, args.folds, args.window, args.epochs, cache, args.data
-            )
+            step(f"{name}: tunetag train --model {model} --folds {args.folds}, {args.repeats}x")
+            found["models"][model] = repeated(
+                cross_validate_tunetag(csv_path, tasks, model, args.folds, args.window,
+                                       args.epochs, cache, args.data, seed)
+                for seed in seeds
+            )  # fmt: skip
             print(_lines(name, model, found["models"][model]), flush=True)
         results["sets"][f"{name}@{args.window:g}s"] = found | {"set": name, "window_s": args.window}
     results["machine"]["load_after"] = os.getloadavg()
@@ -372,14 +386,43 @@ def _song_key(path: Path, window_s: float) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def set_folds(songs: Songs, tasks: tuple[str, ...], n_folds: int) -> list:
+def set_folds(songs: Songs, tasks: tuple[str, ...], n_folds: int, seed: int) -> list:
     """The train step's folds: stratified by the first task, grouped as its ``artist``."""
     from tunetag.training.splits import grouped_stratified_folds
 
     groups = songs.table.groups("artist")
     return grouped_stratified_folds(
-        songs.labels(tasks[0]), [groups[i] for i in songs.rows], n_folds, SEED
+        songs.labels(tasks[0]), [groups[i] for i in songs.rows], n_folds, seed
     )
+
+
+def repeated(runs) -> dict:
+    """Per task, the cross-validations of several fold seeds as one: the balanced accuracy
+    is the mean of the repeats' pooled ones (each listed under ``repeats``), the interval
+    over every fold of every repeat (folds of different repeats share songs: it shows the
+    spread, it is not a tighter bound), seconds and choices of every repeat."""
+    runs = list(runs)
+    found = {}
+    for task, first in runs[0].items():
+        each = [run[task] for run in runs]
+        folds = [score for run in each for score in run["fold_balanced_accuracy"]]
+        k, mean = len(folds), float(np.mean(folds))
+        from scipy.stats import t
+
+        half = float(t.ppf(0.975, k - 1) * np.std(folds, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
+        found[task] = first | {
+            "balanced_accuracy": float(np.mean([run["balanced_accuracy"] for run in each])),
+            "accuracy": float(np.mean([run["accuracy"] for run in each])),
+            "repeats": [run["balanced_accuracy"] for run in each],
+            "fold_balanced_accuracy": folds,
+            "fold_mean": mean,
+            "interval_95": [max(0.0, mean - half), min(1.0, mean + half)],
+            "seconds_per_fold": float(np.mean([run["seconds_per_fold"] for run in each])),
+        }
+        chosen = [pick for run in each for pick in run.get("chosen_per_fold", [])]
+        if chosen:
+            found[task]["chosen_per_fold"] = chosen
+    return found
 
 
 def cross_validate_baseline(songs: Songs, tasks: tuple[str, ...], folds: list, kind: str) -> dict:
@@ -451,8 +494,10 @@ def cross_validate_tunetag(
     epochs: int | None,
     cache: Path,
     data: Path,
+    seed: int,
 ) -> dict:
-    """Extract (timed apart), then ``train`` with k folds; read its metrics.json."""
+    """Extract (timed apart), then ``train`` with k folds of split seed ``seed``; read its
+    metrics.json."""
     import dataclasses
 
     from tunetag import models
@@ -464,10 +509,10 @@ def cross_validate_tunetag(
     started = time.perf_counter()
     extract(csv_path, features, cache_dir=cache, progress=sys.stderr.isatty())
     extract_s = time.perf_counter() - started
-    settings = TrainConfig(model=model, folds=folds, tasks=tasks)
+    settings = TrainConfig(model=model, folds=folds, tasks=tasks, seed=seed)
     if epochs:
         settings = dataclasses.replace(settings, epochs=epochs)
-    run_dir = csv_path.parent / "runs" / model
+    run_dir = csv_path.parent / "runs" / f"{model}-seed{seed}"
     started = time.perf_counter()
     train(csv_path, run_dir, RunConfig(features=features, train=settings), cache_dir=cache,
           progress=False)  # fmt: skip
@@ -509,26 +554,33 @@ def _rows(results: dict) -> list[tuple]:
                 classes = found["classes"][task] if found["set"] == "demo" else found["classes"]
                 rows.append((
                     name, task, found["songs"], len(classes), model, r["balanced_accuracy"],
-                    r["interval_95"], r["seconds_per_fold"],
+                    r["interval_95"], r["seconds_per_fold"], r.get("repeats", []),
                 ))  # fmt: skip
     return rows
 
 
-HEADER = ("set", "task", "songs", "classes", "model", "bal. acc.", "95% interval (folds)", "s/fold")
+HEADER = (
+    "set", "task", "songs", "classes", "model", "bal. acc.", "95% interval (folds)", "s/fold",
+    "each repeat",
+)  # fmt: skip
 
 
 def table(results: dict) -> str:
     """One plain-text line per set, task and model."""
     lines = [
         f"{results['folds']} folds; set@seconds analysed per song",
-        "{:13s} {:9s} {:>5s} {:>7s} {:14s} {:>9s} {:>21s} {:>8s}".format(*HEADER),
+        "{:13s} {:9s} {:>5s} {:>7s} {:14s} {:>9s} {:>21s} {:>8s}  {}".format(*HEADER),
     ]
-    for name, task, songs, classes, model, score, interval, seconds in _rows(results):
+    for name, task, songs, classes, model, score, interval, seconds, each in _rows(results):
         lines.append(
             f"{name:13s} {task:9s} {songs:5d} {classes:7d} {model:14s} {score:9.3f} "
-            f"{interval[0]:10.3f} - {interval[1]:.3f} {seconds:8.2f}"
+            f"{interval[0]:10.3f} - {interval[1]:.3f} {seconds:8.2f}  {_each(each)}"
         )
     return "\n".join(lines)
+
+
+def _each(repeats: list[float]) -> str:
+    return " / ".join(f"{score:.3f}" for score in repeats) if len(repeats) > 1 else "-"
 
 
 def markdown(results: dict) -> str:
@@ -537,7 +589,10 @@ def markdown(results: dict) -> str:
         "# Learning on real recordings (`benchmarks/learning.py`)",
         "",
         f"{results['folds']}-fold cross-validation in tunetag's artist-grouped stratified "
-        "folds (seed 0); set@N s: N seconds analysed per song (the centred window); "
+        "folds, repeated with the fold seeds 0, 1, 2 where *each repeat* lists three values "
+        "(else seed 0 alone, a row of an earlier run): bal. acc. is the mean of the repeats' "
+        "pooled ones, and the interval is over the folds of every repeat; "
+        "set@N s: N seconds analysed per song (the centred window); "
         f"{results['machine']['cores']} CPU cores, shared. Balanced accuracy pooled over the "
         "songs (each scored once); interval: mean of the folds' balanced accuracies +- "
         "t(0.975, k-1) x sd / sqrt(k). Seconds per fold: baselines, fit and scoring (features "
@@ -546,10 +601,10 @@ def markdown(results: dict) -> str:
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
     ]
-    for name, task, songs, classes, model, score, interval, seconds in _rows(results):
+    for name, task, songs, classes, model, score, interval, seconds, each in _rows(results):
         lines.append(
             f"| {name} | {task} | {songs} | {classes} | {model} | {score:.3f} | "
-            f"{interval[0]:.3f}-{interval[1]:.3f} | {seconds:.2f} |"
+            f"{interval[0]:.3f}-{interval[1]:.3f} | {seconds:.2f} | {_each(each)} |"
         )
     picks = []
     for name, found in results["sets"].items():
