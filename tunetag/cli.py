@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
+import click
 import typer
+from typer.core import TyperCommand
 
+from tunetag import __version__
 from tunetag.config import (
     DEFAULT_TAGGER,
     EVERY_PATCH,
@@ -20,6 +24,7 @@ from tunetag.config import (
     TrainConfig,
 )
 from tunetag.errors import ParameterError, SettingError, TunetagError
+from tunetag.features.views import VIEWS
 from tunetag.files import paths
 from tunetag.runtime.executors import open_executor
 
@@ -30,6 +35,70 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts say "[default: ...]" literally
 )
+
+
+class PlainHelp(TyperCommand):
+    """A command whose ``--help`` names values as click does (``CSV_PATH``, ``--task TEXT``):
+    typer's own ``{csv_path}`` and ``<list[str]>`` are Python notation, not a person's."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        arguments = [p for p in self.get_params(ctx) if p.param_type_name == "argument"]
+        return [self.options_metavar, *(_argument_name(argument) for argument in arguments)]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = _argument_name(param).strip("[]")
+            else:
+                name = click.formatting.join_options(param.opts)[0]
+                name += "" if param.is_flag else f" {_value_name(param, ctx)}"
+            rows[param.param_type_name].append((name, record[1]))
+        for title, kind in (("Arguments", "argument"), ("Options", "option")):
+            if rows[kind]:
+                with formatter.section(title):
+                    formatter.write_dl(rows[kind])
+
+
+# typer's names of a value's type, in the words click's own help uses
+_VALUE_WORDS = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH"}
+
+
+def _argument_name(argument: click.Parameter) -> str:
+    """``CSV_PATH``, ``INPUTS...``; in brackets when it may be left out."""
+    name = (argument.metavar or argument.name).upper() + ("..." if argument.nargs != 1 else "")
+    return name if argument.required else f"[{name}]"
+
+
+def _value_name(option: click.Parameter, ctx: click.Context) -> str:
+    """What an option takes: its metavar, ``PATH``, ``INTEGER``, or its choices."""
+    if option.metavar:
+        return option.metavar
+    label = re.sub(r"^list\[(.*)\]$", r"\1", option.display_type(ctx).strip("<>"))
+    label = label.removesuffix(" range")
+    return _VALUE_WORDS.get(label, label)
+
+
+def _show_version(given: bool) -> None:
+    if given:
+        typer.echo(f"tunetag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass  # the options of `tunetag` itself; each command is its own function
+
 
 CacheOption = Annotated[
     Path | None,
@@ -63,9 +132,11 @@ ViewsOption = Annotated[
     str,
     typer.Option(
         "--views",
-        help="Comma-separated views: mel, chroma, tempogram, waveform; per 3 s patch, for the "
-        "models that summarise a song: musicnn, musicnn-msd, musicnn-mtt, musicnn-msd-pooled, "
-        "musicnn-mtt-pooled, descriptors.",
+        help="Comma-separated views: "
+        + ", ".join(name for name, view in VIEWS.items() if not view.per_patch)
+        + "; per 3 s patch, for the models that summarise a song: "
+        + ", ".join(name for name, view in VIEWS.items() if view.per_patch)
+        + ".",
     ),
 ]
 
@@ -181,7 +252,7 @@ def _step(workers: int | None = None, dask: str | None = None) -> Iterator[Execu
         raise typer.Exit(code=1) from None
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Find the songs; write the song CSV.")
 def scan(
     music_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Song CSV to write or update.")],
@@ -202,7 +273,7 @@ def scan(
     )
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Label songs in a local web page.")
 def label(
     csv_path: Annotated[Path, typer.Argument(help="Song CSV to label (from tunetag scan).")],
     task: Annotated[
@@ -232,7 +303,10 @@ def label(
     ] = None,
     old_seed: OldSeedOption = None,
     port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 [default: a free one].")
+        int,
+        typer.Option(
+            min=0, max=65535, show_default=False, help="Port on 127.0.0.1 [default: a free one]."
+        ),
     ] = 0,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page.")] = False,
     cache: CacheOption = None,
@@ -262,7 +336,7 @@ def label(
     typer.echo("stopped; every label given is in the CSV")
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Decode the songs and cache their views.")
 def extract(
     csv_path: Annotated[Path, typer.Argument(help="Song CSV.")],
     png: Annotated[
@@ -298,12 +372,16 @@ def extract(
     )
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Train a model on the labelled songs.")
 def train(
     csv_path: Annotated[Path, typer.Argument(help="Song CSV with label columns.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to create.")],
     task: Annotated[
-        list[str] | None, typer.Option("--task", help="Label column to learn (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--task",
+            help=f"Label column to learn (repeatable) [default: {', '.join(TrainConfig.tasks)}].",
+        ),
     ] = None,
     model: Annotated[
         str, typer.Option(help="Model name (see `tunetag models`).")
@@ -450,12 +528,17 @@ def train(
     typer.echo(f"  report: {run.path / 'report.html'} (curves, confusion matrices, scores)")
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Score a run on a labelled CSV.")
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
     csv_path: Annotated[Path, typer.Argument(help="Labelled song CSV.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Folder for metrics and plots.")
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Folder for metrics and plots [default: RUN_DIR/eval-NAME for NAME.csv].",
+        ),
     ] = None,
     cache: CacheOption = None,
     workers: WorkersOption = None,
@@ -473,7 +556,7 @@ def evaluate(
         typer.echo(f"{name}: {_task_line(found)}")
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Classify songs with a trained run.")
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
     inputs: Annotated[list[Path], typer.Argument(help="Audio files, folders or song CSVs.")],
@@ -493,7 +576,9 @@ def predict(
     typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
 
-@app.command("tagger-scores")
+@app.command(
+    "tagger-scores", cls=PlainHelp, short_help="Score songs with a pretrained tagger's tags."
+)
 def tagger_scores(
     inputs: Annotated[list[Path], typer.Argument(help="Audio files, folders or song CSVs.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Tag scores CSV to write.")] = Path(
@@ -525,12 +610,12 @@ def tagger_scores(
 
 
 # The name before 0.2, hidden from --help, kept one release so scripts have time to change.
-app.command("tags", hidden=True, help="Old name of tagger-scores, kept for one release.")(
-    tagger_scores
-)
+app.command(
+    "tags", cls=PlainHelp, hidden=True, help="Old name of tagger-scores, kept for one release."
+)(tagger_scores)
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Write predictions into the songs' tags.")
 def tag(
     predictions_csv: Annotated[
         Path | None, typer.Argument(help="Predictions CSV (tunetag predict).")
@@ -572,7 +657,7 @@ def tag(
             tag_files(predictions_csv, write=write, genre=genre, min_prob=min_prob, undo_log=log)
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Write an M3U8 playlist per task and class.")
 def playlists(
     predictions_csv: Annotated[Path, typer.Argument(help="Predictions CSV (tunetag predict).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder of playlists.")] = Path(
@@ -603,7 +688,7 @@ def playlists(
     typer.echo(f"{output}: {len(written)} playlists")
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Compare runs' metrics: a table and a plot.")
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to set side by side.")],
     plot: Annotated[Path, typer.Option("--plot", help="Where to draw the comparison.")] = Path(
@@ -621,7 +706,7 @@ def compare(
     typer.echo(f"plot: {plot}")
 
 
-@app.command()
+@app.command(cls=PlainHelp, short_help="Write an HTML report of a run or a library.")
 def report(
     path: Annotated[Path, typer.Argument(help="Run folder, or predictions CSV.")],
     tags: Annotated[
@@ -662,7 +747,7 @@ def _class_tags(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-@app.command("cache")
+@app.command("cache", cls=PlainHelp, short_help="Show and evict what the feature cache holds.")
 def cache_command(
     cache: CacheOption = None,
     evict: Annotated[
@@ -710,7 +795,7 @@ def cache_command(
     typer.echo(f"{root}: {total / 1e6:.1f} MB in {len(usages)} views")
 
 
-@app.command("models")
+@app.command("models", cls=PlainHelp, short_help="List the models `train --model` accepts.")
 def list_models() -> None:
     """List the models `train --model` accepts."""
     from tunetag import models
