@@ -52,3 +52,78 @@ def test_the_list_of_commands_cuts_no_description():
 def test_views_help_names_every_view(name):
     (views,) = [p for p in GROUP.commands[name].params if "--views" in p.opts]
     assert not [view for view in VIEWS if view not in views.help]
+
+
+def test_models_gives_each_whole_first_paragraph_and_marks_default_and_slow_ones():
+    from tunetag import models
+    from tunetag.config import TrainConfig
+
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    lines = dict(line.split(None, 1) for line in result.output.splitlines())
+    assert sorted(lines) == models.available()
+    for name, text in lines.items():
+        first = models.model_class(name).__doc__.strip().split("\n\n")[0]
+        assert text.startswith(" ".join(first.replace("``", "").split())), name
+        assert "`" not in text
+        assert ("[the default" in text) == (name == TrainConfig.model), text
+        assert ("slow on a CPU" in text) == (name == "seed"), text
+
+
+def _cache_of(logreg_run):
+    """The fixture's feature cache: every view these tests ask for is in it already."""
+    return str(logreg_run.path.parent / "cache")
+
+
+def test_train_on_one_split_of_few_songs_shows_the_interval_and_says_not_to_trust_it(
+    tmp_path, small_library, logreg_run
+):
+    result = runner.invoke(
+        app,
+        ["train", str(small_library / "songs.csv"), "-o", str(tmp_path / "run"),
+         "--model", "logreg", "--folds", "1", "--cache", _cache_of(logreg_run)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(1 split)" in result.output and "1 folds" not in result.output
+    scored = logreg_run.load_metrics()["tasks"]["mood"]["n_songs"]
+    assert re.search(
+        r"mood: \d+ songs, accuracy [\d.]+ \(95% interval [\d.]+-[\d.]+\)", result.output
+    )
+    assert f"warning: {scored} scored songs are too few to trust" in result.output
+
+
+def test_evaluate_says_where_it_wrote_and_warns_of_songs_the_model_learned(
+    tmp_path, small_library, logreg_run
+):
+    out = tmp_path / "eval"
+    args = ["evaluate", str(logreg_run.path), "--cache", _cache_of(logreg_run), "-o", str(out)]
+    result = runner.invoke(app, [*args, str(small_library / "songs.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"written to {out}" in result.output and (out / "metrics.json").is_file()
+    assert "was trained on" in result.output and "flatter" in result.output
+    # the songs the run held out, and only them: the model never learned one
+    held_out = tmp_path / "held-out.csv"
+    table, truth = logreg_run.load_scored_songs()
+    rows = [
+        f"{song.path},{song.artist},{labels['mood'][0]}"
+        for song, labels in zip(table.songs, truth, strict=True)
+    ]
+    held_out.write_text("path,artist,mood\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, [*args, str(held_out)])
+    assert result.exit_code == 0, result.output
+    assert "flatter" not in result.output
+
+
+def test_extract_counts_songs_from_the_cache_and_says_where_the_pictures_went(
+    tmp_path, small_library, logreg_run
+):
+    png = tmp_path / "pictures"
+    result = runner.invoke(
+        app,
+        ["extract", str(small_library / "songs.csv"), "--png", str(png),
+         "--cache", _cache_of(logreg_run)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "8 songs ready (0 computed, 8 from the cache)" in result.output
+    assert f"pictures: {png / 'mel'}" in result.output
+    assert len(list((png / "mel").glob("*.png"))) == 8

@@ -123,7 +123,7 @@ def test_predict_again_decodes_nothing_and_writes_the_same_file(pipeline, monkey
 
 def test_second_extract_is_served_from_the_cache(pipeline):
     output = invoke("extract", pipeline["songs"], "--cache", pipeline["cache"])
-    assert "20 songs ready" in output and "20 cached" in output and "1 skipped" in output
+    assert "20 songs ready" in output and "20 from the cache" in output and "1 skipped" in output
 
 
 def test_playlists_hold_every_predicted_song_most_probable_first(pipeline):

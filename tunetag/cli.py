@@ -189,7 +189,9 @@ def _random_seed(random_seed: int | None, old_seed: int | None, default: int) ->
 
 
 def _task_line(found: dict) -> str:
-    """One line per task of a metrics.json: accuracy or ROC-AUC, k-fold or not."""
+    """One line per task of a metrics.json: accuracy or ROC-AUC, k-fold or not, always with
+    its 95% interval where it has one (a figure without it reads as more than it is)."""
+    pooled_interval = found.get("interval_95")
     if "pooled" in found:
         summary = found["summary"]
         key = "balanced_accuracy" if "balanced_accuracy" in summary else "macro_roc_auc"
@@ -200,15 +202,33 @@ def _task_line(found: dict) -> str:
         text += f" over folds (95% interval {lo_hi[0]:.3f}-{lo_hi[1]:.3f})" if lo_hi else ""
         if "accuracy" in summary:
             text += f", accuracy {summary['accuracy']['mean']:.3f}"
+            if not lo_hi and pooled_interval:
+                text += f" (95% interval {pooled_interval[0]:.3f}-{pooled_interval[1]:.3f})"
         return text
     if "accuracy" in found:
         return (
-            f"{found['n_songs']} songs, accuracy {found['accuracy']:.3f}, balanced "
+            f"{found['n_songs']} songs, accuracy {found['accuracy']:.3f} (95% interval "
+            f"{pooled_interval[0]:.3f}-{pooled_interval[1]:.3f}), balanced "
             f"{found['balanced_accuracy']:.3f} (chance {found['chance_accuracy']:.3f})"
         )
     if "macro_roc_auc" in found:
-        return f"{found['n_songs']} songs, macro ROC-AUC {found['macro_roc_auc']}"
+        return f"{found['n_songs']} songs, macro ROC-AUC {found['macro_roc_auc']:.3f}"
     return "no labelled song scored"
+
+
+TRUSTED_SONGS = 20  # below this many scored songs, a 95% interval spans most of 0-1
+
+
+def _echo_task(name: str, found: dict, indent: str = "") -> None:
+    """A task's line, and a warning when its figure rests on too few songs to trust."""
+    typer.echo(f"{indent}{name}: {_task_line(found)}")
+    scored = found.get("pooled", found).get("n_songs", 0)
+    if 0 < scored < TRUSTED_SONGS:
+        typer.echo(
+            f"{indent}  warning: {scored} scored songs are too few to trust this figure "
+            f"(label {TRUSTED_SONGS} or more)",
+            err=True,
+        )
 
 
 # The option a person types for each setting of tunetag.config a command takes, so that a
@@ -359,17 +379,20 @@ def extract(
         paths.input_file(csv_path, "a song CSV")
         if png is not None:
             paths.output_folder(png)
+        features = _features(sample_rate, window, n_mels, views, patches)
         report = run_extract(
             csv_path,
-            _features(sample_rate, window, n_mels, views, patches),
+            features,
             cache_dir=cache,
             png_dir=png,
             executor=executor,
         )
     typer.echo(
-        f"{len(report.ok)} songs ready ({report.computed} computed, {report.cached} cached), "
-        f"{len(report.errors)} skipped"
+        f"{len(report.ok)} songs ready ({report.computed} computed, {report.cached} from the "
+        f"cache), {len(report.errors)} skipped"
     )
+    if png is not None:
+        typer.echo(f"pictures: {', '.join(str(png / view) for view in features.views)}")
 
 
 @app.command(cls=PlainHelp, short_help="Train a model on the labelled songs.")
@@ -515,14 +538,15 @@ def train(
     if not environment_world().writes_files:
         return  # under torchrun, the first process speaks for all
     metrics = run.load_metrics()
-    songs = metrics["songs"]
+    songs, folds = metrics["songs"], metrics["folds"]
     typer.echo(
         f"{run.path}: {songs['used']} songs used, {songs['skipped']} skipped, "
-        f"{songs['scored']} scored by a model that never saw them ({metrics['folds']} folds)"
+        f"{songs['scored']} scored by a model that never saw them "
+        f"({'1 split' if folds == 1 else f'{folds} folds'})"
     )
     selection = (metrics.get("selection") or {}).get("model", {})
     for name, found in metrics["tasks"].items():
-        typer.echo(f"  {name}: {_task_line(found)}")
+        _echo_task(name, found, indent="  ")
         if name in selection:
             typer.echo(f"    chosen: {choice_sentence(selection[name])}")
     typer.echo(f"  report: {run.path / 'report.html'} (curves, confusion matrices, scores)")
@@ -545,15 +569,24 @@ def evaluate(
     dask: DaskOption = None,
 ) -> None:
     """Score a trained run on a labelled CSV: metrics and a confusion matrix per task."""
+    from tunetag.steps.evaluate import default_out_dir
     from tunetag.steps.evaluate import evaluate as run_evaluate
 
+    output = output or default_out_dir(run_dir, csv_path)
     with _step(workers, dask) as executor:
         paths.input_file(csv_path, "a song CSV")
-        if output is not None:
-            paths.output_folder(output)
+        paths.output_folder(output)
         metrics = run_evaluate(run_dir, csv_path, output, cache_dir=cache, executor=executor)
     for name, found in metrics["tasks"].items():
-        typer.echo(f"{name}: {_task_line(found)}")
+        _echo_task(name, found)
+    learned = metrics["songs_the_model_learned"]
+    if learned:
+        typer.echo(
+            f"warning: the run's model was trained on {learned} of these songs: "
+            "these scores flatter it (score songs it never saw)",
+            err=True,
+        )
+    typer.echo(f"written to {output} (metrics.json, confusion matrices)")
 
 
 @app.command(cls=PlainHelp, short_help="Classify songs with a trained run.")
@@ -797,9 +830,14 @@ def cache_command(
 
 @app.command("models", cls=PlainHelp, short_help="List the models `train --model` accepts.")
 def list_models() -> None:
-    """List the models `train --model` accepts."""
+    """List the models `train --model` accepts, each in the first sentence of its docstring;
+    the default is marked, and so is a model too slow to train on a CPU."""
     from tunetag import models
 
     for name in models.available():
         cls = models.model_class(name)
-        typer.echo(f"{name:18s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        first = (cls.__doc__ or "").strip().split("\n\n")[0]
+        marks = ["the default"] if name == TrainConfig.model else []
+        marks += [cls.cpu_note] if hasattr(cls, "cpu_note") else []
+        line = f"{name:18s} {' '.join(first.replace('``', '').split())}"
+        typer.echo(f"{line} [{'; '.join(marks)}]" if marks else line)

@@ -168,7 +168,7 @@ def test_missing_png_is_drawn_from_the_cache_without_decoding(tmp_path, songs, m
     report = extract_files(
         songs[:1], FEATURES, tmp_path / "cache", png_dir=tmp_path / "png", progress=False
     )
-    assert (report.computed, report.errors) == (1, {})
+    assert (report.computed, report.cached, report.errors) == (0, 1, {})  # drawn, not decoded
     assert len(list((tmp_path / "png" / "mel").iterdir())) == 1
     again = extract_files(
         songs[:1], FEATURES, tmp_path / "cache", png_dir=tmp_path / "png", progress=False

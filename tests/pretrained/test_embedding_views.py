@@ -113,7 +113,7 @@ def test_the_extract_command_caches_them(tmp_path, write_audio):
     args = ["extract", tmp_path / "songs.csv", "--cache", tmp_path / "cache", "--workers", "1"]
     done = run_tunetag(*args, "--views", "musicnn-msd,descriptors")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "1 songs ready (1 computed, 0 cached)" in done.stdout
+    assert "1 songs ready (1 computed, 0 from the cache)" in done.stdout
     cache = FeatureCache(tmp_path / "cache")
     features = FeatureConfig(views=("musicnn-msd", "descriptors"))
     assert cache.load(song, features, "musicnn-msd").shape == (200, 1)

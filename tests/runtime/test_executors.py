@@ -78,7 +78,7 @@ def test_extract_command_with_dask(scheduler, library, tmp_path):
     )
 
     assert result.exit_code == 0, result.output
-    assert "8 songs ready (8 computed, 0 cached), 1 skipped" in result.output
+    assert "8 songs ready (8 computed, 0 from the cache), 1 skipped" in result.output
     local_cache = library["root"] / "local-cache"
     assert sorted(p.relative_to(cache) for p in cache.rglob("*.npy")) == sorted(
         p.relative_to(local_cache) for p in local_cache.rglob("*.npy")

@@ -41,9 +41,10 @@ class ExtractReport:
     errors : dict[Path, str]
         Audio path -> one-line reason, for every song that failed.
     computed : int
-        Songs that a worker decoded (or drew) this time.
+        Songs whose views a worker decoded this time.
     cached : int
-        Songs served entirely from the cache, without decoding.
+        Songs whose views all came from the cache, without decoding (pictures asked for
+        may have been drawn from them now).
     """
 
     ok: dict[Path, dict[str, Path]] = field(default_factory=dict)
@@ -152,7 +153,7 @@ def stream_extract(
             if not (missing or pictures_missing):
                 yield SongOutcome(path, _cached_views(cache, path, features), None, False)
             elif workers.pool is None and k == len(songs) - 1:
-                yield _outcome(path, _extract_song(path, missing, job))
+                yield _outcome(path, _extract_song(path, missing, job), bool(missing))
             else:
                 workers.submit(path, missing)
                 while workers.full():
@@ -221,7 +222,7 @@ class SongOutcome:
     path: Path
     views: dict[str, Path] | None  # view name -> cached .npy file; None when it failed
     reason: str | None  # one line, without the path; None when it succeeded
-    computed: bool  # decoded (or drawn) this time, not served from the cache
+    computed: bool  # views decoded this time; False when served from the cache (pictures too)
 
 
 class _Workers:
@@ -237,14 +238,14 @@ class _Workers:
         self.pool = executor
         self._own_pool = executor is None
         self._job = job
-        self.pending: dict[Future, Path] = {}
+        self.pending: dict[Future, tuple[Path, bool]] = {}  # the song; whether views are due
         self._seen_here = False
 
     def submit(self, path: Path, missing: tuple[str, ...]) -> None:
         if self.pool is None:
             self.pool = local_pool(os.cpu_count() or 1)
         future = self.pool.submit(_extract_song, path.absolute(), missing, self._job)
-        self.pending[future] = path
+        self.pending[future] = path, bool(missing)
 
     def full(self) -> bool:
         return len(self.pending) >= MAX_IN_FLIGHT
@@ -254,7 +255,7 @@ class _Workers:
         one instead let a song wait behind hundreds of later ones, and `predict`, which
         writes rows in input order, held them all meanwhile."""
         future = next(iter(self.pending))  # the oldest: songs come back in the order given
-        path = self.pending.pop(future)
+        path, computed = self.pending.pop(future)
         try:
             views, reason = future.result()
         except Exception as exc:  # the worker itself died (killed, out of memory)
@@ -267,7 +268,7 @@ class _Workers:
                     "cache (--cache) must be a folder every worker shares at the same path"
                 )
             self._seen_here = True
-        return _outcome(path, (views, reason))
+        return _outcome(path, (views, reason), computed)
 
     def close(self) -> None:
         """Cancel the songs not started; shut down the pool if it is ours."""
@@ -350,11 +351,11 @@ def _cached_views(cache: FeatureCache, path: Path, features: FeatureConfig) -> d
     return {view: cache.path_for(path, features, view) for view in features.views}
 
 
-def _outcome(path: Path, outcome: _Outcome) -> SongOutcome:
+def _outcome(path: Path, outcome: _Outcome, computed: bool) -> SongOutcome:
     views, reason = outcome
     if views is None:
         return _failed(path, reason or "unknown error")
-    return SongOutcome(path, views, None, True)
+    return SongOutcome(path, views, None, computed)
 
 
 def _failed(path: Path, reason: str) -> SongOutcome:

@@ -73,8 +73,7 @@ def apply_heads(top: nn.ModuleDict, features: torch.Tensor) -> dict[str, torch.T
 
 @register_model("shortchunk")
 class ShortChunkCNN(nn.Module):
-    """Short-chunk CNN after Won et al. (2020), "Evaluation of CNN-based automatic music
-    tagging models", made small for a few hundred labelled songs.
+    """Short-chunk CNN after Won et al. (2020), made small for a few hundred labelled songs.
 
     Input: crops of the run's first view (the log-mel unless ``--views`` says otherwise),
     (batch, 1, rows, frames), a few seconds each. Six conv blocks (channels

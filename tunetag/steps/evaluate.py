@@ -16,6 +16,11 @@ from tunetag.runs.classify import classify_songs
 from tunetag.runs.folder import RunFolder
 
 
+def default_out_dir(run_dir: str | Path, csv_path: str | Path) -> Path:
+    """Where `evaluate` writes without ``out_dir``: ``<run>/eval-<csv name>``."""
+    return Path(run_dir) / f"eval-{Path(csv_path).stem}"
+
+
 def evaluate(
     run_dir: str | Path,
     csv_path: str | Path,
@@ -29,7 +34,9 @@ def evaluate(
 
     Songs whose label the run never saw cannot be scored: they are counted and skipped.
     Writes ``metrics.json`` and ``confusion-<task>.png`` (single-label tasks) into
-    ``out_dir`` (default: ``<run>/eval-<csv name>``) and returns the metrics.
+    ``out_dir`` (default: ``<run>/eval-<csv name>``) and returns the metrics, with
+    ``songs_the_model_learned``: how many of the songs the saved model was trained on,
+    whose scores flatter it.
     """
     run = RunFolder(run_dir)
     tasks = run.load_tasks()
@@ -49,8 +56,13 @@ def evaluate(
         run_dir, paths, cache_dir=cache_dir, executor=executor, progress=progress
     )
     position = {path: k for k, path in enumerate(result.paths)}
-    out = Path(out_dir) if out_dir else run.path / f"eval-{Path(csv_path).stem}"
-    metrics: dict = {"csv": str(csv_path), "songs_skipped": len(result.errors), "tasks": {}}
+    out = Path(out_dir) if out_dir else default_out_dir(run_dir, csv_path)
+    metrics: dict = {
+        "csv": str(csv_path),
+        "songs_skipped": len(result.errors),
+        "songs_the_model_learned": _songs_the_model_learned(run, paths),
+        "tasks": {},
+    }
     for task in tasks:
         truth = np.full((len(result.paths), task.n_outputs), np.nan)
         unknown = 0
@@ -79,3 +91,18 @@ def evaluate(
             )
     run.save_metrics(metrics, out / "metrics.json")
     return metrics
+
+
+def _songs_the_model_learned(run: RunFolder, paths: list[Path]) -> int:
+    """How many of ``paths`` the run's saved model was trained on, as far as its folder
+    tells (0 for a run without ``scored-songs.csv``). With k folds that model was retrained
+    on every song the run scored; with one split, on the songs of its CSV that it did not
+    score, so a CSV holding some of the scored songs is taken to be that CSV."""
+    if not run.scored_songs_path.is_file():
+        return 0
+    table, _ = run.load_scored_songs()
+    scored = {song.path.resolve() for song in table.songs}
+    shared = sum(path.resolve() in scored for path in paths)
+    if run.load_metrics()["folds"] == 1:
+        return len(paths) - shared if shared else 0
+    return shared
