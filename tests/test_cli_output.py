@@ -127,3 +127,17 @@ def test_extract_counts_songs_from_the_cache_and_says_where_the_pictures_went(
     assert "8 songs ready (0 computed, 8 from the cache)" in result.output
     assert f"pictures: {png / 'mel'}" in result.output
     assert len(list((png / "mel").glob("*.png"))) == 8
+
+
+def test_evaluate_warns_on_any_song_a_k_fold_run_scored(tmp_path, small_library, logreg_run):
+    """A k-fold run's saved model is retrained on every song it scored: all of them flatter."""
+    train = ["train", str(small_library / "songs.csv"), "-o", str(tmp_path / "run")]
+    cache = ["--cache", _cache_of(logreg_run)]
+    done = runner.invoke(app, [*train, "--model", "logreg", "--folds", "2", *cache])
+    assert done.exit_code == 0 and "(2 folds)" in done.output, done.output
+    result = runner.invoke(
+        app, ["evaluate", str(tmp_path / "run"), str(small_library / "songs.csv"), *cache]
+    )
+    assert result.exit_code == 0, result.output
+    assert "trained on 8 of these songs" in result.output
+    assert f"written to {tmp_path / 'run' / 'eval-songs'}" in result.output
