@@ -83,6 +83,9 @@ def _refused(result, *words: str) -> None:
     assert result.exit_code != 0, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:], result.output  # one line, the last, after any progress
     for word in words:
         assert word in result.output, result.output
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import click
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from tunetag import __version__
 from tunetag.config import (
@@ -28,7 +28,45 @@ from tunetag.features.views import VIEWS
 from tunetag.files import paths
 from tunetag.runtime.executors import open_executor
 
+# the click typer runs on (its own copy in recent versions): its usage error is an ancestor
+# of typer's public BadParameter
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The `tunetag` command: a mistyped option or argument is one line, ``error: ...``,
+    as every other mistake is, not click's usage, hint and error lines (exit code 2 still)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_usage():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with _one_line_usage():  # a command's own options and arguments are parsed here
+            return super().invoke(ctx)
+
+
+class _UsageLine(_CLICK_EXCEPTION):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        typer.echo(f"error: {self.format_message()}", file=file, err=True)
+
+
+@contextmanager
+def _one_line_usage() -> Iterator[None]:
+    try:
+        yield
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            raise  # a bare `tunetag` or command shows its help, as asked
+        command = exc.ctx.command_path if exc.ctx is not None else "tunetag"
+        raise _UsageLine(f"{command}: {exc.format_message()}") from exc
+
+
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="Learn how you hear your music: label songs, learn your labels, tag the rest.",
     no_args_is_help=True,
     add_completion=False,
