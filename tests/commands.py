@@ -32,3 +32,13 @@ def run_tunetag(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedPr
 def start_tunetag(*args, **kwargs) -> subprocess.Popen:
     """Start the command and return at once; keywords go to `subprocess.Popen`."""
     return subprocess.Popen(tunetag_args(*args), **kwargs)
+
+
+def fresh_python(code: str, timeout: float = 120) -> str:
+    """What ``code`` prints, run in a fresh interpreter (so nothing imported before counts);
+    a non-zero exit fails the test with its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

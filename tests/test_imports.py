@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from commands import fresh_python
 
 
 @pytest.mark.parametrize(
@@ -19,10 +17,7 @@ import pytest
     ],
 )
 def test_a_module_imports_first_on_its_own(module):
-    done = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    fresh_python(f"import {module}")
 
 
 def test_extraction_workers_do_not_import_plotting_or_the_network():
@@ -31,14 +26,12 @@ def test_extraction_workers_do_not_import_plotting_or_the_network():
         "import sys, tunetag.features.extract; "
         "print(' '.join(m for m in ('matplotlib', 'PIL', 'torch', 'sklearn') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == []
+    out = fresh_python(code)
+    assert out.split() == []
 
 
 def test_predict_does_not_import_scikit_learn():
     # it only scores: scikit-learn's second of imports is for the steps that fit
     code = "import sys, tunetag.steps.predict, tunetag.models; print('sklearn' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    out = fresh_python(code)
+    assert out.strip() == "False"

@@ -9,13 +9,13 @@ import pkgutil
 import pydoc
 import re
 import shutil
-import subprocess
 import sys
 import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
+from commands import fresh_python
 
 import tunetag
 from tunetag.features.extract import ExtractReport
@@ -55,9 +55,8 @@ def test_every_step_module_imported_first_leaves_every_step_callable():
         "    assert getattr(tunetag, step) is getattr(sys.modules[module], step), step\n"
         "print('ok')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    out = fresh_python(code)
+    assert out.strip() == "ok"
 
 
 def test_no_submodule_of_the_package_is_named_like_a_step():
@@ -95,9 +94,8 @@ def test_dir_lists_every_step_before_any_is_loaded():
         "print(' '.join(sorted(set(dir(tunetag)) & set(tunetag._STEPS))))\n"
         "print(' '.join(m for m in ('torch', 'sklearn', 'tunetag.steps') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    listed, loaded = done.stdout.split("\n")[:2]
+    out = fresh_python(code)
+    listed, loaded = out.split("\n")[:2]
     assert listed.split() == sorted(STEPS)
     assert loaded.split() == []  # `dir` is as light as `import tunetag`
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import subprocess
-import sys
 from dataclasses import asdict
 
 import numpy as np
 import pytest
+from commands import fresh_python
 from signals import sine
 
 from tunetag.config import AudioConfig, FeatureConfig, MelConfig
@@ -140,9 +139,8 @@ def test_the_view_module_loads_no_network():
         "compute_view('descriptors', np.zeros(22050, np.float32), FeatureConfig()); "
         "print('torch' in sys.modules, 'sklearn' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "False"]
+    out = fresh_python(code)
+    assert out.split() == ["False", "False"]
 
 
 def changing(duration_s: float, noise: float = 0.01) -> np.ndarray:

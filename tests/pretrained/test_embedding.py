@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import soxr
 import torch
+from commands import fresh_python
 from signals import sine
 
 from tunetag.config import AudioConfig, FeatureConfig, MusicnnConfig
@@ -73,6 +71,5 @@ def test_computing_other_views_never_imports_the_network():
         "compute_views(('mel', 'chroma'), np.zeros(22050, np.float32), FeatureConfig()); "
         "print('torch' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False"]
+    out = fresh_python(code)
+    assert out.split() == ["False"]
