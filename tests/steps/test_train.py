@@ -177,6 +177,35 @@ def test_a_networks_early_stopping_never_watches_the_songs_it_scores(
     assert sum(map(len, tested)) == 12
 
 
+def test_a_networks_validation_split_is_stratified_by_every_single_label_task(
+    library, tmp_path, monkeypatch
+):
+    """By the first task alone a genre could be missing from the songs a network learns
+    from; the multi-label `tags` column is left out of the strata."""
+    import tunetag.steps.train as train_step
+
+    strata = []
+    real_split = train_step.grouped_stratified_split
+
+    def spy(labels, groups, *args, **kwargs):
+        strata.append(list(labels))
+        return real_split(labels, groups, *args, **kwargs)
+
+    monkeypatch.setattr(train_step, "grouped_stratified_split", spy)
+    config = RunConfig(
+        train=TrainConfig(
+            model="shortchunk", tasks=("mood", "genre", "tags"), folds=2, epochs=1, crop_s=1.0,
+            crops_per_song=1,
+        )
+    )  # fmt: skip
+    train(library["songs"], tmp_path / "run", config, cache_dir=library["cache"], progress=False)
+    rows = {(row["mood"], row["genre"]) for row in SongTable.read(library["songs"]).rows}
+    assert len(strata) == 2  # one inner split per fold
+    for labels in strata:
+        assert {tuple(label.split("\x1f")) for label in labels} <= rows
+        assert len({label.split("\x1f")[1] for label in labels}) > 1  # genres, not only moods
+
+
 def test_a_k_fold_summary_run_draws_its_learning_curve(library, tmp_path):
     config = RunConfig(train=TrainConfig(model="logreg", tasks=("mood", "tags"), folds=3))
     run = train(

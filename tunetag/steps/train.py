@@ -270,6 +270,9 @@ class _Songs:
     examples: list[SongExample]
     rows: list[int]  # the song table row of each example
     strata: list[str]  # the first task's (first) label of each song; "" when unlabelled
+    # every single-label task's label of each song, joined: what a network's inner
+    # validation split is stratified by, so no task loses a class from either side
+    joint_strata: list[str]
     groups: list[str]  # the group (artist) of each song
     labelled: int  # songs with a label for at least one task
     skipped: int  # of those, songs that could not be read
@@ -326,6 +329,12 @@ def _labelled_songs(
         ],
         rows=usable,
         strata=[first[i][0] if i in first else "" for i in usable],
+        joint_strata=[
+            "\x1f".join(
+                label_sets[task.name].get(i, ("",))[0] for task in tasks if not task.multilabel
+            )
+            for i in usable
+        ],
         groups=[groups[i] for i in usable],
         labelled=len(labelled),
         skipped=len(labelled) - len(usable),
@@ -648,9 +657,10 @@ def _validation_split(
     songs: _Songs, train_idx: np.ndarray, config: TrainConfig, progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The songs of ``train_idx`` a network trains on and those its early stopping watches:
-    ``config.val_fraction`` of them, stratified and grouped as the outer split (songs
-    one by one when they come from a single group)."""
-    strata = [songs.strata[k] for k in train_idx]
+    ``config.val_fraction`` of them, grouped as the outer split (songs one by one when
+    they come from a single group) and stratified by every single-label task at once: by
+    the first alone, a genre could be missing from the songs a network learns from."""
+    strata = [songs.joint_strata[k] for k in train_idx]
     groups = [songs.groups[k] for k in train_idx]
     if len(set(groups)) < 2:
         if progress:
