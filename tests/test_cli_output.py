@@ -141,3 +141,10 @@ def test_evaluate_warns_on_any_song_a_k_fold_run_scored(tmp_path, small_library,
     assert result.exit_code == 0, result.output
     assert "trained on 8 of these songs" in result.output
     assert f"written to {tmp_path / 'run' / 'eval-songs'}" in result.output
+
+
+def test_the_patches_default_told_is_autos_own():
+    from tunetag.models.auto import AutoProbe
+
+    shown = " ".join(runner.invoke(app, ["train", "--help"]).output.split())
+    assert f"{AutoProbe.features.patches_per_window} for auto" in shown

@@ -186,7 +186,7 @@ PatchesOption = Annotated[
         help="3 s patches of each window the taggers' views and the descriptors read, evenly "
         "spread, or 'all': fewer is faster and learns less (see the README); a summary "
         "model such as auto still fits on every patch of the songs it learns from "
-        "[default: auto 8, others all].",
+        "[default: the model's own: 12 for auto, all for the others].",
     ),
 ]
 
