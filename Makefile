@@ -51,6 +51,7 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/learning.py
+	$(BIN)/python benchmarks/active.py
 
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/devices.py
