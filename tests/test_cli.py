@@ -52,14 +52,19 @@ def test_models_lists_seed_and_shortchunk():
     assert "seed" in result.output and "shortchunk" in result.output
 
 
-def test_label_in_uncertain_order_without_a_run_says_what_it_needs(tmp_path, write_audio):
+@pytest.mark.parametrize(
+    ("order", "needs"), [("uncertain", "--run"), ("teach", "leave --no-learn out")]
+)
+def test_label_in_a_model_order_without_a_model_says_what_it_needs(
+    tmp_path, write_audio, order, needs
+):
     write_audio("a.wav")
     csv_path = tmp_path / "songs.csv"
     csv_path.write_text("path,artist,mood\na.wav,x,\n", encoding="utf-8")
     before = csv_path.read_bytes()
-    result = runner.invoke(app, ["label", str(csv_path), "--order", "uncertain"])
+    result = runner.invoke(app, ["label", str(csv_path), "--order", order, "--no-learn"])
     assert result.exit_code == 1
-    assert result.output.startswith("error: ") and "--run" in result.output
+    assert result.output.startswith("error: ") and needs in result.output
     assert csv_path.read_bytes() == before
 
 

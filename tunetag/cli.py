@@ -93,6 +93,8 @@ class PlainHelp(TyperCommand):
                 name = _argument_name(param).strip("[]")
             else:
                 name = click.formatting.join_options(param.opts)[0]
+                if param.secondary_opts:  # an on/off pair: --learn / --no-learn
+                    name += " / " + click.formatting.join_options(param.secondary_opts)[0]
                 name += "" if param.is_flag else f" {_value_name(param, ctx)}"
             rows[param.param_type_name].append((name, record[1]))
         for title, kind in (("Arguments", "argument"), ("Options", "option")):
@@ -346,17 +348,30 @@ def label(
         typer.Option("--multi-label", help="A column where a song may have several labels."),
     ] = None,
     order: Annotated[
-        Literal["file", "shuffle", "uncertain"],
-        typer.Option(help="Unlabelled songs in file, shuffle or uncertain order."),
-    ] = "file",
+        Literal["teach", "file", "shuffle", "uncertain"] | None,
+        typer.Option(
+            show_default=False,
+            help="Unlabelled songs in teach (what the live model learns most from), file, "
+            "shuffle or uncertain order [default: teach; file with --no-learn].",
+        ),
+    ] = None,
     run: Annotated[
         Path | None, typer.Option(help="Trained run: show its guesses; order by its doubt.")
     ] = None,
+    learn: Annotated[
+        bool,
+        typer.Option(
+            "--learn/--no-learn",
+            show_default=False,
+            help="Learn as you label: refit after every label, show the live score, keep the "
+            "model with K [default: --learn].",
+        ),
+    ] = True,
     random_seed: Annotated[
         int | None,
         typer.Option(
             "--random-seed",
-            help="Seeds --order shuffle: the same seed, the same order [default: 0].",
+            help="Seeds --order shuffle and teach: the same seed, the same order [default: 0].",
         ),
     ] = None,
     old_seed: OldSeedOption = None,
@@ -383,6 +398,7 @@ def label(
                 multi_label=set(multi_label or ()),
                 order=order,
                 run=run,
+                learn=learn,
                 seed=_random_seed(random_seed, old_seed, 0),
                 port=port,
                 open_browser=open_browser,

@@ -58,6 +58,7 @@ def serve(tmp_path, write_audio, tasks: list[str], multi_label: set[str] = froze
         table.csv_path,
         tasks,
         multi_label=multi_label,
+        learn=False,
         cache_dir=tmp_path / "cache",
         progress=False,
     )

@@ -23,14 +23,14 @@ def test_a_uniform_guess_is_most_unsure_and_a_one_hot_is_sure():
         task = Task("mood", tuple(f"c{k}" for k in range(n_classes)))
         uniform = np.full((1, n_classes), 1.0 / n_classes)
         one_hot = np.eye(n_classes)
-        assert task_uncertainty(task, uniform) == pytest.approx([1.0])
-        assert task_uncertainty(task, one_hot) == pytest.approx(np.zeros(n_classes))
+        assert task_uncertainty(task.multilabel, uniform) == pytest.approx([1.0])
+        assert task_uncertainty(task.multilabel, one_hot) == pytest.approx(np.zeros(n_classes))
 
 
 def test_single_label_uncertainty_falls_as_the_top_class_grows():
     task = Task("mood", ("a", "b", "c"))
     guesses = np.array([[0.4, 0.35, 0.25], [0.6, 0.3, 0.1], [0.9, 0.05, 0.05]])
-    unsure = task_uncertainty(task, guesses)
+    unsure = task_uncertainty(task.multilabel, guesses)
     assert unsure.shape == (3,)
     assert 1.0 > unsure[0] > unsure[1] > unsure[2] > 0.0
     assert unsure[1] == pytest.approx((1 - 0.6) * 3 / 2)
@@ -39,7 +39,7 @@ def test_single_label_uncertainty_falls_as_the_top_class_grows():
 def test_multi_label_uncertainty_is_one_at_a_coin_toss_and_zero_when_sure():
     task = Task("tags", ("calm", "vocal"), multilabel=True)
     guesses = np.array([[0.5, 0.5], [0.0, 1.0], [1.0, 1.0], [0.5, 1.0], [0.75, 0.25]])
-    assert task_uncertainty(task, guesses) == pytest.approx([1.0, 0.0, 0.0, 0.5, 0.5])
+    assert task_uncertainty(task.multilabel, guesses) == pytest.approx([1.0, 0.0, 0.0, 0.5, 0.5])
 
 
 # --- the uncertain-first session of a trained run ---------------------------------------

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tunetag.errors import ParameterError
-from tunetag.labelapp.queue import ORDERS, label_queue
+from tunetag.labelapp.queue import (
+    ORDERS,
+    PICKED_APART,
+    label_queue,
+    spread_points,
+    teaching_order,
+)
 
 SONGS = list(range(40))
 LABELLED = {1, 4, 5, 11, 20, 33}
@@ -68,5 +75,87 @@ def test_an_unknown_order_is_a_parameter_error(order):
 def test_every_order_leaves_the_given_ids_alone():
     given = list(SONGS)
     for order in ORDERS:
-        label_queue(given, done, order, uncertainty={0: 1.0})
+        label_queue(given, done, order, uncertainty={0: 1.0}, teaching=[3, 2])
     assert given == SONGS
+
+
+# --- teach: the live model's order ------------------------------------------------------
+
+
+def test_teach_follows_the_teaching_order_then_the_csv_order_unlabelled_first():
+    queue = label_queue(range(8), lambda i: i in {1, 4}, "teach", teaching=[6, 2, 5])
+    assert queue == [6, 2, 5, 0, 3, 7, 1, 4]
+    with pytest.raises(ParameterError, match="live model"):
+        label_queue(SONGS, done, "teach")
+
+
+def clusters(sizes: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points in tight, far-apart clusters of the given sizes, and each point's cluster."""
+    rng = np.random.default_rng(seed)
+    which = np.repeat(np.arange(len(sizes)), sizes)
+    centres = rng.normal(size=(len(sizes), 8)) * 50.0
+    return centres[which] + rng.normal(size=(len(which), 8)), which
+
+
+def test_without_a_model_the_first_songs_cover_every_cluster_even_a_small_one():
+    points, which = clusters([60, 30, 6, 4])
+    for seed in range(5):
+        order = teaching_order(points, np.zeros(len(points), dtype=bool), seed=seed)
+        assert sorted(order) == list(range(len(points)))
+        assert set(which[order[:4]]) == {0, 1, 2, 3}  # file order would take 60 songs of one
+
+
+def test_without_a_model_labelled_clusters_are_left_for_the_others():
+    points, which = clusters([20, 20, 20])
+    labelled = which == 0
+    order = teaching_order(points, labelled, seed=0)
+    assert set(order) == set(np.flatnonzero(~labelled))
+    assert set(which[order[:2]]) == {1, 2}
+
+
+def test_with_a_model_unsure_songs_unlike_the_labelled_ones_come_first():
+    points, which = clusters([20, 20, 20])
+    labelled = np.zeros(60, dtype=bool)
+    labelled[[0, 1, 20]] = True  # clusters 0 and 1 heard, cluster 2 not
+    uncertainty = np.full(60, 0.1)
+    uncertainty[which == 0] = 0.9  # unsure, in a cluster already heard
+    uncertainty[which == 2] = 0.5  # less unsure, unheard
+    uncertainty[21] = 0.0  # sure of it: never drawn while any song is in doubt
+    firsts, seconds = [], []
+    for seed in range(40):
+        order = teaching_order(points, labelled, uncertainty, seed)
+        firsts.append(which[order[0]])
+        seconds.append(which[order[1]])
+        assert order.index(21) >= PICKED_APART
+    assert firsts.count(2) == 40  # unsure enough, and unlike anything labelled
+    # one of cluster 2 drawn counts as heard: the doubt of cluster 0 now weighs most
+    assert seconds.count(0) > 20 and seconds.count(1) < 4
+
+
+def test_the_last_few_songs_are_ordered_too():
+    points, _ = clusters([3, 2])
+    labelled = np.array([True, False, False, True, False])
+    assert sorted(teaching_order(points, labelled, np.full(5, 0.5))) == [1, 2, 4]
+    assert teaching_order(points, np.ones(5, dtype=bool)) == []
+
+
+def test_the_teaching_order_is_fixed_by_its_seed_and_picks_apart_then_by_score():
+    points, _ = clusters([40, 40])
+    labelled = np.zeros(80, dtype=bool)
+    first = teaching_order(points, labelled, seed=3)
+    assert teaching_order(points, labelled, seed=3) == first
+    assert teaching_order(points, labelled, seed=4) != first
+    uncertainty = np.linspace(0, 1, 80)
+    scored = teaching_order(points, labelled, uncertainty)
+    assert len(scored) == 80 and len(set(scored)) == 80
+    assert PICKED_APART < 80
+
+
+def test_spread_points_keep_distances_roughly():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(50, 400))
+    projected = spread_points(z)
+    assert projected.shape == (50, 64)
+    far = np.linalg.norm(z[0] - z[1:], axis=1)
+    near = np.linalg.norm(projected[0] - projected[1:], axis=1)
+    assert np.all(np.abs(near / far - 1) < 0.5)

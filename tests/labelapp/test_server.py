@@ -39,7 +39,9 @@ def songs_csv(tmp_path, write_audio) -> Path:
 
 @pytest.fixture
 def server(songs_csv, tmp_path):
-    session, _ = open_session(songs_csv, ["mood"], cache_dir=tmp_path / "cache", progress=False)
+    session, _ = open_session(
+        songs_csv, ["mood"], learn=False, cache_dir=tmp_path / "cache", progress=False
+    )
     with LabelServer(session) as running:
         yield running
 
@@ -106,7 +108,9 @@ def test_concurrent_saves_all_reach_the_csv(server, songs_csv):
 
 
 def test_a_port_in_use_is_a_clear_error(server, songs_csv, tmp_path):
-    session, _ = open_session(songs_csv, ["mood"], cache_dir=tmp_path / "cache", progress=False)
+    session, _ = open_session(
+        songs_csv, ["mood"], learn=False, cache_dir=tmp_path / "cache", progress=False
+    )
     with pytest.raises(ParameterError, match=f"cannot serve on 127.0.0.1:{server.port}"):
         LabelServer(session, server.port)
     session.close()

@@ -58,7 +58,11 @@ def served(tmp_path_factory):
     table.write()
     (root / "secret.txt").write_text(SECRET, encoding="utf-8")
     session, _ = open_session(
-        root / "songs.csv", ["mood=mellow,not mellow"], cache_dir=root / "cache", progress=False
+        root / "songs.csv",
+        ["mood=mellow,not mellow"],
+        learn=False,
+        cache_dir=root / "cache",
+        progress=False,
     )
     with LabelServer(session) as server:
         yield {

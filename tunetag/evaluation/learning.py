@@ -82,12 +82,26 @@ def learning_curve(
     found = {"metric": metric, "points": points, "gain_per_doubling": None}
     found |= {"more_labels": MORE_LABELS, "gain_more_labels": None}
     usable = [p for p in points if p["songs"] > 0]
-    if len({p["songs"] for p in usable}) >= 2:
-        slope = np.polyfit(np.log2([p["songs"] for p in usable]), [p["mean"] for p in usable], 1)[0]
+    slope = gain_per_doubling([p["songs"] for p in usable], [p["mean"] for p in usable])
+    if slope is not None:
         largest = max(p["songs"] for p in usable)
-        found["gain_per_doubling"] = float(slope)
-        found["gain_more_labels"] = float(slope * np.log2((largest + MORE_LABELS) / largest))
+        found["gain_per_doubling"] = slope
+        found["gain_more_labels"] = gain_of_more_labels(slope, largest)
     return found
+
+
+def gain_per_doubling(songs: Sequence[int], means: Sequence[float]) -> float | None:
+    """The slope of the mean score against log2(labelled songs): what one doubling of the
+    labels adds. None with fewer than two different song counts."""
+    if len(set(songs)) < 2:
+        return None
+    return float(np.polyfit(np.log2(songs), means, 1)[0])
+
+
+def gain_of_more_labels(slope: float, songs: int, more: int = MORE_LABELS) -> float:
+    """What ``more`` labels likely add to a model of ``songs`` labelled songs, at ``slope``
+    per doubling (`gain_per_doubling`)."""
+    return float(slope * np.log2((songs + more) / songs))
 
 
 def curve_sentence(curve: Mapping) -> str:

@@ -92,13 +92,25 @@ def create_app(session: LabelSession) -> Starlette:
             raise ParameterError('send {"task": "<column>", "labels": ["<label>", ...]}')
         song_id = request.path_params["song_id"]
         await _in_thread(session.store.set_labels, song_id, task, labels)
+        session.labels_changed()
         return await _song_and_state(song_id)
 
     async def undo(request: Request) -> Response:
         if not session.store.can_undo:
             return _error(409, "nothing to undo")
         song_id = await _in_thread(session.store.undo)
+        session.labels_changed()
         return await _song_and_state(song_id)
+
+    def live(request: Request) -> Response:
+        if session.live is None:
+            return _error(409, "this page does not learn (started with --no-learn)")
+        return JSONResponse({"live": session.live_summary(), "keep": session.keeper.status()})
+
+    def keep(request: Request) -> Response:
+        if session.keeper is None:
+            return _error(409, "this page does not learn (started with --no-learn)")
+        return JSONResponse({"keep": session.keeper.start()})
 
     async def _song_and_state(song_id: int) -> Response:
         found = await _in_thread(lambda: {"song": session.song(song_id), "state": session.state()})
@@ -120,6 +132,8 @@ def create_app(session: LabelSession) -> Starlette:
         Route("/api/songs/{song_id:int}", song),
         Route("/api/songs/{song_id:int}/labels", set_labels, methods=["POST"]),
         Route("/api/undo", undo, methods=["POST"]),
+        Route("/api/live", live),
+        Route("/api/keep", keep, methods=["POST"]),
         Route("/audio/{song_id:int}", audio),
         Route("/image/{song_id:int}", image),
     ]

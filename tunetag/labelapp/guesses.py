@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tunetag.library.tasks import Task
 from tunetag.runs.classify import classify_songs
 
 
@@ -20,7 +19,7 @@ class ModelGuesses:
     uncertainty: dict[int, float]  # song id -> mean uncertainty over the run's tasks
 
 
-def task_uncertainty(task: Task, probabilities: np.ndarray) -> np.ndarray:
+def task_uncertainty(multilabel: bool, probabilities: np.ndarray) -> np.ndarray:
     """How unsure a model is of each song in one task, scaled to 0 (sure) .. 1 (a coin toss).
 
     Single-label: one minus the top probability, scaled so that a uniform guess is 1.
@@ -28,8 +27,8 @@ def task_uncertainty(task: Task, probabilities: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    task : Task
-        The run's task: its classes are the columns of ``probabilities``.
+    multilabel : bool
+        Whether the task is multi-label.
     probabilities : np.ndarray, shape (songs, classes)
 
     Returns
@@ -37,7 +36,7 @@ def task_uncertainty(task: Task, probabilities: np.ndarray) -> np.ndarray:
     np.ndarray, shape (songs,)
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    if task.multilabel:
+    if multilabel:
         return (1.0 - np.abs(2.0 * probabilities - 1.0)).mean(axis=1)
     n_classes = probabilities.shape[1]
     return (1.0 - probabilities.max(axis=1)) * n_classes / (n_classes - 1)
@@ -73,7 +72,7 @@ def guess_songs(
     unsure = np.zeros(len(scored.paths))
     for task in scored.tasks:
         probs = scored.probabilities[task.name]
-        unsure += task_uncertainty(task, probs) / len(scored.tasks)
+        unsure += task_uncertainty(task.multilabel, probs) / len(scored.tasks)
         for path, row in zip(scored.paths, probs, strict=True):
             song = probabilities.setdefault(ids_by_path[path], {})
             song[task.name] = {

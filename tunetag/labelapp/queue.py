@@ -5,9 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from tunetag.errors import ParameterError
 
-ORDERS = ("file", "shuffle", "uncertain")  # CSV order, seeded shuffle, least sure model first
+# CSV order, seeded shuffle, least sure model first, and the songs that teach the most
+ORDERS = ("file", "shuffle", "uncertain", "teach")
+TEACH = "teach"
+PROJECTED_DIMENSIONS = 64  # distances between songs are measured in a random projection
+PICKED_APART = 32  # songs the teaching order spreads one by one; the rest follow by score
 
 
 def label_queue(
@@ -17,6 +23,7 @@ def label_queue(
     *,
     seed: int = 0,
     uncertainty: dict[int, float] | None = None,
+    teaching: Sequence[int] | None = None,
 ) -> list[int]:
     """Songs in the order to label them.
 
@@ -38,6 +45,9 @@ def label_queue(
     uncertainty : dict of int to float, optional
         Song id -> how unsure the model is, 0 (sure) to 1; needed for ``"uncertain"``.
         Songs without a score go last.
+    teaching : sequence of int, optional
+        Song ids in `teaching_order`; needed for ``"teach"``. Songs missing from it (not
+        yet prepared for the live model) follow in CSV order.
 
     Returns
     -------
@@ -52,4 +62,94 @@ def label_queue(
         if uncertainty is None:
             raise ParameterError("the 'uncertain' order needs a trained run (--run RUN)")
         ordered.sort(key=lambda song_id: -uncertainty.get(song_id, -1.0))
+    elif order == TEACH:
+        if teaching is None:
+            raise ParameterError("the 'teach' order needs the live model's teaching order")
+        rank = {song_id: k for k, song_id in enumerate(teaching)}
+        ordered.sort(key=lambda song_id: rank.get(song_id, len(rank)))
     return sorted(ordered, key=is_complete)
+
+
+def spread_points(z: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Songs' standardised summaries (songs, d) projected to `PROJECTED_DIMENSIONS` by a
+    fixed random Gaussian matrix: distances stay nearly the same (Johnson-Lindenstrauss) at
+    a small share of the cost, which matters on a library of thousands of songs."""
+    rng = np.random.default_rng(seed)
+    projection = rng.normal(size=(z.shape[1], PROJECTED_DIMENSIONS)) / np.sqrt(PROJECTED_DIMENSIONS)
+    return z @ projection
+
+
+def teaching_order(
+    points: np.ndarray,
+    labelled: np.ndarray,
+    uncertainty: np.ndarray | None = None,
+    seed: int = 0,
+) -> list[int]:
+    """Rows of the unlabelled songs, the one whose label would teach the model most first.
+
+    k-means++ seeding, weighted by the model's doubt: each next song is drawn at random
+    with probability proportional to (its uncertainty x its distance to the nearest song
+    labelled or drawn so far) squared. Without a model yet (``uncertainty`` None) that is
+    plain k-means++, so the first labels cover the library; with one, a song is worth
+    asking about when the model is unsure of it *and* nothing like it has been labelled
+    (uncertainty alone keeps asking along the model's boundary, where many songs are
+    alike). Drawn, not taken best first: the single farthest, most doubtful song is often
+    an oddity that teaches little (the same reason BADGE, Ash et al. 2020, samples its
+    batches this way). The first `PICKED_APART` songs are drawn one by one, each counting
+    as labelled for the next, so a person who labels several before the next refit does
+    not get the same corner of the library twice; the rest follow by their weight.
+
+    Parameters
+    ----------
+    points : ndarray, shape (songs, p)
+        The songs in a space where distance means unlike (see `spread_points`).
+    labelled : ndarray of bool, shape (songs,)
+    uncertainty : ndarray, shape (songs,), optional
+        0 (sure) .. 1 (a coin toss), from the live model.
+    seed : int
+        Seed of the draws (give each fit its own, or every fit draws at the same quantile).
+    """
+    labelled = np.asarray(labelled, dtype=bool)
+    candidates = np.flatnonzero(~labelled)
+    if candidates.size == 0:
+        return []
+    rng = np.random.default_rng(seed)
+    nearest = _squared_distance_to(points[candidates], points[labelled])
+    doubt = (
+        np.ones(candidates.size)
+        if uncertainty is None
+        else np.asarray(uncertainty, dtype=float)[candidates]
+    )
+    left = np.ones(candidates.size, dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(PICKED_APART, candidates.size)):
+        choices = np.flatnonzero(left)
+        weights = _weights(nearest[choices], doubt[choices])
+        k = int(rng.choice(choices, p=weights / weights.sum()))
+        picked.append(k)
+        left[k] = False
+        nearest = np.minimum(
+            nearest, _squared_distance_to(points[candidates], points[[candidates[k]]])
+        )
+    rest = np.flatnonzero(left)
+    if rest.size:
+        rest = rest[np.argsort(-_weights(nearest[rest], doubt[rest]), kind="stable")]
+    return [int(candidates[k]) for k in [*picked, *rest]]
+
+
+def _weights(nearest: np.ndarray, doubt: np.ndarray) -> np.ndarray:
+    """(doubt x distance to the nearest labelled song) squared, every song alike where none
+    is labelled yet, and never all zero (a model sure of every song: distance alone)."""
+    squared = np.ones_like(nearest) if np.isinf(nearest).any() else nearest
+    weights = doubt**2 * squared
+    if weights.sum() <= 0:
+        weights = squared if squared.sum() > 0 else np.ones_like(squared)
+    return weights
+
+
+def _squared_distance_to(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Each point's squared distance to the nearest of ``others`` (inf when there are none)."""
+    if len(others) == 0:
+        return np.full(len(points), np.inf)
+    squared = (points**2).sum(axis=1)[:, None] + (others**2).sum(axis=1)[None, :]
+    return np.maximum(squared - 2.0 * points @ others.T, 0.0).min(axis=1)

@@ -45,6 +45,9 @@ class LabelServer:
             raise ParameterError(
                 f"cannot serve on {HOST}:{port} ({exc.strerror}); leave --port out for a free one"
             ) from exc
+        # listening at once: a request sent as soon as the URL is printed waits in the
+        # backlog until uvicorn serves, instead of being refused
+        self._socket.listen(128)
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(
             create_app(session), log_level="warning", access_log=False, lifespan="off"
@@ -59,6 +62,7 @@ class LabelServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl+C (or `stop` from another thread)."""
+        self.session.start_learning()
         try:
             self._server.run(sockets=[self._socket])
         finally:
@@ -94,8 +98,9 @@ def label(
     tasks: list[str] | None = None,
     *,
     multi_label: set[str] | frozenset[str] = frozenset(),
-    order: str = "file",
+    order: str | None = None,
     run: str | Path | None = None,
+    learn: bool = True,
     seed: int = 0,
     port: int = 0,
     open_browser: bool = False,
@@ -117,12 +122,18 @@ def label(
         song holds yet [default: mood and genre].
     multi_label : set of str
         Columns where a song may hold several labels.
-    order : {"file", "shuffle", "uncertain"}
-        The order of the unlabelled songs; ``"uncertain"`` (least sure first) needs ``run``.
+    order : {"file", "shuffle", "uncertain", "teach"}, optional
+        The order of the unlabelled songs: ``"teach"`` (the songs the live model learns most
+        from first) by default when learning, else ``"file"``; ``"uncertain"`` (least sure
+        first) needs ``run`` or learning.
     run : path-like, optional
-        A trained run whose guesses are shown beside each song.
+        A trained run whose guesses are shown beside each song (until the live model has
+        its own).
+    learn : bool
+        Learn while labelling: the page prepares every song, refits after each label, shows
+        the live score, and keeps the model as a run folder on request.
     seed : int
-        Seed of the ``"shuffle"`` order.
+        Seed of the ``"shuffle"`` and ``"teach"`` orders.
     port : int
         Port on 127.0.0.1; 0 picks a free one.
     open_browser : bool
@@ -137,6 +148,7 @@ def label(
         multi_label=multi_label,
         order=order,
         run=run,
+        learn=learn,
         seed=seed,
         cache_dir=cache_dir,
         executor=executor,
@@ -149,6 +161,10 @@ def label(
     print(f"labelling {session.store.csv_path}: {left} of {len(session.store)} songs to label")
     print(f"open {server.url}")
     print("every label is saved at once; stop with Ctrl+C")
+    if learn:
+        print(
+            f"learning as you label ({session.order} order): press K on the page to keep the model"
+        )
     if open_browser:
         webbrowser.open(server.url)
     server.serve_forever()

@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING
 
 from tunetag.audio.window import window_bounds
 from tunetag.config import FeatureConfig, default_cache_dir
-from tunetag.errors import TunetagError
+from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.cache import FeatureCache
 from tunetag.labelapp.media import BROWSER_TYPES, spectrogram_png
-from tunetag.labelapp.queue import label_queue
+from tunetag.labelapp.queue import TEACH, label_queue
 from tunetag.labelapp.store import LabelStore, parse_task
 from tunetag.library.metadata import read_metadata
 
 if TYPE_CHECKING:
     from tunetag.labelapp.guesses import ModelGuesses
+    from tunetag.labelapp.keep import Keeper
+    from tunetag.labelapp.live import LiveLearner
 
 PREFETCHED_SONGS = 2  # spectrograms made ahead of the person, so the next song shows at once
 
@@ -47,6 +49,14 @@ class LabelSession:
         A trained run's probabilities per song.
     run : str, optional
         The run folder the guesses come from, as given.
+    present : list of int
+        The songs whose files exist (the queue's songs).
+    live : LiveLearner, optional
+        The model learning while the person labels; its guesses replace a run's.
+    keeper : Keeper, optional
+        Writes the live model as a run folder when asked.
+    seed : int
+        Seed of the shuffle and teach orders.
     """
 
     store: LabelStore
@@ -57,6 +67,10 @@ class LabelSession:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     guesses: ModelGuesses | None = None
     run: str | None = None
+    present: list[int] = field(default_factory=list)
+    live: LiveLearner | None = None
+    keeper: Keeper | None = None
+    seed: int = 0
     _prefetch: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="tunetag-prefetch")
     )
@@ -82,12 +96,56 @@ class LabelSession:
                 }
                 for task in store.tasks
             ],
-            "queue": list(self.queue),
+            "queue": self.current_queue(),
             "total": len(store),
             "complete": store.complete_count(),
             "progress": store.progress(),
             "can_undo": store.can_undo,
+            "live": self.live_summary(),
+            "keep": self.keeper.status() if self.keeper else None,
         }
+
+    def live_summary(self) -> dict | None:
+        """The live model's state for the page, each doubted label with its song's title;
+        None when the page does not learn."""
+        if self.live is None:
+            return None
+        summary = self.live.state.summary()
+        for doubt in summary["doubts"]:
+            row = self.store.row(doubt["song"])
+            doubt["title"] = row.get("title") or Path(row["path"]).stem
+        return summary
+
+    def current_queue(self) -> list[int]:
+        """The queue in the order's newest form: the teach and uncertain orders follow the
+        live model's latest fit (the first queue, before any, stays as it was)."""
+        if self.live is None or self.live.state.version == 0:
+            return list(self.queue)
+        if self.order not in (TEACH, "uncertain"):
+            return list(self.queue)
+        state = self.live.state
+        uncertainty = state.uncertainty or (self.guesses.uncertainty if self.guesses else {})
+        return label_queue(
+            self.present,
+            self.store.is_complete,
+            self.order,
+            seed=self.seed,
+            uncertainty=uncertainty,
+            teaching=state.teaching,
+        )
+
+    def labels_changed(self) -> None:
+        """Tell the live model a label was saved or undone (it refits in the background)."""
+        if self.live is not None:
+            self.live.labels_changed()
+
+    def guess(self, song_id: int) -> dict | None:
+        """The newest guess per task: the live model's where it has fitted the task, else
+        the run's."""
+        found = dict(self.guesses.probabilities.get(song_id, {})) if self.guesses else {}
+        if self.live is not None:
+            found |= self.live.state.guesses.get(song_id, {})
+        return found or None
 
     def song(self, song_id: int) -> dict:
         """What the page shows of one song; starts making the next songs' spectrograms."""
@@ -108,7 +166,7 @@ class LabelSession:
             "duration_s": round(duration_s, 3),
             "window": {"start_s": round(start_s, 3), "end_s": round(end_s, 3)},
             "labels": self.store.labels(song_id),
-            "guess": self.guesses.probabilities.get(song_id) if self.guesses else None,
+            "guess": self.guess(song_id),
             "audio_url": f"/audio/{song_id}{query}",
             "image_url": f"/image/{song_id}{query}",
             "audio_note": _audio_note(path),
@@ -118,9 +176,16 @@ class LabelSession:
         """The PNG of a song's analysed window."""
         return spectrogram_png(self.store.audio_path(song_id), self.features, self.feature_cache)
 
+    def start_learning(self) -> None:
+        """Start preparing songs and fitting the live model (when the page is served)."""
+        if self.live is not None:
+            self.live.start()
+
     def close(self) -> None:
-        """Stop making spectrograms ahead."""
+        """Stop making spectrograms ahead, and the live model."""
         self._prefetch.shutdown(wait=False, cancel_futures=True)
+        if self.live is not None:
+            self.live.close()
 
     def _prefetch_after(self, song_id: int) -> None:
         if song_id not in self.queue:
@@ -139,8 +204,9 @@ def open_session(
     tasks: list[str],
     *,
     multi_label: set[str] | frozenset[str] = frozenset(),
-    order: str = "file",
+    order: str | None = None,
     run: str | Path | None = None,
+    learn: bool = True,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     executor: Executor | None = None,
@@ -157,22 +223,33 @@ def open_session(
         before any song holds them).
     multi_label : set of str
         Columns where a song may hold several labels.
-    order : {"file", "shuffle", "uncertain"}
-        See `tunetag.labelapp.queue.label_queue`; ``"uncertain"`` needs ``run``.
+    order : {"file", "shuffle", "uncertain", "teach"}, optional
+        See `tunetag.labelapp.queue.label_queue`; ``"uncertain"`` needs ``run`` or
+        ``learn``, ``"teach"`` needs ``learn`` [default: teach when learning, else file].
     run : path-like, optional
-        A trained run: its guesses are shown and its spectrogram settings used.
+        A trained run: its guesses are shown (until the live model has its own) and its
+        spectrogram settings used.
+    learn : bool
+        Learn while the person labels (`tunetag.labelapp.live.LiveLearner`, started when
+        the page is served) and offer to keep the model as a run folder.
     seed : int
-        Seed of the ``"shuffle"`` order.
+        Seed of the ``"shuffle"`` and ``"teach"`` orders and of the live model's folds.
     cache_dir : path-like, optional
         tunetag's cache [default: $TUNETAG_CACHE or ~/.cache/tunetag].
     executor, progress
-        Where and how visibly a run scores the songs (see `tunetag.runs.classify.classify_songs`).
+        Where and how visibly a run scores the songs (see `tunetag.runs.classify.classify_songs`);
+        the executor also prepares the live model's songs.
 
     Returns
     -------
     (LabelSession, dict of int to str)
         The session, and the songs left out of the queue -> why (their files are missing).
     """
+    order = order or (TEACH if learn else "file")
+    if not learn and order == TEACH:
+        raise ParameterError("the 'teach' order follows the live model: leave --no-learn out")
+    if not learn and order == "uncertain" and run is None:
+        raise ParameterError("the 'uncertain' order needs a trained run (--run RUN) or learning")
     store = LabelStore(csv_path, [parse_task(spec) for spec in tasks], multi_label)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     skipped = {
@@ -195,11 +272,26 @@ def open_session(
         store.is_complete,
         order,
         seed=seed,
-        uncertainty=guesses.uncertainty if guesses else ({} if run else None),
+        uncertainty=guesses.uncertainty if guesses else {},
+        teaching=[],
     )
     session = LabelSession(
-        store, queue, order, features, cache, guesses=guesses, run=None if run is None else str(run)
+        store,
+        queue,
+        order,
+        features,
+        cache,
+        guesses=guesses,
+        run=None if run is None else str(run),
+        present=present,
+        seed=seed,
     )
+    if learn:
+        from tunetag.labelapp.keep import Keeper  # loads torch and scikit-learn: only to learn
+        from tunetag.labelapp.live import LiveLearner
+
+        session.live = LiveLearner(store, present, cache, executor=executor, seed=seed)
+        session.keeper = Keeper(store.csv_path, [task.name for task in store.tasks], cache, seed)
     return session, skipped
 
 

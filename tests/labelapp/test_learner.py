@@ -1,0 +1,94 @@
+"""The page's live model: a probe on every labelled song, its held-out score and doubts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tunetag.labelapp.learner import DOUBT_PROBABILITY, LIVE_C_GRID, doubted_labels, fit_task
+
+CLASSES = ["mellow", "lively", "dark"]  # "dark" is offered, no song holds it
+
+
+def two_moods(n: int, seed: int = 0) -> tuple[np.ndarray, list[list[str]]]:
+    """Standardised-looking summaries where two columns tell mellow from lively."""
+    rng = np.random.default_rng(seed)
+    lively = np.arange(n) % 2 == 1
+    z = rng.normal(size=(n, 30))
+    z[:, :2] += 3.0 * lively[:, None]
+    return z, [["lively"] if is_lively else ["mellow"] for is_lively in lively]
+
+
+def test_a_clear_task_scores_high_on_held_out_songs_and_guesses_the_unlabelled():
+    z, labels = two_moods(80)
+    given = [song if k < 60 else [] for k, song in enumerate(labels)]
+
+    fit = fit_task(z, given, CLASSES, multi_label=False)
+
+    assert fit.labelled.tolist() == list(range(60))
+    assert fit.c in LIVE_C_GRID and len(fit.fold_scores) == 5
+    assert fit.score > 0.9 and fit.interval[0] <= fit.score <= fit.interval[1]
+    assert fit.probabilities.shape == (80, 3) and np.allclose(fit.probabilities.sum(axis=1), 1)
+    assert np.all(fit.probabilities[:, 2] == 0)  # no song is dark: never guessed
+    guessed = np.array(CLASSES)[fit.probabilities[60:].argmax(axis=1)]
+    assert (guessed == np.array([song[0] for song in labels[60:]])).mean() > 0.9
+    assert fit.held_out.shape == (60, 3)
+
+
+def test_held_out_guesses_come_from_models_that_never_saw_the_song():
+    """A song whose label contradicts its sound is doubted: a model that had seen it would
+    have learnt it (weak penalty), one that had not finds it unlikely."""
+    z, labels = two_moods(60, seed=1)
+    labels[7] = ["lively" if labels[7] == ["mellow"] else "mellow"]
+
+    fit = fit_task(z, labels, CLASSES, multi_label=False)
+    doubts = doubted_labels(fit, labels)
+
+    assert doubts and doubts[0][0] == 7 and doubts[0][1] == labels[7][0]
+    assert all(p < DOUBT_PROBABILITY for _, _, p in doubts)
+    assert [p for *_, p in doubts] == sorted(p for *_, p in doubts)
+
+
+def test_few_songs_get_a_model_but_no_score():
+    z, labels = two_moods(6)
+    fit = fit_task(z, labels, CLASSES, multi_label=False)
+    assert fit.score is None and fit.interval is None and fit.held_out is None
+    assert fit.probabilities.shape == (6, 3)
+    assert doubted_labels(fit, labels) == []
+
+
+def test_one_class_is_certain_and_no_label_is_no_model():
+    z, _ = two_moods(20)
+    only_mellow = [["mellow"]] * 5 + [[]] * 15
+    fit = fit_task(z, only_mellow, CLASSES, multi_label=False)
+    assert np.all(fit.probabilities[:, 0] == 1.0) and fit.score is None
+    assert fit_task(z, [[]] * 20, CLASSES, multi_label=False) is None
+
+
+def test_multi_label_fits_a_probe_per_class():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(80, 20))
+    vocal, calm = rng.random(80) < 0.5, rng.random(80) < 0.5
+    z[:, 0] += 3.0 * vocal
+    z[:, 1] += 3.0 * calm
+    labels = [
+        [name for name, on in (("vocal", v), ("calm", c)) if on] or ["none"]
+        for v, c in zip(vocal, calm, strict=True)
+    ]
+
+    fit = fit_task(z, labels, ["vocal", "calm", "none"], multi_label=True)
+
+    assert fit.multi_label and fit.probabilities.shape == (80, 3)
+    assert ((fit.probabilities[:, 0] > 0.5) == vocal).mean() > 0.9
+    assert ((fit.probabilities[:, 1] > 0.5) == calm).mean() > 0.9
+    assert fit.score > 0.8 and len(fit.fold_scores) == 5
+
+
+@pytest.mark.parametrize("n", [10, 40])
+def test_the_fit_depends_on_the_labels_it_is_given_only(n):
+    z, labels = two_moods(n + 20, seed=3)
+    given = [song if k < n else [] for k, song in enumerate(labels)]
+    first = fit_task(z, given, CLASSES, multi_label=False, seed=4)
+    again = fit_task(z, given, CLASSES, multi_label=False, seed=4)
+    np.testing.assert_array_equal(first.probabilities, again.probabilities)
+    assert first.fold_scores == again.fold_scores

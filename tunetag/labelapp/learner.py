@@ -1,0 +1,184 @@
+"""The page's live model: a probe refitted after every label, quick enough to follow a person.
+
+The ``auto`` model's full choice (every view, stack, three draws of inner folds) takes
+seconds to minutes; the page cannot wait for it after each label. So the live model is one
+of its candidates, the class-balanced logistic regression on every view (``probe:all``,
+the one ``auto`` chose most on real recordings), with C chosen over a coarser grid by the
+same inner folds. The same folds' held-out guesses give, for free, the live score (each
+labelled song guessed by a model that never saw it) and the labels the model most doubts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, softmax
+
+from tunetag.evaluation.learning import fold_interval
+from tunetag.models.logreg import (
+    C_GRID,
+    FALLBACK_C,
+    fit_probe,
+    fold_log_losses,
+    fold_scores,
+    inner_folds,
+    lowest_loss,
+    out_of_fold_logits,
+    probe_logits,
+    quiet_fits,
+)
+
+LIVE_C_GRID = C_GRID[::2]  # 1e-4 .. 1e2, a decade apart: half of auto's grid, twice as fast
+DOUBT_PROBABILITY = 0.1  # a label whose held-out probability is below this is worth a re-listen
+
+
+@dataclass(frozen=True)
+class TaskFit:
+    """One task's live model, fitted on the labelled songs.
+
+    Attributes
+    ----------
+    probabilities : ndarray, shape (songs, classes)
+        Every song's probability of each class of ``classes`` (a sigmoid per class for a
+        multi-label task); a class no labelled song holds gets 0.
+    labelled : ndarray of int
+        Rows of the labelled songs.
+    held_out : ndarray, shape (len(labelled), classes), or None
+        Each labelled song's probabilities from the inner fold that left it out; None when
+        the songs are too few for folds.
+    fold_scores : tuple of float
+        Balanced accuracy of each inner fold (for a multi-label task, the mean over classes
+        of each class's balanced accuracy); empty without folds.
+    c : float or None
+        The inverse regularisation strength used (per class for multi-label: the first).
+    """
+
+    classes: tuple[str, ...]
+    multi_label: bool
+    probabilities: np.ndarray
+    labelled: np.ndarray
+    held_out: np.ndarray | None
+    fold_scores: tuple[float, ...]
+    c: float | None
+
+    @property
+    def score(self) -> float | None:
+        """The mean of the folds' balanced accuracies, or None without folds."""
+        return float(np.mean(self.fold_scores)) if self.fold_scores else None
+
+    @property
+    def interval(self) -> list[float] | None:
+        """The 95 % interval of that mean over the folds (`fold_interval`)."""
+        return fold_interval(self.fold_scores)
+
+
+def fit_task(
+    z: np.ndarray,
+    labels: Sequence[Sequence[str]],
+    classes: Sequence[str],
+    multi_label: bool,
+    seed: int = 0,
+) -> TaskFit | None:
+    """The live model of one task, or None when no song is labelled.
+
+    Parameters
+    ----------
+    z : ndarray, shape (songs, d)
+        Standardised summaries of every prepared song.
+    labels : sequence of sequence of str
+        Each song's labels in this task (empty: unlabelled).
+    classes : sequence of str
+        The task's classes, in the order the page shows them.
+    multi_label : bool
+        Whether a song may hold several classes.
+    seed : int
+        Seed of the inner folds and of every fit.
+    """
+    rows = np.array([k for k, given in enumerate(labels) if given], dtype=int)
+    if rows.size == 0:
+        return None
+    holds = np.array([[c in labels[k] for c in classes] for k in rows], dtype=bool)
+    with quiet_fits():
+        if multi_label:
+            return _fit_multi_label(z, rows, holds, tuple(classes), seed)
+        return _fit_single_label(z, rows, holds.argmax(axis=1), tuple(classes), seed)
+
+
+def doubted_labels(fit: TaskFit, labels: Sequence[Sequence[str]]) -> list[tuple[int, str, float]]:
+    """Labelled songs whose given class the held-out model finds unlikely, most doubted
+    first: ``(row, class, its held-out probability)``, probability below `DOUBT_PROBABILITY`
+    (for a multi-label task, also a class left out that the model finds nearly certain)."""
+    if fit.held_out is None:
+        return []
+    found = []
+    for row, probabilities in zip(fit.labelled, fit.held_out, strict=True):
+        for c, p in zip(fit.classes, probabilities, strict=True):
+            given = c in labels[row]
+            doubt = p if given else 1.0 - p
+            if (given or fit.multi_label) and doubt < DOUBT_PROBABILITY:
+                found.append((int(row), c, float(doubt)))
+    return sorted(found, key=lambda item: item[2])
+
+
+def _fit_single_label(
+    z: np.ndarray, rows: np.ndarray, y: np.ndarray, classes: tuple[str, ...], seed: int
+) -> TaskFit:
+    """A class-balanced probe over the classes the labelled songs hold."""
+    seen = np.unique(y)
+    probabilities = np.zeros((len(z), len(classes)))
+    if seen.size == 1:
+        probabilities[:, seen[0]] = 1.0
+        return TaskFit(classes, False, probabilities, rows, None, (), None)
+    local = np.searchsorted(seen, y)
+    c, logits, scores = _choose_c(z[rows], local, seed)
+    held_out = None
+    if logits is not None:
+        held_out = np.zeros((len(rows), len(classes)))
+        held_out[:, seen] = softmax(logits, axis=1)
+    weight, bias = probe_logits(fit_probe(z[rows], local, c, seed))
+    probabilities[:, seen] = softmax(z @ weight.T + bias, axis=1)
+    return TaskFit(classes, False, probabilities, rows, held_out, scores, c)
+
+
+def _fit_multi_label(
+    z: np.ndarray, rows: np.ndarray, holds: np.ndarray, classes: tuple[str, ...], seed: int
+) -> TaskFit:
+    """A binary probe per class, each with its own C; the task's fold scores are the mean
+    over the classes that had folds."""
+    probabilities = np.zeros((len(z), len(classes)))
+    held_out = np.full((len(rows), len(classes)), np.nan)
+    per_class_scores, cs = [], []
+    for k in range(len(classes)):
+        column = holds[:, k].astype(int)
+        if np.unique(column).size == 1:
+            probabilities[:, k] = float(column[0])
+            held_out[:, k] = float(column[0])
+            continue
+        c, logits, scores = _choose_c(z[rows], column, seed)
+        cs.append(c)
+        if logits is not None:
+            held_out[:, k] = softmax(logits, axis=1)[:, 1]
+            per_class_scores.append(scores)
+        model = fit_probe(z[rows], column, c, seed)
+        probabilities[:, k] = expit(z @ model.coef_[0] + model.intercept_[0])
+    folds = min((len(s) for s in per_class_scores), default=0)
+    scores = tuple(float(np.mean([s[i] for s in per_class_scores])) for i in range(folds))
+    usable = held_out if per_class_scores and not np.isnan(held_out).any() else None
+    return TaskFit(classes, True, probabilities, rows, usable, scores, cs[0] if cs else None)
+
+
+def _choose_c(
+    z: np.ndarray, y: np.ndarray, seed: int
+) -> tuple[float, np.ndarray | None, tuple[float, ...]]:
+    """C of `LIVE_C_GRID` by the lowest balanced log loss over the inner folds, with the
+    held-out logits (songs, classes) and fold scores at that C; `FALLBACK_C` and no
+    held-out guesses when the songs are too few for folds."""
+    folds = inner_folds(y, seed)
+    if not folds:
+        return FALLBACK_C, None, ()
+    logits = out_of_fold_logits(z, y, folds, LIVE_C_GRID, seed)
+    best = lowest_loss(fold_log_losses(y, logits, folds))
+    scores = fold_scores(y, logits[best][None], folds)[0]
+    return LIVE_C_GRID[best], logits[best], tuple(float(s) for s in scores)

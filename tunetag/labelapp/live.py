@@ -1,0 +1,297 @@
+"""The page's model, learning in the background while the person labels.
+
+Two threads, so that no keypress or save ever waits on them: one prepares every song's
+features for the live model (the ``auto`` model's views, cached as ``tunetag extract``
+caches them, in a process pool), the other refits the live model (`learner.fit_task`)
+whenever labels or prepared songs changed since its last fit. Labels that arrive during a
+fit are taken by the next one. What the page reads is an immutable `LiveState`, replaced
+whole after each fit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from tunetag.config import FeatureConfig
+from tunetag.errors import TunetagError
+from tunetag.evaluation.learning import MORE_LABELS, gain_of_more_labels, gain_per_doubling
+from tunetag.features.extract import stream_extract
+from tunetag.labelapp.guesses import task_uncertainty
+from tunetag.labelapp.learner import TaskFit, doubted_labels, fit_task
+from tunetag.labelapp.queue import spread_points, teaching_order
+from tunetag.labelapp.store import LabelStore
+from tunetag.models.auto import AutoProbe
+from tunetag.models.inputs import load_views, summary_statistics
+
+LIVE_FEATURES: FeatureConfig = AutoProbe.features  # what `auto` reads, at its predict patches
+WAKE_EVERY_S = 2.0  # while songs are being prepared, refit at most this often for them
+CURVE_FROM_SONGS = 10  # curve points with fewer labelled songs say little of the slope
+SHOWN_DOUBTS = 20  # doubted labels offered for a second listen
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What the live model knows now; replaced whole after each fit.
+
+    Attributes
+    ----------
+    version : int
+        Fits done so far (0: none yet).
+    prepared, failed, total : int
+        Songs whose features are ready, that could not be read, and in all.
+    tasks : dict
+        Task -> ``{"songs", "classes", "score", "interval", "c", "curve": [[songs, score,
+        low, high], ...], "gain_per_doubling", "gain_more_labels", "more_labels"}``;
+        ``score`` is the mean over inner folds of the balanced accuracy of songs held out
+        of the fit, None until each class has two songs and there are ten.
+    guesses : dict
+        Song id -> task -> class -> probability, for every prepared song.
+    uncertainty : dict
+        Song id -> the mean over fitted tasks of how unsure the model is (0 .. 1).
+    teaching : list of int
+        Unlabelled prepared song ids, the most teaching first (`teaching_order`).
+    doubts : list of dict
+        ``{"song", "task", "label", "probability"}``: labels the held-out model finds
+        unlikely, most doubted first.
+    fit_seconds : float
+        How long the last fit took.
+    """
+
+    version: int = 0
+    prepared: int = 0
+    failed: int = 0
+    total: int = 0
+    tasks: dict = field(default_factory=dict)
+    guesses: dict = field(default_factory=dict)
+    uncertainty: dict = field(default_factory=dict)
+    teaching: list = field(default_factory=list)
+    doubts: list = field(default_factory=list)
+    fit_seconds: float = 0.0
+
+    def summary(self) -> dict:
+        """The state as the page's JSON reads it (guesses are sent per song)."""
+        return {
+            "version": self.version,
+            "prepared": self.prepared,
+            "failed": self.failed,
+            "total": self.total,
+            "tasks": self.tasks,
+            "doubts": [dict(doubt) for doubt in self.doubts],
+            "fit_seconds": round(self.fit_seconds, 3),
+        }
+
+
+class LiveLearner:
+    """Prepares the songs and refits the live model in the background.
+
+    Parameters
+    ----------
+    store : LabelStore
+        The labels, read afresh at every fit.
+    song_ids : sequence of int
+        The songs to prepare (those whose files exist).
+    cache_dir : Path
+        tunetag's feature cache.
+    executor : Executor, optional
+        Where songs are decoded (see `tunetag.features.extract.stream_extract`).
+    seed : int
+        Seed of the inner folds and of the teaching order's draws.
+    """
+
+    def __init__(
+        self,
+        store: LabelStore,
+        song_ids: Sequence[int],
+        cache_dir: Path,
+        *,
+        executor: Executor | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.store = store
+        self.song_ids = list(song_ids)
+        self.cache_dir = cache_dir
+        self.executor = executor
+        self.seed = seed
+        self.state = LiveState(total=len(self.song_ids))
+        self._summaries: dict[int, np.ndarray] = {}
+        self._failed = 0
+        self._curves: dict[str, dict[int, list[float]]] = {}
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._prepare, name="tunetag-live-prepare", daemon=True),
+            threading.Thread(target=self._refit, name="tunetag-live-fit", daemon=True),
+        ]
+
+    def start(self) -> LiveLearner:
+        """Start preparing and fitting; returns at once."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def labels_changed(self) -> None:
+        """Ask for a refit (after a label is saved or undone); never waits."""
+        self._wake.set()
+
+    def wait_for(self, version: int, timeout_s: float) -> bool:
+        """Wait until a fit newer than ``version`` is published (for tests and scripts)."""
+        deadline = time.monotonic() + timeout_s
+        while self.state.version <= version and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.state.version > version
+
+    def close(self) -> None:
+        """Stop both threads (a fit under way finishes first)."""
+        self._closed.set()
+        self._wake.set()
+
+    def _prepare(self) -> None:
+        """Cache and summarise every song's views, waking the fitter now and then."""
+        ids = {self.store.audio_path(song_id): song_id for song_id in self.song_ids}
+        last_wake = time.monotonic()
+        outcomes = stream_extract(list(ids), LIVE_FEATURES, self.cache_dir, self.executor)
+        try:
+            for outcome in outcomes:
+                if self._closed.is_set():
+                    return
+                if outcome.views is None:
+                    self._failed += 1
+                else:
+                    try:
+                        summary = summary_statistics(load_views(outcome.views))
+                    except (OSError, ValueError, TunetagError):
+                        self._failed += 1
+                        continue
+                    with self._lock:
+                        self._summaries[ids[outcome.path]] = summary
+                if time.monotonic() - last_wake > WAKE_EVERY_S:
+                    last_wake = time.monotonic()
+                    self._wake.set()
+        finally:
+            outcomes.close()
+            self._wake.set()
+
+    def _refit(self) -> None:
+        """Fit whenever woken, until closed; a failed fit leaves the last state in place."""
+        while True:
+            self._wake.wait()
+            if self._closed.is_set():
+                return
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                state = self._fit()
+            except (ValueError, ArithmeticError, TunetagError) as exc:
+                print(f"error: live model: {exc}")
+                continue
+            self.state = replace(state, fit_seconds=time.monotonic() - started)
+
+    def _fit(self) -> LiveState:
+        """One fit of every task on the labelled prepared songs, and what follows from it."""
+        with self._lock:
+            ids = list(self._summaries)
+            x = np.stack([self._summaries[song_id] for song_id in ids]) if ids else None
+        base = LiveState(
+            version=self.state.version + 1,
+            prepared=len(ids),
+            failed=self._failed,
+            total=len(self.song_ids),
+        )
+        if x is None:
+            return base
+        z = _standardised(x)
+        labels = [self.store.labels(song_id) for song_id in ids]
+        fits = {}
+        for task in self.store.tasks:
+            task_labels = [song[task.name] for song in labels]
+            fit = fit_task(z, task_labels, list(task.classes), task.multi_label, self.seed)
+            if fit is not None:
+                fits[task.name] = fit
+        labelled = np.array([any(song.values()) for song in labels])
+        uncertainty = _uncertainty(fits, len(ids))
+        # the k-means++ draws get a fresh seed per label count: one seed for every fit would
+        # draw at the same quantile each time, always favouring the same end of the CSV
+        draws = self.seed + int(labelled.sum())
+        order = teaching_order(spread_points(z, self.seed), labelled, uncertainty, draws)
+        return replace(
+            base,
+            tasks={name: self._task_summary(name, fit) for name, fit in fits.items()},
+            guesses=_guesses(ids, fits),
+            uncertainty={}
+            if uncertainty is None
+            else dict(zip(ids, uncertainty.tolist(), strict=True)),
+            teaching=[ids[row] for row in order],
+            doubts=_doubts(ids, fits, labels)[:SHOWN_DOUBTS],
+        )
+
+    def _task_summary(self, name: str, fit: TaskFit) -> dict:
+        """A task's score, its interval, and the curve of scores against labelled songs."""
+        songs = len(fit.labelled)
+        curve = self._curves.setdefault(name, {})
+        if fit.score is not None:
+            curve[songs] = [fit.score, *(fit.interval or [fit.score, fit.score])]
+        else:
+            curve.pop(songs, None)
+        points = [[n, *curve[n]] for n in sorted(curve)]
+        usable = [(n, score) for n, score, *_ in points if n >= CURVE_FROM_SONGS]
+        slope = gain_per_doubling([n for n, _ in usable], [score for _, score in usable])
+        return {
+            "songs": songs,
+            "score": fit.score,
+            "interval": fit.interval,
+            "c": fit.c,
+            "curve": points,
+            "gain_per_doubling": slope,
+            "more_labels": MORE_LABELS,
+            "gain_more_labels": None if slope is None else gain_of_more_labels(slope, songs),
+        }
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    """Summaries standardised over every prepared song (no label is read)."""
+    x = x.astype(np.float64)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    return (x - x.mean(axis=0)) / scale
+
+
+def _uncertainty(fits: dict[str, TaskFit], songs: int) -> np.ndarray | None:
+    """Each song's mean uncertainty over the tasks with a model of two classes or more."""
+    found = []
+    for fit in fits.values():
+        held = fit.probabilities if fit.multi_label else _seen_columns(fit.probabilities)
+        if held.shape[1] > 1:
+            found.append(task_uncertainty(fit.multi_label, held))
+    return np.mean(found, axis=0) if found else None
+
+
+def _seen_columns(probabilities: np.ndarray) -> np.ndarray:
+    """The columns of the classes a single-label model was fitted on (others are all 0)."""
+    return probabilities[:, probabilities.max(axis=0) > 0]
+
+
+def _guesses(ids: list[int], fits: dict[str, TaskFit]) -> dict:
+    """Song id -> task -> class -> probability (4 decimals, as the run's guesses)."""
+    found: dict[int, dict] = {song_id: {} for song_id in ids}
+    for name, fit in fits.items():
+        for song_id, row in zip(ids, fit.probabilities.round(4).tolist(), strict=True):
+            found[song_id][name] = dict(zip(fit.classes, row, strict=True))
+    return found
+
+
+def _doubts(ids: list[int], fits: dict[str, TaskFit], labels: list[dict]) -> list[dict]:
+    """Every task's doubted labels as the page lists them, most doubted first."""
+    found = []
+    for name, fit in fits.items():
+        task_labels = [song[name] for song in labels]
+        for row, label, p in doubted_labels(fit, task_labels):
+            found.append({"song": ids[row], "task": name, "label": label, "probability": p})
+    return sorted(found, key=lambda doubt: doubt["probability"])
