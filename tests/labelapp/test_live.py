@@ -1,0 +1,119 @@
+"""The page's live model on real (generated) audio: every song prepared in the background, a
+refit after labels, guesses for every song, a score once there are enough labels, and a
+kept run folder that predicts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import tunetag
+from tunetag.labelapp.keep import Keeper
+from tunetag.labelapp.live import LiveLearner
+from tunetag.labelapp.store import LabelStore
+from tunetag.library.predictions import read_predictions
+from tunetag.library.songtable import SongTable
+
+MOODS = ["mellow", "not mellow"]
+
+
+@pytest.fixture
+def unlabelled(mood_library, copy_library, tmp_path) -> tuple[Path, list[str]]:
+    """A copy of twelve 6 s demo songs with the mood column blanked, and the true moods."""
+    root = copy_library(mood_library("live", songs_per_class=6, duration_s=6.0, seed=4), tmp_path)
+    table = SongTable.read(root / "songs.csv")
+    truth = [row["mood"] for row in table.rows]
+    for row in table.rows:
+        row["mood"] = ""
+    table.write()
+    return root / "songs.csv", truth
+
+
+def settle(learner: LiveLearner, timeout_s: float = 120.0) -> None:
+    """Wait until every song is prepared and a fit has seen the labels given so far."""
+    deadline = time.monotonic() + timeout_s
+    while learner.state.prepared + learner.state.failed < learner.state.total:
+        assert time.monotonic() < deadline, "the songs were not prepared in time"
+        time.sleep(0.1)
+    version = learner.state.version
+    learner.labels_changed()
+    assert learner.wait_for(version, timeout_s), "no fit after the labels"
+
+
+def test_the_live_model_prepares_every_song_and_follows_the_labels(unlabelled, tmp_path):
+    csv_path, truth = unlabelled
+    store = LabelStore(csv_path, [("mood", MOODS)])
+    learner = LiveLearner(store, range(len(store)), tmp_path / "cache").start()
+    try:
+        settle(learner)
+        assert learner.state.prepared == 12 and learner.state.failed == 0
+        assert learner.state.tasks == {} and len(learner.state.teaching) == 12
+
+        for song_id in (0, 11):  # one of each mood: a model, too few songs for a score
+            store.set_labels(song_id, "mood", [truth[song_id]])
+        settle(learner)
+        few = learner.state
+        assert few.tasks["mood"]["songs"] == 2 and few.tasks["mood"]["score"] is None
+        assert set(few.guesses) == set(range(12))
+        assert set(few.guesses[5]["mood"]) == set(MOODS)
+        assert 0 not in few.teaching and 11 not in few.teaching and len(few.teaching) == 10
+
+        for song_id, mood in enumerate(truth):
+            store.set_labels(song_id, "mood", [mood])
+        settle(learner)
+        every = learner.state
+        mood = every.tasks["mood"]
+        assert mood["songs"] == 12 and mood["score"] is not None
+        assert mood["interval"][0] <= mood["score"] <= mood["interval"][1]
+        assert [point[0] for point in mood["curve"]] == [12]  # 2 songs gave no score
+        assert every.teaching == [] and every.version > few.version
+        right = [max(every.guesses[k]["mood"], key=every.guesses[k]["mood"].get) == truth[k]
+                 for k in range(12)]  # fmt: skip
+        assert sum(right) >= 10  # fitted on these very songs
+    finally:
+        learner.close()
+
+
+def test_a_song_that_cannot_be_read_is_counted_and_the_rest_learn(unlabelled, tmp_path):
+    csv_path, truth = unlabelled
+    broken = csv_path.parent / SongTable.read(csv_path).rows[3]["path"]
+    broken.write_bytes(b"not audio at all")
+    store = LabelStore(csv_path, [("mood", MOODS)])
+    for song_id in range(12):
+        store.set_labels(song_id, "mood", [truth[song_id]])
+    learner = LiveLearner(store, range(12), tmp_path / "cache").start()
+    try:
+        settle(learner)
+        assert learner.state.failed == 1 and learner.state.prepared == 11
+        assert 3 not in learner.state.guesses
+        assert learner.state.tasks["mood"]["songs"] == 11
+    finally:
+        learner.close()
+
+
+@pytest.mark.slow
+def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path):
+    csv_path, truth = unlabelled
+    table = SongTable.read(csv_path)
+    for row, mood in zip(table.rows, truth, strict=True):
+        row["mood"] = mood
+    table.write()
+    keeper = Keeper(csv_path, ["mood"], tmp_path / "cache", seed=0)
+
+    status = keeper.start()
+
+    assert status["state"] == "running" and status["command"].startswith("tunetag train ")
+    assert "--model auto --patches 12" in status["command"]
+    assert keeper.start()["run"] == status["run"]  # one at a time
+    deadline = time.monotonic() + 300
+    while keeper.status()["state"] == "running":
+        assert time.monotonic() < deadline, "keeping took too long"
+        time.sleep(0.5)
+    done = keeper.status()
+    assert done["state"] == "done", done["message"]
+    run = Path(done["run"])
+    assert run.parent == csv_path.parent / "runs" and (run / "model.pt").is_file()
+    tunetag.predict(run, [csv_path], tmp_path / "predictions.csv", cache_dir=tmp_path / "cache")
+    assert len(read_predictions(tmp_path / "predictions.csv").songs) == 12
