@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tunetag.labelapp.learner import DOUBT_PROBABILITY, LIVE_C_GRID, doubted_labels, fit_task
+from tunetag.labelapp.learner import (
+    DOUBT_PROBABILITY,
+    LIVE_C_GRID,
+    doubted_labels,
+    fit_task,
+    principal_directions,
+)
 
 CLASSES = ["mellow", "lively", "dark"]  # "dark" is offered, no song holds it
 
@@ -92,3 +98,22 @@ def test_the_fit_depends_on_the_labels_it_is_given_only(n):
     again = fit_task(z, given, CLASSES, multi_label=False, seed=4)
     np.testing.assert_array_equal(first.probabilities, again.probabilities)
     assert first.fold_scores == again.fold_scores
+
+
+def test_main_directions_are_a_rotation_the_probe_cannot_tell_from_the_summaries():
+    """With every direction kept, the coordinates are the summaries turned: an L2 probe
+    learns the same model from them (it is why the penalty keeps its meaning)."""
+    z, labels = two_moods(40, seed=5)
+    z = z - z.mean(axis=0)
+    directions = principal_directions(z)
+    assert directions.shape == (30, 30)
+    np.testing.assert_allclose(directions.T @ directions, np.eye(30), atol=1e-10)
+    variance = (z @ directions).var(axis=0)
+    assert np.all(np.diff(variance) <= 1e-12)  # the largest variance first
+
+    turned = fit_task(z @ directions, labels, CLASSES, multi_label=False)
+    plain = fit_task(z, labels, CLASSES, multi_label=False)
+
+    assert turned.c == plain.c
+    np.testing.assert_allclose(turned.probabilities, plain.probabilities, atol=1e-3)
+    assert principal_directions(z, k=8).shape == (30, 8)

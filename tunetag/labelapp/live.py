@@ -24,7 +24,7 @@ from tunetag.errors import TunetagError
 from tunetag.evaluation.learning import MORE_LABELS, gain_of_more_labels, gain_per_doubling
 from tunetag.features.extract import stream_extract
 from tunetag.labelapp.guesses import task_uncertainty
-from tunetag.labelapp.learner import TaskFit, doubted_labels, fit_task
+from tunetag.labelapp.learner import TaskFit, doubted_labels, fit_task, principal_directions
 from tunetag.labelapp.queue import spread_points, teaching_order
 from tunetag.labelapp.store import LabelStore
 from tunetag.models.auto import AutoProbe
@@ -32,6 +32,7 @@ from tunetag.models.inputs import load_views, summary_statistics
 
 LIVE_FEATURES: FeatureConfig = AutoProbe.features  # what `auto` reads, at its predict patches
 WAKE_EVERY_S = 2.0  # while songs are being prepared, refit at most this often for them
+NEW_DIRECTIONS_AT = 1.25  # the main directions are found again once the songs grow by this
 CURVE_FROM_SONGS = 10  # curve points with fewer labelled songs say little of the slope
 SHOWN_DOUBTS = 20  # doubted labels offered for a second listen
 
@@ -123,6 +124,8 @@ class LiveLearner:
         self._summaries: dict[int, np.ndarray] = {}
         self._failed = 0
         self._curves: dict[str, dict[int, list[float]]] = {}
+        self._directions: np.ndarray | None = None  # (d, k), of `_directions_songs` songs
+        self._directions_songs = 0
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._lock = threading.Lock()
@@ -207,7 +210,7 @@ class LiveLearner:
         )
         if x is None:
             return base
-        z = _standardised(x)
+        z = self._coordinates(_standardised(x))
         labels = [self.store.labels(song_id) for song_id in ids]
         fits = {}
         for task in self.store.tasks:
@@ -231,6 +234,19 @@ class LiveLearner:
             teaching=[ids[row] for row in order],
             doubts=_doubts(ids, fits, labels)[:SHOWN_DOUBTS],
         )
+
+    def _coordinates(self, z: np.ndarray) -> np.ndarray:
+        """Songs on the library's main directions, found again only when the prepared songs
+        grew by a quarter or all are prepared (finding them costs seconds on a large
+        library; songs prepared since are placed on the directions found before)."""
+        songs = len(z)
+        done = songs + self._failed >= len(self.song_ids)
+        stale = songs >= NEW_DIRECTIONS_AT * self._directions_songs or (
+            done and songs != self._directions_songs
+        )
+        if self._directions is None or stale:
+            self._directions, self._directions_songs = principal_directions(z), songs
+        return z @ self._directions
 
     def _task_summary(self, name: str, fit: TaskFit) -> dict:
         """A task's score, its interval, and the curve of scores against labelled songs."""
