@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -35,8 +36,9 @@ def chromium_path() -> str | None:
     return named or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture
-def browser():
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium (the test is skipped on a machine without one)."""
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium on this machine: `make browser` installs Debian's chromium")
@@ -44,6 +46,12 @@ def browser():
         launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 def serve(tmp_path, write_audio, tasks: list[str], multi_label: set[str] = frozenset()):
@@ -102,6 +110,8 @@ def test_a_person_plays_a_song_and_labels_three_by_keyboard(browser, server):
     page.wait_for_selector('#song[data-song-id="0"]')
     wait_until(page, "() => document.getElementById('spectrogram').naturalWidth > 0")
     assert page.inner_text("#position").replace(" ", "") == "1/5"
+    expect(page.locator("#live")).to_be_hidden()  # --no-learn: the page as it was
+    expect(page.locator("#keep-key")).to_be_hidden()
 
     page.keyboard.press("Space")
     wait_until(
@@ -127,6 +137,8 @@ def test_a_person_plays_a_song_and_labels_three_by_keyboard(browser, server):
         ("", ""),
     ]
     expect(page.locator("#progress .overall-count")).to_have_text("3 / 5 songs labelled")
+    page.keyboard.press("k")  # keeps a model only where the page learns
+    expect(page.locator("#status")).to_contain_text("saved")
     assert errors == []
 
 

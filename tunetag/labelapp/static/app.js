@@ -4,10 +4,17 @@
 
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const SEEK_STEP_S = 5;
+const LIVE_POLL_MS = 1000; // how often the page asks how the live model is doing
+const LIVE_RETRY_MS = 5000; // ... and, after a failed ask, when it tries again
+const FLAT_GAIN = 0.01; // a likely gain below this: the learning curve has flattened
 
 const app = {
   state: null, // last state the server sent
-  queue: [], // song ids; taken once so that navigation does not jump when the server re-sorts
+  // song ids: the songs shown so far (the first `seen`), then the songs ahead. Without a live
+  // model the whole queue is taken once; with one, the songs ahead follow its newest order.
+  queue: [],
+  seen: 0, // songs at the front of queue already shown: the history that ↑ walks back through
+  queueVersion: -1, // the live model's fit that ordered the songs ahead
   index: 0, // position in queue; queue.length means "past the end"
   song: null, // song shown, or null (loading failed, or past the end)
   loading: null, // promise of the song load in flight, or null
@@ -17,6 +24,10 @@ const app = {
   keymap: new Map(), // key -> {task, cls}
   taskShape: "", // tasks and classes the panels were built for
   playOnLoad: false, // start playing when the next audio source is ready
+  live: null, // the live model's state from the server, or null (the page does not learn)
+  liveVersion: 0, // the newest fit of the live model the page knows of
+  liveDrawn: "", // the live state last drawn, so the panel is redrawn only when it changes
+  keep: null, // the status of keeping the model as a run folder
 };
 
 const $ = (id) => document.getElementById(id);
@@ -114,6 +125,7 @@ function changePending(id, delta) {
 
 function applyState(state) {
   if (app.state === null) app.queue = state.queue.slice();
+  if (state.live) followQueue(state.queue, state.live.version);
   app.state = state;
   app.keymap = new Map();
   for (const task of state.tasks) {
@@ -126,12 +138,26 @@ function applyState(state) {
   renderProgress();
   renderTasks();
   renderPosition();
+  if (state.live) renderKeepKey();
+}
+
+/**
+ * Keeps the songs already shown and takes the songs ahead from the server's newest order
+ * (the live model reorders them after every fit); an answer from an older fit is ignored.
+ */
+function followQueue(serverQueue, version) {
+  if (version < app.queueVersion) return;
+  app.queueVersion = version;
+  const shown = app.queue.slice(0, app.seen);
+  const isShown = new Set(shown);
+  app.queue = shown.concat(serverQueue.filter((id) => !isShown.has(id)));
 }
 
 function renderSource() {
   const s = app.state;
   const parts = [`labelling ${s.csv}`, `order: ${s.order}`];
-  parts.push(s.run ? `guesses from ${s.run}` : "no model guesses");
+  if (s.live) parts.push(`guesses from the live model${s.run ? `, else ${s.run}` : ""}`);
+  else parts.push(s.run ? `guesses from ${s.run}` : "no model guesses");
   $("source").textContent = parts.join(" · ");
 }
 
@@ -257,6 +283,8 @@ function renderLabels() {
 
 function renderGuesses() {
   const guesses = (app.song && app.song.guess) || {};
+  // at least this fit of the live model made the guess shown (the tests wait on it)
+  $("song").dataset.guessVersion = app.song ? String(app.song.guessVersion || 0) : "";
   for (const box of document.querySelectorAll(".guess")) {
     const guess = guesses[box.dataset.task];
     box.hidden = !guess;
@@ -273,6 +301,12 @@ function renderGuesses() {
       bar(p),
       el("span", { class: "count" }, `${Math.round(p * 100)}%`),
     );
+    // The guess of a labelled song comes from a model fitted on its label too, so it tends to
+    // agree; the model that never saw the song is the one to believe when they differ.
+    for (const doubt of songDoubts(app.song.id, box.dataset.task)) {
+      const text = `second listen: trained without this song, ${doubtText(doubt)}`;
+      box.append(el("span", { class: "doubt-note" }, text));
+    }
   }
 }
 
@@ -336,6 +370,7 @@ function saveLabels(song, taskName, labels) {
 }
 
 async function postLabels(song, taskName, labels) {
+  const version = app.liveVersion;
   let reply;
   try {
     reply = await api("POST", `/api/songs/${song.id}/labels`, { task: taskName, labels });
@@ -346,6 +381,7 @@ async function postLabels(song, taskName, labels) {
     return;
   }
   changePending(song.id, -1);
+  reply.song.guessVersion = version;
   setStatus(`saved ${taskName} = ${formatLabels(reply.song.labels[taskName])}`);
   applyState(reply.state);
   const isShown = app.song && app.song.id === reply.song.id;
@@ -381,7 +417,7 @@ function undo() {
     try {
       const reply = await api("POST", "/api/undo");
       applyState(reply.state);
-      const i = app.queue.indexOf(reply.song.id);
+      const i = historyIndex(reply.song.id);
       if (i >= 0) app.index = i;
       renderPosition();
       app.loadSeq += 1; // a song load still in flight must not replace the restored song
@@ -413,9 +449,37 @@ function go(delta) {
   showIndex(target, !$("player").paused);
 }
 
+/** The song's place in the history of songs shown; a song not shown yet joins its end. */
+function historyIndex(id) {
+  const i = app.queue.indexOf(id);
+  if (i < 0 || i < app.seen) return i;
+  app.queue.splice(i, 1);
+  app.queue.splice(app.seen, 0, id);
+  app.seen += 1;
+  return app.seen - 1;
+}
+
+/**
+ * Shows a song out of turn (a second listen): it joins the history just before the song
+ * shown, so that ↓, or labelling it, comes back to where the person was.
+ */
+function jumpTo(id) {
+  if (app.song && app.song.id === id) return;
+  const old = app.queue.indexOf(id);
+  if (old >= 0) {
+    app.queue.splice(old, 1);
+    if (old < app.seen) app.seen -= 1;
+    if (old < app.index) app.index -= 1;
+  }
+  app.queue.splice(app.index, 0, id);
+  app.seen += 1;
+  showIndex(app.index, !$("player").paused);
+}
+
 /** Shows queue[index], or the end-of-queue message; keeps playing if play is true. */
 function showIndex(index, play) {
   app.index = index;
+  if (index < app.queue.length) app.seen = Math.max(app.seen, index + 1);
   renderPosition();
   const seq = ++app.loadSeq;
   if (index >= app.queue.length) {
@@ -430,8 +494,10 @@ function showIndex(index, play) {
 
 /** Fetches and shows one song unless a newer load (number seq) has started meanwhile. */
 async function loadSong(id, seq, play) {
+  const version = app.liveVersion;
   try {
     const song = await api("GET", `/api/songs/${id}`);
+    song.guessVersion = version;
     if (seq === app.loadSeq) showSong(song, play);
   } catch (err) {
     if (seq === app.loadSeq) showLoadFailed(id, err);
@@ -594,6 +660,8 @@ const PRESS_ACTIONS = {
   ArrowDown: () => go(+1),
 };
 
+const KEEP_KEY = "k"; // unless a class has it: labelling comes first
+
 const REPEAT_ACTIONS = {
   ArrowLeft: () => seekBy(-SEEK_STEP_S),
   ArrowRight: () => seekBy(+SEEK_STEP_S),
@@ -624,7 +692,308 @@ function onKey(ev) {
   if (target) {
     ev.preventDefault();
     if (!ev.repeat) whenShown(() => giveLabel(target.task, target.cls, true));
+    return;
   }
+  if (ev.key.toLowerCase() === KEEP_KEY && app.live) {
+    ev.preventDefault();
+    if (!ev.repeat) keepModel();
+  }
+}
+
+// ---------------------------------------------------------------- the live model
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Creates an SVG element; attrs are set as attributes. */
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function formatScore(x) {
+  return x.toFixed(2);
+}
+
+function formatInterval(low, high) {
+  return `${formatScore(low)}–${formatScore(high)}`;
+}
+
+function formatPercent(p) {
+  return p < 0.005 ? "under 1\u00a0%" : `${Math.round(p * 100)}\u00a0%`;
+}
+
+function formatSeconds(s) {
+  return s < 0.1 ? s.toFixed(2) : s.toFixed(1);
+}
+
+function startLive() {
+  $("live").hidden = false;
+  $("keep").addEventListener("click", () => {
+    $("keep").blur(); // so that Space plays audio instead of keeping again
+    keepModel();
+  });
+  applyLive(app.state.live, app.state.keep);
+  pollLive();
+}
+
+/**
+ * Asks the server how the live model is doing, again and again; cheap, so every second.
+ * A failed ask is told in the panel (the status line is the person's, for their labels).
+ */
+async function pollLive() {
+  let wait = LIVE_POLL_MS;
+  try {
+    const reply = await api("GET", "/api/live");
+    applyLive(reply.live, reply.keep);
+  } catch (err) {
+    $("live-fit").textContent = `cannot ask how the live model is doing: ${err.message}`;
+    app.liveDrawn = ""; // drawn again once the server answers
+    wait = LIVE_RETRY_MS;
+  }
+  setTimeout(pollLive, wait);
+}
+
+function applyLive(live, keep) {
+  const isNewFit = live.version > app.liveVersion;
+  app.live = live;
+  if (isNewFit) {
+    app.liveVersion = live.version;
+    followNewFit(live.version);
+  }
+  const drawn = JSON.stringify(live);
+  if (drawn !== app.liveDrawn) {
+    app.liveDrawn = drawn;
+    renderLive();
+  }
+  renderKeep(keep);
+}
+
+/**
+ * After a new fit: the songs ahead in its order, and its guess for the song shown. Neither
+ * reloads the song, so playback and typed text are left alone.
+ */
+async function followNewFit(version) {
+  try {
+    applyState(await api("GET", "/api/state"));
+  } catch (err) {
+    $("live-fit").textContent = `cannot read the newest queue: ${err.message}`;
+  }
+  await refreshGuess(version);
+}
+
+async function refreshGuess(version) {
+  const song = app.song;
+  if (!song) return;
+  try {
+    const fresh = await api("GET", `/api/songs/${song.id}`);
+    // an answer for an older fit, or one that comes after another song was shown, is late
+    if (app.song !== song || version < (song.guessVersion || 0)) return;
+    song.guess = fresh.guess;
+    song.guessVersion = version;
+    renderGuesses();
+  } catch (err) {
+    $("live-fit").textContent = `cannot read the newest guess: ${err.message}`;
+  }
+}
+
+function renderLive() {
+  const live = app.live;
+  $("live").dataset.version = String(live.version);
+  $("live-fit").textContent =
+    live.version > 0
+      ? `fit ${live.version}, refitted in ${formatSeconds(live.fit_seconds)} s`
+      : "the first fit comes with the first label";
+  renderPreparing(live);
+  renderGuesses(); // a doubt about the song shown is told beside its guess
+  $("live-tasks").replaceChildren(...app.state.tasks.map((task) => liveTask(task, live.tasks[task.name])));
+  renderDoubts(live.doubts);
+}
+
+/** The songs being prepared for the live model; labelling goes on meanwhile. */
+function renderPreparing(live) {
+  const box = $("live-preparing");
+  const done = live.prepared + live.failed;
+  box.hidden = done >= live.total && live.failed === 0;
+  if (box.hidden) return;
+  const failed = live.failed ? `, ${live.failed} could not be read` : "";
+  if (done >= live.total) {
+    const text = `the live model learns from ${live.prepared} songs${failed}`;
+    box.replaceChildren(el("span", { class: "muted" }, text));
+    return;
+  }
+  box.replaceChildren(
+    el("span", {}, `preparing songs for the live model: ${done} of ${live.total}${failed}`),
+    bar(live.total ? done / live.total : 0),
+  );
+}
+
+function liveTask(task, fit) {
+  const box = el("div", { class: "live-task", "data-task": task.name }, el("h3", {}, task.name));
+  if (!fit || fit.score === null) {
+    const songs = fit ? fit.songs : 0;
+    box.append(
+      el("p", { class: "live-score pending" }, "a score after 10 labelled songs with 2 of each class"),
+      el("p", { class: "muted small" }, `${songs} labelled so far`),
+    );
+    return box;
+  }
+  const interval = fit.interval ? ` (${formatInterval(fit.interval[0], fit.interval[1])})` : "";
+  box.append(
+    el(
+      "p",
+      { class: "live-score" },
+      el("b", {}, formatScore(fit.score)),
+      `${interval}, ${fit.songs} songs`,
+      el("span", { class: "muted small" }, " balanced accuracy of songs held out"),
+    ),
+    learningCurve(fit.curve, 1 / Math.max(2, task.classes.length)),
+    el("p", { class: "live-gain small" }, gainText(fit)),
+  );
+  return box;
+}
+
+/** Whether more labels still help, from the slope of the learning curve. */
+function gainText(fit) {
+  if (fit.gain_more_labels === null) return "a few more labels, and the curve tells whether more help";
+  if (fit.gain_more_labels < FLAT_GAIN) return "the curve has flattened: more labels add little";
+  return `${fit.more_labels} more labels likely add about +${formatScore(fit.gain_more_labels)}`;
+}
+
+/** Score against labelled songs as a small SVG: the 95 % interval as a band, chance dashed. */
+function learningCurve(points, chance) {
+  const width = 300;
+  const height = 120;
+  const pad = { left: 34, right: 8, top: 8, bottom: 20 };
+  const lows = points.map((p) => p[2]);
+  const bottom = Math.min(Math.floor(Math.min(...lows, chance) * 10) / 10, 0.5);
+  const first = points[0][0];
+  const last = Math.max(points[points.length - 1][0], first + 1);
+  const x = (n) => pad.left + ((n - first) / (last - first)) * (width - pad.left - pad.right);
+  const y = (v) => pad.top + ((1 - v) / (1 - bottom)) * (height - pad.top - pad.bottom);
+  const at = (n, v) => `${x(n).toFixed(1)},${y(v).toFixed(1)}`;
+  const tick = (px, py, anchor, text) =>
+    svg("text", { class: "tick", x: px, y: py, "text-anchor": anchor }, text);
+  const band = [...points.map((p) => at(p[0], p[3])), ...[...points].reverse().map((p) => at(p[0], p[2]))];
+  const chart = svg(
+    "svg",
+    { class: "curve", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "learning curve" },
+    svg("line", { class: "axis", x1: pad.left, x2: width - pad.right, y1: y(bottom), y2: y(bottom) }),
+    svg("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y(1), y2: y(1) }),
+    svg("line", { class: "chance", x1: pad.left, x2: width - pad.right, y1: y(chance), y2: y(chance) }),
+    tick(pad.left - 4, y(1) + 4, "end", "1.0"),
+    tick(pad.left - 4, y(bottom) + 4, "end", bottom.toFixed(1)),
+    tick(x(first), height - 4, "start", `${first}`),
+    tick(x(last), height - 4, "end", `${last} songs`),
+    svg("polygon", { class: "band", points: band.join(" ") }),
+    svg("polyline", { class: "line", points: points.map((p) => at(p[0], p[1])).join(" ") }),
+  );
+  for (const [n, value, low, high] of points) {
+    const dot = svg("circle", { class: "point", cx: x(n), cy: y(value), r: 2.5 });
+    dot.append(svg("title", {}, `${n} songs: ${formatScore(value)} (${formatInterval(low, high)})`));
+    chart.append(dot);
+  }
+  return chart;
+}
+
+/** The doubts about one song's labels in one task. */
+function songDoubts(songId, taskName) {
+  const doubts = app.live ? app.live.doubts : [];
+  return doubts.filter((doubt) => doubt.song === songId && doubt.task === taskName);
+}
+
+/** "labelled calm, the model gives it 4 %"; a doubt in a multi-label task may be about a
+ *  class left out, so there it speaks of the label as given or not. */
+function doubtText(doubt, withTask = false) {
+  const task = findTask(doubt.task);
+  const p = formatPercent(doubt.probability);
+  if (task && task.multi_label) {
+    return `${doubt.label} in ${doubt.task}, the model agrees with its label ${p}`;
+  }
+  return `labelled ${doubt.label}${withTask ? ` (${doubt.task})` : ""}, the model gives it ${p}`;
+}
+
+/** The labels the model doubts, each a button that shows its song for a second listen. */
+function renderDoubts(doubts) {
+  const list = $("doubts");
+  if (!doubts.length) {
+    const checks = Object.values(app.live.tasks).some((fit) => fit.score !== null);
+    const none = checks
+      ? "none: the model agrees with every label it can check"
+      : "none yet: labels are checked once a task has a score";
+    list.replaceChildren(el("li", { class: "muted small" }, none));
+    return;
+  }
+  const manyTasks = app.state.tasks.length > 1;
+  list.replaceChildren(
+    ...doubts.map((doubt) => {
+      const text = `: ${doubtText(doubt, manyTasks)}`;
+      const button = el(
+        "button",
+        { type: "button", class: "doubt", "data-song": String(doubt.song), "data-task": doubt.task },
+        el("b", {}, doubt.title),
+        text,
+      );
+      button.addEventListener("click", () => {
+        button.blur(); // so that Space plays audio instead of jumping again
+        jumpTo(doubt.song);
+      });
+      return el("li", {}, button);
+    }),
+  );
+}
+
+/** K keeps the model, unless a class took the key when classes were added. */
+function renderKeepKey() {
+  const isFree = !app.keymap.has(KEEP_KEY);
+  $("keep-key").hidden = !isFree;
+  $("keep").querySelector("kbd").hidden = !isFree;
+}
+
+/** Starts writing a run folder with tunetag train (the server runs one at a time). */
+async function keepModel() {
+  if (app.keep && app.keep.state === "running") {
+    setStatus("the model is being kept already: see Keep below");
+    return;
+  }
+  setStatus("keeping the model: tunetag train writes a run folder …");
+  try {
+    renderKeep((await api("POST", "/api/keep")).keep);
+  } catch (err) {
+    showError(`could not keep the model: ${err.message}`);
+  }
+}
+
+function renderKeep(keep) {
+  const before = app.keep;
+  app.keep = keep;
+  if (!keep || JSON.stringify(keep) === JSON.stringify(before)) return;
+  const box = $("keep-status");
+  box.dataset.state = keep.state;
+  $("keep").disabled = keep.state === "running";
+  if (keep.state === "idle") {
+    box.replaceChildren(
+      el("span", { class: "muted" }, "tunetag train writes the auto model and its score to a run folder"),
+    );
+  } else if (keep.state === "running") {
+    const last = keep.message ? ` (${keep.message})` : "";
+    box.replaceChildren(el("span", {}, `training the run folder…${last}`));
+  } else if (keep.state === "done") {
+    box.replaceChildren(
+      el("p", {}, "kept in ", el("span", { class: "run" }, keep.run)),
+      el("code", {}, keep.command),
+    );
+  } else {
+    box.replaceChildren(
+      el("p", { class: "error" }, `keeping failed: ${keep.message}`),
+      el("code", {}, keep.command),
+    );
+  }
+  // said once on the status line too, where the person may be looking
+  if (!before || before.state !== "running") return;
+  if (keep.state === "done") setStatus(`kept the model in ${keep.run}`);
+  if (keep.state === "failed") showError(`keeping failed: ${keep.message}`);
 }
 
 // ---------------------------------------------------------------- start
@@ -652,6 +1021,7 @@ async function start() {
     return;
   }
   setStatus("ready: press a class key to label, Space to listen");
+  if (app.state.live) startLive(); // first, so that the first song's guess knows its fit
   showIndex(0, false);
 }
 
