@@ -59,7 +59,9 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-ROUTES = ["/", "/app.js", "/style.css", "/api/state", "/api/songs/0", "/audio/0", "/image/0"]
+ROUTES = [
+    "/", "/app.js", "/style.css", "/api/state", "/api/songs/0", "/api/live", "/audio/0", "/image/0",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -280,3 +282,26 @@ def test_songs_whose_files_are_gone_are_left_out_of_the_queue(library):
     assert skipped[0].endswith("calm.flac: file not found")
     assert session.queue == [1, 2]
     session.close()
+
+
+def test_the_live_model_is_read_and_kept_only_once_there_is_something_to_keep(client, library):
+    found = client.get("/api/live").json()
+    assert found["live"]["version"] == 0 and found["keep"]["state"] == "idle"
+    assert client.get("/api/state").json()["live"]["total"] == 3
+
+    refused = client.post("/api/keep")
+
+    assert refused.status_code == 409 and "label some songs first" in refused.json()["error"]
+    assert not (library / "runs").exists()
+
+
+def test_a_page_that_does_not_learn_says_so(library):
+    session, _ = open_session(
+        library / "songs.csv", ["mood"], learn=False, cache_dir=library / "cache", progress=False
+    )
+    with TestClient(create_app(session), base_url="http://127.0.0.1") as client:
+        client.headers[TOKEN_HEADER] = session.token
+        assert client.get("/api/state").json()["live"] is None
+        for method, route in (("get", "/api/live"), ("post", "/api/keep")):
+            response = getattr(client, method)(route)
+            assert response.status_code == 409 and "--no-learn" in response.json()["error"]

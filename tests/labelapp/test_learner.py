@@ -50,9 +50,16 @@ def test_held_out_guesses_come_from_models_that_never_saw_the_song():
     fit = fit_task(z, labels, CLASSES, multi_label=False)
     doubts = doubted_labels(fit, labels)
 
-    assert doubts and doubts[0][0] == 7 and doubts[0][1] == labels[7][0]
-    assert all(p < DOUBT_PROBABILITY for _, _, p in doubts)
+    assert doubts and doubts[0][:3] == (7, labels[7][0], True)
+    assert all(p < DOUBT_PROBABILITY for *_, p in doubts)
     assert [p for *_, p in doubts] == sorted(p for *_, p in doubts)
+    # the page's guess of a labelled song is the held-out one: it does not echo the label
+    guesses = fit.guesses()
+    np.testing.assert_array_equal(guesses[fit.labelled], fit.held_out)
+    assert guesses[7, CLASSES.index(labels[7][0])] < DOUBT_PROBABILITY
+    assert (
+        fit.probabilities[7, CLASSES.index(labels[7][0])] > guesses[7, CLASSES.index(labels[7][0])]
+    )
 
 
 def test_few_songs_get_a_model_but_no_score():
@@ -88,6 +95,12 @@ def test_multi_label_fits_a_probe_per_class():
     assert ((fit.probabilities[:, 0] > 0.5) == vocal).mean() > 0.9
     assert ((fit.probabilities[:, 1] > 0.5) == calm).mean() > 0.9
     assert fit.score > 0.8 and len(fit.fold_scores) == 5
+    also_calm = np.flatnonzero(vocal & calm)
+    left_out = int(also_calm[z[also_calm, 0].argmax()])  # the most clearly vocal of them
+    labels[left_out] = [label for label in labels[left_out] if label != "vocal"]
+    refit = fit_task(z, labels, ["vocal", "calm", "none"], multi_label=True)
+    doubted = {(row, c, given) for row, c, given, _ in doubted_labels(refit, labels)}
+    assert (left_out, "vocal", False) in doubted  # a class left out that it hears clearly
 
 
 @pytest.mark.parametrize("n", [10, 40])

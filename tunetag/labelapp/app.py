@@ -110,6 +110,8 @@ def create_app(session: LabelSession) -> Starlette:
     def keep(request: Request) -> Response:
         if session.keeper is None:
             return _error(409, "this page does not learn (started with --no-learn)")
+        if not session.live.state.tasks:
+            return _error(409, "nothing to keep yet: label some songs first")
         return JSONResponse({"keep": session.keeper.start()})
 
     async def _song_and_state(song_id: int) -> Response:

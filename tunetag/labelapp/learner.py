@@ -68,6 +68,17 @@ class TaskFit:
     fold_scores: tuple[float, ...]
     c: float | None
 
+    def guesses(self) -> np.ndarray:
+        """Every song's probabilities from a model that never saw its label: a labelled
+        song's from the inner fold that left it out (where there are folds), the others'
+        from the full fit. A guess that agreed with each label because it had learnt it
+        would hide the mislabels a person should hear again."""
+        if self.held_out is None:
+            return self.probabilities
+        shown = self.probabilities.copy()
+        shown[self.labelled] = self.held_out
+        return shown
+
     @property
     def score(self) -> float | None:
         """The mean of the folds' balanced accuracies, or None without folds."""
@@ -118,10 +129,13 @@ def principal_directions(z: np.ndarray, k: int = LIVE_DIMENSIONS) -> np.ndarray:
     return vt[:k].T
 
 
-def doubted_labels(fit: TaskFit, labels: Sequence[Sequence[str]]) -> list[tuple[int, str, float]]:
-    """Labelled songs whose given class the held-out model finds unlikely, most doubted
-    first: ``(row, class, its held-out probability)``, probability below `DOUBT_PROBABILITY`
-    (for a multi-label task, also a class left out that the model finds nearly certain)."""
+def doubted_labels(
+    fit: TaskFit, labels: Sequence[Sequence[str]]
+) -> list[tuple[int, str, bool, float]]:
+    """Labelled songs whose label the held-out model finds unlikely, most doubted first:
+    ``(row, class, given, doubt)``: a class given with held-out probability ``doubt`` below
+    `DOUBT_PROBABILITY`, or, in a multi-label task, a class left out (``given`` False)
+    that the model finds nearly certain (``doubt`` = 1 - its probability)."""
     if fit.held_out is None:
         return []
     found = []
@@ -130,8 +144,8 @@ def doubted_labels(fit: TaskFit, labels: Sequence[Sequence[str]]) -> list[tuple[
             given = c in labels[row]
             doubt = p if given else 1.0 - p
             if (given or fit.multi_label) and doubt < DOUBT_PROBABILITY:
-                found.append((int(row), c, float(doubt)))
-    return sorted(found, key=lambda item: item[2])
+                found.append((int(row), c, given, float(doubt)))
+    return sorted(found, key=lambda item: item[3])
 
 
 def _fit_single_label(

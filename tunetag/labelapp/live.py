@@ -59,8 +59,9 @@ class LiveState:
     teaching : list of int
         Unlabelled prepared song ids, the most teaching first (`teaching_order`).
     doubts : list of dict
-        ``{"song", "task", "label", "probability"}``: labels the held-out model finds
-        unlikely, most doubted first.
+        ``{"song", "task", "label", "given", "probability"}``: labels the held-out model
+        finds unlikely (a class given, or in a multi-label task left out), most doubted
+        first; ``probability`` is how likely the model finds the label as it stands.
     fit_seconds : float
         How long the last fit took.
     """
@@ -295,10 +296,11 @@ def _seen_columns(probabilities: np.ndarray) -> np.ndarray:
 
 
 def _guesses(ids: list[int], fits: dict[str, TaskFit]) -> dict:
-    """Song id -> task -> class -> probability (4 decimals, as the run's guesses)."""
+    """Song id -> task -> class -> probability (4 decimals, as the run's guesses); a
+    labelled song's from a model that never saw its label (`TaskFit.guesses`)."""
     found: dict[int, dict] = {song_id: {} for song_id in ids}
     for name, fit in fits.items():
-        for song_id, row in zip(ids, fit.probabilities.round(4).tolist(), strict=True):
+        for song_id, row in zip(ids, fit.guesses().round(4).tolist(), strict=True):
             found[song_id][name] = dict(zip(fit.classes, row, strict=True))
     return found
 
@@ -308,6 +310,8 @@ def _doubts(ids: list[int], fits: dict[str, TaskFit], labels: list[dict]) -> lis
     found = []
     for name, fit in fits.items():
         task_labels = [song[name] for song in labels]
-        for row, label, p in doubted_labels(fit, task_labels):
-            found.append({"song": ids[row], "task": name, "label": label, "probability": p})
+        for row, label, given, p in doubted_labels(fit, task_labels):
+            found.append(
+                {"song": ids[row], "task": name, "label": label, "given": given, "probability": p}
+            )
     return sorted(found, key=lambda doubt: doubt["probability"])

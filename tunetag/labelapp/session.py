@@ -188,10 +188,11 @@ class LabelSession:
             self.live.close()
 
     def _prefetch_after(self, song_id: int) -> None:
-        if song_id not in self.queue:
+        queue = self.current_queue()  # the songs the person will see next, as of now
+        if song_id not in queue:
             return
-        start = self.queue.index(song_id) + 1
-        for upcoming in self.queue[start : start + PREFETCHED_SONGS]:
+        start = queue.index(song_id) + 1
+        for upcoming in queue[start : start + PREFETCHED_SONGS]:
             self._prefetch.submit(self._warm, upcoming)
 
     def _warm(self, song_id: int) -> None:

@@ -903,15 +903,15 @@ function songDoubts(songId, taskName) {
   return doubts.filter((doubt) => doubt.song === songId && doubt.task === taskName);
 }
 
-/** "labelled calm, the model gives it 4 %"; a doubt in a multi-label task may be about a
- *  class left out, so there it speaks of the label as given or not. */
+/** "labelled calm, the model gives it 4 %"; in a multi-label task a doubt may be about a
+ *  class left out ("given" false): "calm left out, the model gives that 3 %". */
 function doubtText(doubt, withTask = false) {
-  const task = findTask(doubt.task);
   const p = formatPercent(doubt.probability);
-  if (task && task.multi_label) {
-    return `${doubt.label} in ${doubt.task}, the model agrees with its label ${p}`;
+  const where = withTask ? ` (${doubt.task})` : "";
+  if (doubt.given === false) {
+    return `${doubt.label} left out${where}, the model gives that ${p}`;
   }
-  return `labelled ${doubt.label}${withTask ? ` (${doubt.task})` : ""}, the model gives it ${p}`;
+  return `labelled ${doubt.label}${where}, the model gives it ${p}`;
 }
 
 /** The labels the model doubts, each a button that shows its song for a second listen. */
