@@ -11,48 +11,63 @@ of four orders, and the live model is refitted as the page would refit it:
   (`tunetag.labelapp.guesses.task_uncertainty` of its probabilities over the classes it
   was fitted on, as the page's ``live._uncertainty``); while no model of two classes
   exists yet, the random order's next song;
-- **teach**: the first song of `tunetag.labelapp.queue.teaching_order` (k-means++ spread
-  over `spread_points` without a model of two classes, uncertainty x distance to the
-  nearest labelled song with one), recomputed after every label with the repeat's seed,
-  as the page recomputes it after every fit with its one seed;
-- **teach-reseeded** (a diagnostic, not an order of the page; ``--no-reseeded`` leaves it
-  out): the same with the seed ``repeat x 10000 + labels so far``. The page's k-means++
-  draw, reseeded alike at every refit, takes the same uniform number each time, so while no
-  model of two classes exists its pick falls at the same share of the cumulative weights
-  over the songs in library order, again and again: on a CSV sorted by class folder it
-  keeps picking in one class's stretch. This order shows what fresh draws would give.
+- **teach**: the first song of `tunetag.labelapp.queue.teaching_order` over the unlabelled
+  pool songs, recomputed after every label as the page recomputes it after every fit, with
+  the page's seeding of its draws: ``seed + labels so far`` (the repeat's seed; the page
+  adds the number of labelled songs to its session seed at each fit). The order is an
+  uncertainty-weighted k-means++ draw (BADGE-like): each song is drawn with probability
+  proportional to (the live model's uncertainty x its distance to the nearest labelled
+  song) squared over `spread_points`; without a model of two classes, plain k-means++
+  (distance alone; the very first song uniformly at random).
 
 Inputs are the page's: `tunetag.labelapp.live.LIVE_FEATURES` views from tunetag's feature
 cache (``--cache``; made if missing), `summary_statistics` per song, standardised over
 every song of the set (pool and held-out alike, no label read: the page standardises over
-the whole library). The live model is `tunetag.labelapp.learner.fit_task` (class-balanced
-logistic regression, C by inner folds) seeded by the repeat.
+the whole library), then the songs' coordinates on the set's main directions
+(`tunetag.labelapp.learner.principal_directions`, at most ``LIVE_DIMENSIONS``, as the
+page's ``live._coordinates`` once every song is prepared). The live model is
+`tunetag.labelapp.learner.fit_task` (class-balanced logistic regression, C by inner folds)
+seeded by the repeat; `spread_points` projects the same coordinates.
 
-Per repeat (``--repeats``, seeds 0, 1...): a stratified split (``--test-share`` held out,
-seeded by the repeat; songs are not grouped by artist or piece, so a held-out song may
-share its game or album with pool songs: every order gets the same split, the comparison
-is fair, the ceiling is not an estimate of unseen-artist accuracy). The **ceiling** is the
-held-out balanced accuracy of `fit_task` on every pool song. For each order, songs of the
-pool are labelled one at a time; the model-driven orders (uncertain, teach) refit after
-every label, as the page does when a person waits for it. Every ``--step`` labels (and at
-the whole pool) the model fitted on the labelled pool songs guesses the held-out songs
-(argmax over the task's classes: a class no labelled song holds yet is never guessed) and
-its balanced accuracy (sklearn) is recorded.
+Per repeat (``--repeats``, seeds 0, 1...): a held-out split seeded by the repeat. When the
+CSV has an ``artist`` column holding more than one value (the sets fill it with the game or
+the piece; the demo with its artists), the split is **grouped** as well as stratified:
+sklearn's `StratifiedGroupKFold` with ``round(1 / --test-share)`` folds, shuffled by the
+repeat's seed, its first fold held out, so the songs of one group are all in the pool or
+all held out (the held-out share is then about 1 / folds, and the pool's size varies a
+little between repeats). Otherwise a stratified `train_test_split` of ``--test-share``.
+Every order gets the same split. If the held-out songs of a repeat lack a class, the
+balanced accuracy is over the classes they hold (sklearn's ``balanced_accuracy_score``
+does so); a class the pool lacks is never guessed and scores 0 recall. Either is recorded
+per repeat (``held_out_lacks`` / ``pool_lacks``) and said in the ``.md``. The **ceiling**
+is the held-out balanced accuracy of `fit_task` on every pool song. For each order, songs
+of the pool are labelled one at a time; the model-driven orders (uncertain, teach) refit
+after every label, as the page does when a person waits for it. Every ``--step`` labels
+(and at the whole pool) the model fitted on the labelled pool songs guesses the held-out
+songs (argmax over the task's classes: a class no labelled song holds yet is never
+guessed) and its balanced accuracy (sklearn) is recorded.
 
 **Labels to 95 %**: the first recorded label count whose score is >= 0.95 x the repeat's
 ceiling; a repeat that gets there only with the whole pool labelled (where every order
 scores the ceiling itself) never got there: it counts as the pool size in the mean and is
 flagged ``*``. The figure is the mean over repeats, ``never`` when no repeat got there.
-**Mean score**: the mean of the recorded scores (the area under the curve over the label
-counts, divided by their number). Seconds: wall time of an order's replay in a repeat,
-fits included (2 shared CPU cores).
+**Mean score**: the mean of a repeat's recorded scores (the area under the curve over the
+label counts, divided by their number), averaged over repeats. Seconds: wall time of an
+order's replay in a repeat, fits included (2 shared CPU cores).
 
-Writes ``<out>/active-<name>.json``, ``.md`` and ``.png`` (mean curve over repeats with a
-band of +- one standard deviation, the mean ceiling and its 95 %). The last line printed is
-``labels to 95%: file N, random N, uncertain N, teach N``.
+Writes ``<out>/active-<name>.json``, ``.md`` and ``.png`` (mean curve over repeats, at the
+label counts every repeat's pool reaches, with a band of +- one standard deviation, the mean
+ceiling and its 95 %). The last line printed is ``labels to 95%: file N, random N,
+uncertain N, teach N``.
+
+``--orders`` (comma-separated, default all four) replays only those orders: when
+``<out>/active-<name>.json`` holds a run of the same set, task, seeds and splits (the same
+pools, held-out songs and ceilings), their entries are replaced there and the other
+orders' kept; otherwise the files hold only the orders replayed.
 
 Usage: ``python benchmarks/active.py [SONGS.csv --task COL] [--cache DIR] [--repeats 5]
-[--step N] [--test-share 0.3] [--out benchmarks/results] [--name NAME]``; without a CSV,
+[--step N] [--test-share 0.3] [--orders file,random,uncertain,teach]
+[--out benchmarks/results] [--name NAME]``; without a CSV,
 the synthesised demo library (`tunetag.demo.library`, 24 songs per mood, seed 0) is built
 under ``<cache>/active-demo`` and its task ``mood`` replayed.
 """
@@ -66,17 +81,18 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 ORDERS = ("file", "random", "uncertain", "teach")  # the page's orders, in the last line
-RESEEDED = "teach-reseeded"  # a diagnostic: teach with fresh k-means++ draws at each refit
-MODEL_DRIVEN = ("uncertain", "teach", RESEEDED)
+MODEL_DRIVEN = ("uncertain", "teach")  # refitted after every label
 SHARE = 0.95  # of the ceiling
 DEMO_SONGS_PER_CLASS = 24
 DEMO_TASK = "mood"
 SMALL_SET = 60  # songs: up to this many, a score every 2 labels, else every 5
+GROUP_COLUMN = "artist"  # songs sharing it are all in the pool or all held out
 
 
 class _Steps:
@@ -98,10 +114,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="splits, seeds 0, 1...")
     parser.add_argument("--step", type=int, help="score every N labels [2, or 5 over 60 songs]")
     parser.add_argument("--test-share", type=float, default=0.3, help="songs held out")
+    parser.add_argument("--orders", default=",".join(ORDERS),
+                        help="comma-separated orders to replay [all four]")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--name", help="name of the files [the CSV's folder]")
-    parser.add_argument("--no-reseeded", action="store_true", help=f"leave out {RESEEDED}")
     args = parser.parse_args()
+    orders = [order.strip() for order in args.orders.split(",") if order.strip()]
+    unknown = [order for order in orders if order not in ORDERS]
+    if unknown or not orders:
+        parser.error(f"--orders takes some of {','.join(ORDERS)}, got {args.orders!r}")
+    orders = [order for order in ORDERS if order in orders]  # the usual order, once each
     from tunetag.config import default_cache_dir
 
     cache = args.cache or default_cache_dir()
@@ -119,13 +141,16 @@ def main() -> None:
         name = "demo"
 
     step(f"{name}: features of {csv_path} (task {task})")
-    z, y, classes, kept = prepare(csv_path, task, cache)
+    z, y, classes, groups, kept = prepare(csv_path, task, cache)
     if len(classes) < 2:
         parser.error(f"{task} has {len(classes)} class; two or more are needed")
     every = args.step or (5 if len(y) > SMALL_SET else 2)
     counts = {c: int((y == k).sum()) for k, c in enumerate(classes)}
-    step(f"{name}: {len(y)} songs, {len(classes)} classes, {z.shape[1]} values a song; "
-         f"score every {every} labels, {args.repeats} repeats")  # fmt: skip
+    split = split_kind(groups, args.test_share)
+    step(f"{name}: {len(y)} songs, {len(classes)} classes, {kept['d']} summary values a song "
+         f"on {z.shape[1]} main directions; "
+         f"score every {every} labels, {args.repeats} repeats; {split}; orders "
+         f"{', '.join(orders)}")  # fmt: skip
 
     results = {
         "machine": _machine(),
@@ -135,29 +160,37 @@ def main() -> None:
         "songs": len(y),
         "songs_left_out": kept["left_out"],
         "classes": counts,
-        "values_per_song": int(z.shape[1]),
+        "groups": None if groups is None else len(set(groups)),
+        "summary_values_per_song": kept["d"],
+        "coordinates_per_song": int(z.shape[1]),
         "step": every,
         "test_share": args.test_share,
+        "split": split,
         "repeats": args.repeats,
         "share_of_ceiling": SHARE,
         "refit": "after every label (uncertain, teach); at every scored count (file, random)",
-        "teach_workaround": "teaching_order raises ValueError with <= PICKED_APART unlabelled "
-        "songs; its first pick is then made by its own helpers (first_to_teach)",
+        "teach_seed": "teaching_order(points, labelled, uncertainty, seed + labels so far), "
+        "its first song, as the page's live._fit seeds it",
         "runs": [],
     }
-    orders = ORDERS if args.no_reseeded else (*ORDERS, RESEEDED)
-    results["orders_run"] = list(orders)
-    started = time.perf_counter()
     for seed in range(args.repeats):
         results["runs"].append(
-            one_repeat(z, y, classes, args.test_share, every, seed, step, orders)
+            one_repeat(z, y, classes, groups, args.test_share, every, seed, step, orders)
         )
-    results["total_s"] = time.perf_counter() - started
     results["machine"]["load_after"] = os.getloadavg()
-    results["orders"] = summarise(results["runs"])
 
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"active-{name}"
+    if len(orders) < len(ORDERS):
+        merged = merge_into(stem.with_suffix(".json"), results, orders)
+        kept = f"the other orders kept from {stem}.json"
+        step(f"{name}: " + (kept if merged else f"the files hold {', '.join(orders)} only"))
+    results["orders_run"] = [order for order in ORDERS if order in results["runs"][0]["orders"]]
+    results["total_s"] = sum(
+        run["ceiling_s"] + sum(entry["seconds"] for entry in run["orders"].values())
+        for run in results["runs"]
+    )
+    results["orders"] = summarise(results["runs"])
     stem.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     stem.with_suffix(".md").write_text(markdown(results))
     plot(results, stem.with_suffix(".png"))
@@ -179,10 +212,13 @@ def demo_csv(root: Path) -> Path:
     return csv_path
 
 
-def prepare(csv_path: Path, task: str, cache: Path) -> tuple[np.ndarray, np.ndarray, list, dict]:
-    """The page's standardised summaries (songs, d) of the songs labelled in ``task`` whose
-    features could be made, their class index, the classes (sorted) and what was left out."""
+def prepare(csv_path: Path, task: str, cache: Path):
+    """The page's coordinates (songs, k) of the songs labelled in ``task`` whose features
+    could be made (standardised summaries on their main directions), their class index,
+    the classes (sorted), each song's group (its `GROUP_COLUMN` cell; None without that
+    column or with one value in it) and what was left out, with the summary's length."""
     from tunetag.features.extract import extract_files
+    from tunetag.labelapp.learner import principal_directions
     from tunetag.labelapp.live import LIVE_FEATURES, _standardised
     from tunetag.library.songtable import SongTable
     from tunetag.models.inputs import load_views, summary_statistics
@@ -193,32 +229,74 @@ def prepare(csv_path: Path, task: str, cache: Path) -> tuple[np.ndarray, np.ndar
     labelled = [row for row in table.rows if row.get(task, "").strip()]
     paths = [table.audio_path(row) for row in labelled]
     report = extract_files(paths, LIVE_FEATURES, cache, progress=sys.stderr.isatty())
-    songs = [(path, row[task].strip()) for path, row in zip(paths, labelled, strict=True)
-             if path in report.ok]  # fmt: skip
-    x = np.stack([summary_statistics(load_views(report.ok[path])) for path, _ in songs])
-    classes = sorted({label for _, label in songs})
-    y = np.array([classes.index(label) for _, label in songs])
+    songs = [(path, row[task].strip(), row.get(GROUP_COLUMN, "").strip())
+             for path, row in zip(paths, labelled, strict=True) if path in report.ok]  # fmt: skip
+    x = np.stack([summary_statistics(load_views(report.ok[path])) for path, _, _ in songs])
+    classes = sorted({label for _, label, _ in songs})
+    y = np.array([classes.index(label) for _, label, _ in songs])
+    groups = np.array([group for _, _, group in songs])
+    if len(set(groups.tolist())) < 2:
+        groups = None
     left_out = {"empty_cell": len(table.rows) - len(labelled), "no_features": len(report.errors)}
-    return _standardised(x), y, classes, {"left_out": left_out}
+    z = _standardised(x)
+    return z @ principal_directions(z), y, classes, groups, {"left_out": left_out, "d": x.shape[1]}
 
 
-def one_repeat(z, y, classes, test_share, every, seed, step, orders) -> dict:
+def split_kind(groups, test_share: float) -> str:
+    """How the songs are split, in words."""
+    if groups is None:
+        return f"stratified, {test_share:g} held out (no {GROUP_COLUMN} groups)"
+    folds = _folds(groups, test_share)
+    return (f"grouped by {GROUP_COLUMN} and stratified: StratifiedGroupKFold, {folds} folds "
+            f"shuffled by the seed, the first held out")  # fmt: skip
+
+
+def _folds(groups, test_share: float) -> int:
+    return max(2, min(round(1 / test_share), len(set(groups.tolist()))))
+
+
+def split(y, groups, test_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pool and the held-out rows, each in the CSV's order (see `split_kind`)."""
+    if groups is None:
+        from sklearn.model_selection import train_test_split
+
+        rows = np.arange(len(y))
+        pool, test = train_test_split(rows, test_size=test_share, stratify=y, random_state=seed)
+    else:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        folds = StratifiedGroupKFold(_folds(groups, test_share), shuffle=True, random_state=seed)
+        with warnings.catch_warnings():  # a class with fewer songs than folds: said per repeat
+            warnings.simplefilter("ignore", UserWarning)
+            pool, test = next(folds.split(np.zeros(len(y)), y, groups))
+        assert not set(groups[pool]) & set(groups[test])
+    return np.sort(pool), np.sort(test)
+
+
+def one_repeat(z, y, classes, groups, test_share, every, seed, step, orders) -> dict:
     """One split: the ceiling, then each order's curve and its labels to 95 %."""
-    from sklearn.model_selection import train_test_split
-
     from tunetag.labelapp.queue import spread_points
 
-    rows = np.arange(len(y))
-    pool, test = train_test_split(rows, test_size=test_share, stratify=y, random_state=seed)
-    pool, test = np.sort(pool), np.sort(test)  # the pool in the CSV's order
+    started = time.perf_counter()
+    pool, test = split(y, groups, test_share, seed)
     ceiling = score(fit(z, y, classes, pool, seed), y, test)
     points = spread_points(z, seed)[pool]  # projected over every song, as the page does
-    found = {"seed": seed, "pool": len(pool), "held_out": len(test), "ceiling": ceiling,
-             "orders": {}}  # fmt: skip
+    found = {
+        "seed": seed,
+        "pool": len(pool),
+        "held_out": len(test),
+        "held_out_lacks": [c for k, c in enumerate(classes) if not (y[test] == k).any()],
+        "pool_lacks": [c for k, c in enumerate(classes) if not (y[pool] == k).any()],
+        "ceiling": ceiling,
+        "ceiling_s": time.perf_counter() - started,
+        "orders": {},
+    }
+    sides = (("held-out songs", "held_out_lacks"), ("pool", "pool_lacks"))
+    lacks = "".join(f"; {side} lack {', '.join(found[key])}" for side, key in sides if found[key])
     step(f"repeat {seed + 1}: {len(pool)} songs to label, {len(test)} held out, "
-         f"ceiling {ceiling:.3f}")  # fmt: skip
+         f"ceiling {ceiling:.3f}{lacks}")  # fmt: skip
     for order in orders:
-        started, before = time.perf_counter(), FALLBACKS["teach"]
+        started = time.perf_counter()
         curve, fits, picked = replay(order, z, y, classes, pool, test, points, every, seed)
         seconds = time.perf_counter() - started
         reached = labels_to_share(curve, ceiling, len(pool))
@@ -228,7 +306,6 @@ def one_repeat(z, y, classes, test_share, every, seed, step, orders) -> dict:
             "fits": fits,
             "seconds": seconds,
             "first_labels": [int(k) for k in picked[:10]],
-            "picks_by_workaround": FALLBACKS["teach"] - before,
         }
         shown = "never" if reached is None else str(reached)
         step(f"repeat {seed + 1} {order:9s}: labels to 95 % {shown:>5s}, mean score "
@@ -240,6 +317,7 @@ def replay(order, z, y, classes, pool, test, points, every, seed):
     """Label the pool one song at a time in ``order``: ([[labels, held-out score], ...] at
     every ``every`` labels and the whole pool, fits made, the pool rows in label order)."""
     from tunetag.labelapp.live import _uncertainty
+    from tunetag.labelapp.queue import teaching_order
 
     n = len(pool)
     shuffled = np.random.default_rng(seed).permutation(n)
@@ -254,10 +332,8 @@ def replay(order, z, y, classes, pool, test, points, every, seed):
         else:
             unsure = None if model is None else _uncertainty({"task": model}, len(y))
             unsure = None if unsure is None else unsure[pool]
-            if order == "teach":
-                k = first_to_teach(points, labelled, unsure, seed)
-            elif order == RESEEDED:
-                k = first_to_teach(points, labelled, unsure, seed * 10_000 + count)
+            if order == "teach":  # the page: seed + the labelled songs at this fit
+                k = teaching_order(points, labelled, unsure, seed + int(labelled.sum()))[0]
             elif unsure is None:
                 k = next(int(j) for j in shuffled if not labelled[j])
             else:
@@ -273,28 +349,6 @@ def replay(order, z, y, classes, pool, test, points, every, seed):
     return curve, fits, picked
 
 
-def first_to_teach(points, labelled, unsure, seed) -> int:
-    """The first song of `teaching_order`. With `PICKED_APART` unlabelled songs or fewer,
-    ``teaching_order`` fails (its scoring of the songs left after the picks is given none);
-    its first pick is then made here by its own helpers, as its first step makes it."""
-    from tunetag.labelapp import queue
-
-    try:
-        return queue.teaching_order(points, labelled, unsure, seed)[0]
-    except ValueError:
-        if (~labelled).sum() > queue.PICKED_APART:
-            raise
-    FALLBACKS["teach"] += 1
-    candidates = np.flatnonzero(~labelled)
-    nearest = queue._squared_distance_to(points[candidates], points[labelled])
-    worth = None if unsure is None else np.asarray(unsure, dtype=float)[candidates]
-    left = np.ones(candidates.size, dtype=bool)
-    return int(candidates[queue._next_pick(nearest, worth, left, np.random.default_rng(seed))])
-
-
-FALLBACKS = {"teach": 0}  # first picks made by `first_to_teach` itself
-
-
 def fit(z, y, classes, rows, seed):
     """The live model (`fit_task`) on the songs ``rows``, labelled with their own class."""
     from tunetag.labelapp.learner import fit_task
@@ -305,11 +359,15 @@ def fit(z, y, classes, rows, seed):
 
 
 def score(model, y, test) -> float:
-    """Balanced accuracy of the model's argmax guesses on the held-out songs."""
+    """Balanced accuracy of the model's argmax guesses on the held-out songs, over the
+    classes they hold (sklearn drops a guessed class no held-out song holds, with a
+    warning, silenced here: `one_repeat` records such classes)."""
     from sklearn.metrics import balanced_accuracy_score
 
     guesses = model.probabilities[test].argmax(axis=1)
-    return float(balanced_accuracy_score(y[test], guesses))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(y[test], guesses))
 
 
 def labels_to_share(curve, ceiling: float, pool: int) -> int | None:
@@ -320,9 +378,34 @@ def labels_to_share(curve, ceiling: float, pool: int) -> int | None:
     return None
 
 
+def merge_into(path: Path, results: dict, replayed: list[str]) -> bool:
+    """Put the other orders of the run stored at ``path`` into ``results``' runs, when it
+    is a run of the same set, task, settings and splits; whether it was."""
+    if not path.exists():
+        return False
+    stored = json.loads(path.read_text())
+    same = ("csv", "task", "songs", "classes", "step", "test_share", "split", "repeats")
+    if any(stored.get(key) != results[key] for key in same):
+        return False
+    splits = ("seed", "pool", "held_out", "ceiling")
+    for old, new in zip(stored["runs"], results["runs"], strict=True):
+        if any(old.get(key) != new[key] for key in splits):
+            return False
+    for old, new in zip(stored["runs"], results["runs"], strict=True):
+        kept = {order: entry for order, entry in old["orders"].items() if order in ORDERS}
+        new["orders"] = {order: new["orders"].get(order, kept.get(order)) for order in ORDERS
+                         if order in new["orders"] or order in kept}  # fmt: skip
+    results["orders_rerun"] = {
+        "replayed": [order for order in ORDERS if order in replayed],
+        "others_kept_from": {key: stored.get(key) for key in ("machine", "orders_rerun")},
+    }
+    return True
+
+
 def summarise(runs: list[dict]) -> dict:
     """Per order: labels to 95 % per repeat, their mean (never-reached as the pool size),
-    the mean score, seconds and fits."""
+    the mean score (a repeat's mean over its curve, averaged over repeats), the mean curve
+    at the counts every repeat recorded, seconds and fits."""
     found = {}
     for order in runs[0]["orders"]:
         each = [run["orders"][order] for run in runs]
@@ -330,15 +413,16 @@ def summarise(runs: list[dict]) -> dict:
         counted = [
             r if r is not None else run["pool"] for r, run in zip(reached, runs, strict=True)
         ]
-        curves = np.array([[s for _, s in entry["curve"]] for entry in each])
+        shared = sorted(set.intersection(*(set(c for c, _ in e["curve"]) for e in each)))
+        curves = np.array([[s for c, s in e["curve"] if c in shared] for e in each])
         found[order] = {
             "labels_to_95": reached,
             "labels_to_95_mean": None
             if all(r is None for r in reached)
             else float(np.mean(counted)),
             "never_reached": sum(r is None for r in reached),
-            "mean_score": float(curves.mean()),
-            "labels": [c for c, _ in each[0]["curve"]],
+            "mean_score": float(np.mean([np.mean([s for _, s in e["curve"]]) for e in each])),
+            "labels": shared,
             "curve_mean": curves.mean(axis=0).tolist(),
             "curve_sd": curves.std(axis=0).tolist(),
             "seconds": float(np.mean([entry["seconds"] for entry in each])),
@@ -361,8 +445,26 @@ def _each(results: dict, order: str) -> str:
 
 def last_line(results: dict) -> str:
     orders = results["orders"]
-    parts = [f"{order} {_figure(orders[order]['labels_to_95_mean'])}" for order in ORDERS]
+    parts = [f"{order} {_figure(orders[order]['labels_to_95_mean'])}" for order in ORDERS
+             if order in orders]  # fmt: skip
     return "labels to 95%: " + ", ".join(parts)
+
+
+def target(results: dict) -> str | None:
+    """Whether teach needs at most half the labels of the file order, and fewer than random
+    and uncertain (on the means); None without all four orders."""
+    orders = results["orders"]
+    if any(order not in orders for order in ORDERS):
+        return None
+    mean = {order: orders[order]["labels_to_95_mean"] for order in ORDERS}
+    pool = float(np.mean([run["pool"] for run in results["runs"]]))  # never: the pool size
+    mean = {order: pool if m is None else m for order, m in mean.items()}
+    half = mean["teach"] <= mean["file"] / 2
+    fewer = mean["teach"] < mean["random"] and mean["teach"] < mean["uncertain"]
+    return (f"teach target (at most half the file order's labels, fewer than random and "
+            f"uncertain): {'met' if half and fewer else 'not met'} (half of file: "
+            f"{'yes' if half else 'no'}; fewer than random and uncertain: "
+            f"{'yes' if fewer else 'no'})")  # fmt: skip
 
 
 def _ceilings(results: dict) -> str:
@@ -370,16 +472,30 @@ def _ceilings(results: dict) -> str:
     return f"{np.mean(values):.3f} (" + " / ".join(f"{v:.3f}" for v in values) + ")"
 
 
+def _sizes(results: dict, key: str) -> str:
+    values = sorted({run[key] for run in results["runs"]})
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _lacking(results: dict) -> list[str]:
+    found = []
+    for run in results["runs"]:
+        for side, key in (("held-out songs", "held_out_lacks"), ("pool", "pool_lacks")):
+            if run.get(key):
+                found.append(f"seed {run['seed']}: the {side} lack {', '.join(run[key])}")
+    return found
+
+
 HEADER = ("order", "labels to 95% (mean)", "each repeat", "mean score", "fits", "s per repeat")
 
 
 def table(results: dict) -> str:
     """The orders as plain text, under the set's ceiling."""
-    runs = results["runs"]
     lines = [
         f"{results['name']}, task {results['task']}: {results['songs']} songs, "
-        f"{len(results['classes'])} classes; {runs[0]['pool']} to label, {runs[0]['held_out']} "
-        f"held out; {results['repeats']} repeats; score every {results['step']} labels",
+        f"{len(results['classes'])} classes; {_sizes(results, 'pool')} to label, "
+        f"{_sizes(results, 'held_out')} held out ({results['split']}); {results['repeats']} "
+        f"repeats; score every {results['step']} labels",
         f"ceiling (every pool song labelled), held-out balanced accuracy: {_ceilings(results)}",
         "* a repeat that reached 95 % of its ceiling only with every song labelled (counted "
         "as the pool size)",
@@ -391,28 +507,50 @@ def table(results: dict) -> str:
             f"{order:15s} {_figure(found['labels_to_95_mean']):>20s}  {_each(results, order):30s} "
             f"{found['mean_score']:10.3f} {found['fits']:6.0f} {found['seconds']:12.0f}"
         )
+    lines += _lacking(results)
+    if target(results):
+        lines.append(target(results))
     return "\n".join(lines)
 
 
 def markdown(results: dict) -> str:
     """The table as markdown, with what the numbers mean."""
-    runs = results["runs"]
     classes = ", ".join(f"{c} {n}" for c, n in results["classes"].items())
+    if results["groups"] is None:
+        held = (f"holds out a stratified {results['test_share']:g} of the songs "
+                f"({_sizes(results, 'held_out')})")  # fmt: skip
+    else:
+        folds = _folds(np.arange(results["groups"]), results["test_share"])
+        held = (
+            f"holds out the songs of one fold of {folds} grouped by the `{GROUP_COLUMN}` column "
+            f"({results['groups']} groups) and stratified by class (sklearn "
+            f"`StratifiedGroupKFold`, shuffled by the seed): no {GROUP_COLUMN} has songs both "
+            f"in the pool and held out ({_sizes(results, 'held_out')} songs held out)"
+        )
+    lacking = _lacking(results)
+    lacks = (
+        "In no repeat do the held-out songs or the pool lack a class. "
+        if not lacking
+        else "Balanced accuracy is over the classes the held-out songs hold; "
+        + "; ".join(lacking)
+        + ". "
+    )
     lines = [
         f"# Labels the live model needs, by order (`benchmarks/active.py`): {results['name']}",
         "",
         f"Task **{results['task']}** of `{results['csv']}`: {results['songs']} songs, "
         f"{len(results['classes'])} classes ({classes}). "
-        f"Each repeat (seeds 0-{results['repeats'] - 1}) holds out a stratified "
-        f"{results['test_share']:g} of the songs ({runs[0]['held_out']}) and labels the other "
-        f"{runs[0]['pool']} one at a time from the CSV's labels; the live model "
-        "(`fit_task`) is refitted after every label in the uncertain and teach orders; its "
-        f"held-out balanced accuracy is recorded every {results['step']} labels. "
+        f"Each repeat (seeds 0-{results['repeats'] - 1}) {held} and labels the other "
+        f"{_sizes(results, 'pool')} one at a time from the CSV's labels; the live model "
+        "(`fit_task`) is refitted after every label in the uncertain and teach orders (teach: "
+        "the first song of `teaching_order` drawn with the seed + the labels so far, as the "
+        f"page draws it); its held-out balanced accuracy is recorded every {results['step']} "
+        f"labels. {lacks}"
         f"Ceiling (every pool song labelled): {_ceilings(results)}. "
         f"Labels to 95 %: the first count scoring >= {SHARE} x the repeat's ceiling; `*`: only "
-        "with every song labelled, counted as the pool size; mean score: the mean of the "
-        f"recorded scores. {results['machine']['cores']} CPU cores, shared; "
-        f"{results['total_s']:.0f} s in all.",
+        "with every song labelled, counted as the pool size; mean score: the mean of a "
+        "repeat's recorded scores, averaged over repeats. "
+        f"{results['machine']['cores']} CPU cores, shared; {results['total_s']:.0f} s in all.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -423,10 +561,11 @@ def markdown(results: dict) -> str:
             f"| {order} | {_figure(found['labels_to_95_mean'])} | {_each(results, order)} | "
             f"{found['mean_score']:.3f} | {found['fits']:.0f} | {found['seconds']:.0f} |"
         )
-    if RESEEDED in results["orders"]:
-        lines += ["", f"{RESEEDED} is a diagnostic, not an order of the page: teach with the "
-                  "k-means++ draws seeded afresh at every refit (the page reseeds them alike "
-                  "at every fit; see the script's docstring)."]  # fmt: skip
+    if target(results):
+        lines += ["", target(results) + "."]
+    if "orders_rerun" in results:
+        lines += ["", "Some orders were replayed apart from the others on the same splits "
+                  "(`--orders`); see the JSON's `orders_rerun`."]  # fmt: skip
     lines += ["", f"`{last_line(results)}`", "", f"![curves](active-{results['name']}.png)"]
     return "\n".join(lines) + "\n"
 
@@ -453,8 +592,9 @@ def plot(results: dict, path: Path) -> None:
                  label="chance")  # fmt: skip
     axes.set_xlabel("songs labelled")
     axes.set_ylabel("held-out balanced accuracy")
+    grouped = "" if results["groups"] is None else f", split grouped by {GROUP_COLUMN}"
     axes.set_title(f"{results['name']}, {results['task']}: mean of {results['repeats']} "
-                   "repeats, band +- 1 sd (within 0-1)")  # fmt: skip
+                   f"repeats{grouped}, band +- 1 sd (within 0-1)", fontsize=10)  # fmt: skip
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path)
@@ -467,7 +607,7 @@ def _machine() -> dict:
     here = Path(__file__).parent
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
                           text=True).stdout.strip()  # fmt: skip
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "tunetag"], cwd=here,
+    changed = subprocess.run(["git", "status", "--porcelain", "--", ":(top)tunetag"], cwd=here,
                              capture_output=True, text=True).stdout.split("\n")  # fmt: skip
     return {
         "git": head,
