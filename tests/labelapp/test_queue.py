@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tunetag.errors import ParameterError
+from tunetag.labelapp import queue
 from tunetag.labelapp.queue import (
     ORDERS,
     PICKED_APART,
@@ -159,3 +160,14 @@ def test_spread_points_keep_distances_roughly():
     far = np.linalg.norm(z[0] - z[1:], axis=1)
     near = np.linalg.norm(projected[0] - projected[1:], axis=1)
     assert np.all(np.abs(near / far - 1) < 0.5)
+
+
+def test_distances_to_many_labelled_songs_are_taken_in_chunks_to_the_same_order():
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(700, 16))
+    labelled = rng.random(700) < 0.8  # more labelled songs than one chunk holds
+    whole = np.min(((points[~labelled, None] - points[None, labelled]) ** 2).sum(-1), axis=1)
+    np.testing.assert_allclose(
+        queue._squared_distance_to(points[~labelled], points[labelled]), whole, rtol=1e-9
+    )
+    assert labelled.sum() > queue.DISTANCE_CHUNK

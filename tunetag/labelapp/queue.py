@@ -13,6 +13,7 @@ from tunetag.errors import ParameterError
 ORDERS = ("file", "shuffle", "uncertain", "teach")
 TEACH = "teach"
 PROJECTED_DIMENSIONS = 64  # distances between songs are measured in a random projection
+DISTANCE_CHUNK = 256  # labelled songs whose distances to the library are held at once
 PICKED_APART = 32  # songs the teaching order spreads one by one; the rest follow by score
 
 
@@ -148,8 +149,13 @@ def _weights(nearest: np.ndarray, doubt: np.ndarray) -> np.ndarray:
 
 
 def _squared_distance_to(points: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Each point's squared distance to the nearest of ``others`` (inf when there are none)."""
-    if len(others) == 0:
-        return np.full(len(points), np.inf)
-    squared = (points**2).sum(axis=1)[:, None] + (others**2).sum(axis=1)[None, :]
-    return np.maximum(squared - 2.0 * points @ others.T, 0.0).min(axis=1)
+    """Each point's squared distance to the nearest of ``others`` (inf when there are none),
+    ``others`` taken `DISTANCE_CHUNK` at a time: memory stays linear in the library (a
+    whole matrix of 20 000 songs by 2 000 labelled ones would take 800 MB)."""
+    nearest = np.full(len(points), np.inf)
+    lengths = (points**2).sum(axis=1)[:, None]
+    for start in range(0, len(others), DISTANCE_CHUNK):
+        chunk = others[start : start + DISTANCE_CHUNK]
+        squared = lengths + (chunk**2).sum(axis=1)[None, :] - 2.0 * points @ chunk.T
+        nearest = np.minimum(nearest, np.maximum(squared, 0.0).min(axis=1))
+    return nearest
