@@ -130,3 +130,24 @@ def test_main_directions_are_a_rotation_the_probe_cannot_tell_from_the_summaries
     assert turned.c == plain.c
     np.testing.assert_allclose(turned.probabilities, plain.probabilities, atol=1e-3)
     assert principal_directions(z, k=8).shape == (30, 8)
+
+
+def test_classes_heard_once_are_learnt_but_the_score_covers_those_heard_twice():
+    z, labels = two_moods(40, seed=6)
+    labels[0], labels[1] = ["dark"], ["dark"]  # two dark songs: scored
+    extra = ["storm", "rain", "wind"]
+    for k, name in zip((2, 3, 4), extra, strict=True):
+        labels[k] = [name]  # heard once each: learnt, not held out
+    classes = [*CLASSES, *extra]
+
+    fit = fit_task(z, labels, classes, multi_label=False)
+
+    assert fit.seen_classes == 6 and fit.scored_classes == 3
+    assert fit.score is not None and len(fit.fold_scores) == 2  # dark has two songs: 2 folds
+    once = [int(np.flatnonzero(fit.labelled == k)[0]) for k in (2, 3, 4)]
+    assert (
+        np.isnan(fit.held_out[once]).all() and not np.isnan(np.delete(fit.held_out, once, 0)).any()
+    )
+    np.testing.assert_array_equal(fit.guesses()[[2, 3, 4]], fit.probabilities[[2, 3, 4]])
+    assert fit.probabilities[3, classes.index("rain")] > 0  # a class heard once is guessed
+    assert all(row not in (2, 3, 4) for row, *_ in doubted_labels(fit, labels))

@@ -150,7 +150,7 @@ def test_the_page_learns_while_a_person_labels_and_keeps_the_model(
     assert re.search(rf"preparing songs for the live model: \d+ of {SONGS}", first_look) or (
         session.live.state.prepared == SONGS
     )
-    assert score_text(page) == "a score after 10 labelled songs with 2 of each class"
+    assert score_text(page) == "a score after 10 labelled songs of classes with 2 each"
     expect(page.locator('.guess[data-task="mood"]')).to_be_hidden()  # no model yet
 
     # label fifteen songs by keyboard with their true mood, in the order the page offers
@@ -176,7 +176,7 @@ def test_the_page_learns_while_a_person_labels_and_keeps_the_model(
     assert page.inner_text("#position").replace(" ", "") == f"{SONGS}/{SONGS}"
 
     # the score appeared once there were ten songs with two of each mood, and it changes
-    assert scores[0] == "a score after 10 labelled songs with 2 of each class"
+    assert scores[0] == "a score after 10 labelled songs of classes with 2 each"
     assert re.fullmatch(
         r"\d\.\d\d \(\d\.\d\d–\d\.\d\d\), 15 songs", scores[-1].split(" balanced")[0]
     )

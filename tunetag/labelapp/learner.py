@@ -51,13 +51,17 @@ class TaskFit:
     labelled : ndarray of int
         Rows of the labelled songs.
     held_out : ndarray, shape (len(labelled), classes), or None
-        Each labelled song's probabilities from the inner fold that left it out; None when
-        the songs are too few for folds.
+        Each labelled song's probabilities from the inner fold that left it out (a row of
+        NaN for a song not held out: the only one of its class); None when the songs are
+        too few for folds.
     fold_scores : tuple of float
         Balanced accuracy of each inner fold (for a multi-label task, the mean over classes
         of each class's balanced accuracy); empty without folds.
     c : float or None
         The inverse regularisation strength used (per class for multi-label: the first).
+    scored_classes, seen_classes : int
+        The classes the score covers (those with two songs or more), and those held by the
+        labelled songs.
     """
 
     classes: tuple[str, ...]
@@ -67,6 +71,8 @@ class TaskFit:
     held_out: np.ndarray | None
     fold_scores: tuple[float, ...]
     c: float | None
+    scored_classes: int
+    seen_classes: int
 
     def guesses(self) -> np.ndarray:
         """Every song's probabilities from a model that never saw its label: a labelled
@@ -76,7 +82,8 @@ class TaskFit:
         if self.held_out is None:
             return self.probabilities
         shown = self.probabilities.copy()
-        shown[self.labelled] = self.held_out
+        held = ~np.isnan(self.held_out).any(axis=1)
+        shown[self.labelled[held]] = self.held_out[held]
         return shown
 
     @property
@@ -140,6 +147,8 @@ def doubted_labels(
         return []
     found = []
     for row, probabilities in zip(fit.labelled, fit.held_out, strict=True):
+        if np.isnan(probabilities).any():
+            continue  # the only song of its class: never held out
         for c, p in zip(fit.classes, probabilities, strict=True):
             given = c in labels[row]
             doubt = p if given else 1.0 - p
@@ -151,21 +160,30 @@ def doubted_labels(
 def _fit_single_label(
     z: np.ndarray, rows: np.ndarray, y: np.ndarray, classes: tuple[str, ...], seed: int
 ) -> TaskFit:
-    """A class-balanced probe over the classes the labelled songs hold."""
-    seen = np.unique(y)
+    """A class-balanced probe over the classes the labelled songs hold, C chosen by the
+    inner folds of the songs of the classes that have two songs or more: with twenty
+    classes, waiting for every one to have two would leave C fixed (and no score) for a
+    hundred labels. The songs of a class heard once are learnt, but neither held out nor
+    scored."""
+    seen, counts = np.unique(y, return_counts=True)
     probabilities = np.zeros((len(z), len(classes)))
     if seen.size == 1:
         probabilities[:, seen[0]] = 1.0
-        return TaskFit(classes, False, probabilities, rows, None, (), None)
-    local = np.searchsorted(seen, y)
-    c, logits, scores = _choose_c(z[rows], local, seed)
+        return TaskFit(classes, False, probabilities, rows, None, (), None, 0, 1)
+    twice = seen[counts >= 2]
+    held = np.isin(y, twice)
+    c, logits, scores = FALLBACK_C, None, ()
+    if twice.size >= 2:
+        c, logits, scores = _choose_c(z[rows[held]], np.searchsorted(twice, y[held]), seed)
     held_out = None
     if logits is not None:
-        held_out = np.zeros((len(rows), len(classes)))
-        held_out[:, seen] = softmax(logits, axis=1)
-    weight, bias = probe_logits(fit_probe(z[rows], local, c, seed))
+        held_out = np.full((len(rows), len(classes)), np.nan)
+        held_out[np.ix_(held, twice)] = softmax(logits, axis=1)
+        held_out[np.ix_(held, np.setdiff1d(np.arange(len(classes)), twice))] = 0.0
+    weight, bias = probe_logits(fit_probe(z[rows], np.searchsorted(seen, y), c, seed))
     probabilities[:, seen] = softmax(z @ weight.T + bias, axis=1)
-    return TaskFit(classes, False, probabilities, rows, held_out, scores, c)
+    scored = twice.size if scores else 0
+    return TaskFit(classes, False, probabilities, rows, held_out, scores, c, scored, seen.size)
 
 
 def _fit_multi_label(
@@ -192,7 +210,10 @@ def _fit_multi_label(
     folds = min((len(s) for s in per_class_scores), default=0)
     scores = tuple(float(np.mean([s[i] for s in per_class_scores])) for i in range(folds))
     usable = held_out if per_class_scores and not np.isnan(held_out).any() else None
-    return TaskFit(classes, True, probabilities, rows, usable, scores, cs[0] if cs else None)
+    c = cs[0] if cs else None
+    scored = len(per_class_scores) if scores else 0
+    held = int(holds.any(axis=0).sum())
+    return TaskFit(classes, True, probabilities, rows, usable, scores, c, scored, held)
 
 
 def _choose_c(

@@ -48,10 +48,12 @@ class LiveState:
     prepared, failed, total : int
         Songs whose features are ready, that could not be read, and in all.
     tasks : dict
-        Task -> ``{"songs", "classes", "score", "interval", "c", "curve": [[songs, score,
-        low, high], ...], "gain_per_doubling", "gain_more_labels", "more_labels"}``;
-        ``score`` is the mean over inner folds of the balanced accuracy of songs held out
-        of the fit, None until each class has two songs and there are ten.
+        Task -> ``{"songs", "score", "interval", "scored_classes", "seen_classes", "c",
+        "curve": [[songs, score, low, high], ...], "gain_per_doubling",
+        "gain_more_labels", "more_labels"}``; ``score`` is the mean over inner folds of the
+        balanced accuracy of songs held out of the fit, over the ``scored_classes`` of the
+        ``seen_classes`` that have two songs or more (None until two classes have two songs
+        each and there are ten such songs).
     guesses : dict
         Song id -> task -> class -> probability, for every prepared song.
     uncertainty : dict
@@ -264,6 +266,8 @@ class LiveLearner:
             "songs": songs,
             "score": fit.score,
             "interval": fit.interval,
+            "scored_classes": fit.scored_classes,
+            "seen_classes": fit.seen_classes,
             "c": fit.c,
             "curve": points,
             "gain_per_doubling": slope,

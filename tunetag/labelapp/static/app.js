@@ -834,7 +834,7 @@ function liveTask(task, fit) {
   if (!fit || fit.score === null) {
     const songs = fit ? fit.songs : 0;
     box.append(
-      el("p", { class: "live-score pending" }, "a score after 10 labelled songs with 2 of each class"),
+      el("p", { class: "live-score pending" }, "a score after 10 labelled songs of classes with 2 each"),
       el("p", { class: "muted small" }, `${songs} labelled so far`),
     );
     return box;
@@ -846,12 +846,18 @@ function liveTask(task, fit) {
       { class: "live-score" },
       el("b", {}, formatScore(fit.score)),
       `${interval}, ${fit.songs} songs`,
-      el("span", { class: "muted small" }, " balanced accuracy of songs held out"),
+      el("span", { class: "muted small" }, ` balanced accuracy of songs held out${scoredText(fit)}`),
     ),
     learningCurve(fit.curve, 1 / Math.max(2, task.classes.length)),
     el("p", { class: "live-gain small" }, gainText(fit)),
   );
   return box;
+}
+
+/** " (5 of 9 classes: the others have 1 song)" when the score cannot cover every class yet. */
+function scoredText(fit) {
+  if (fit.scored_classes >= fit.seen_classes) return "";
+  return ` (${fit.scored_classes} of ${fit.seen_classes} classes: the others have 1 song)`;
 }
 
 /** Whether more labels still help, from the slope of the learning curve. */
