@@ -11,6 +11,7 @@ import soundfile as sf
 from starlette.testclient import TestClient
 
 from tunetag.labelapp.app import TOKEN_HEADER, create_app
+from tunetag.labelapp.live import LiveState
 from tunetag.labelapp.session import open_session
 from tunetag.library.songtable import SongTable
 
@@ -291,7 +292,9 @@ def test_the_live_model_is_read_and_kept_only_once_there_is_something_to_keep(cl
 
     refused = client.post("/api/keep")
 
-    assert refused.status_code == 409 and "label some songs first" in refused.json()["error"]
+    assert (
+        refused.status_code == 409 and "label songs of two classes first" in refused.json()["error"]
+    )
     assert not (library / "runs").exists()
 
 
@@ -305,3 +308,16 @@ def test_a_page_that_does_not_learn_says_so(library):
         for method, route in (("get", "/api/live"), ("post", "/api/keep")):
             response = getattr(client, method)(route)
             assert response.status_code == 409 and "--no-learn" in response.json()["error"]
+
+
+def test_keep_trains_only_the_tasks_with_two_classes_labelled(client, session, monkeypatch):
+    """tunetag train refuses a task of one class: a genre labelled once must not stop mood
+    from being kept."""
+    session.live.state = LiveState(
+        version=3, tasks={"mood": {"seen_classes": 2}, "genre": {"seen_classes": 1}}
+    )
+    started = []
+    monkeypatch.setattr(session.keeper, "start", lambda tasks: started.append(tasks) or {})
+
+    assert client.post("/api/keep").status_code == 200
+    assert started == [["mood"]]

@@ -100,13 +100,13 @@ def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path):
     for row, mood in zip(table.rows, truth, strict=True):
         row["mood"] = mood
     table.write()
-    keeper = Keeper(csv_path, ["mood"], tmp_path / "cache", seed=0)
+    keeper = Keeper(csv_path, tmp_path / "cache", seed=0)
 
-    status = keeper.start()
+    status = keeper.start(["mood"])
 
     assert status["state"] == "running" and status["command"].startswith("tunetag train ")
     assert "--model auto --patches 12" in status["command"]
-    assert keeper.start()["run"] == status["run"]  # one at a time
+    assert keeper.start(["mood"])["run"] == status["run"]  # one at a time
     deadline = time.monotonic() + 300
     while keeper.status()["state"] == "running":
         assert time.monotonic() < deadline, "keeping took too long"

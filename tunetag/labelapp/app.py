@@ -110,9 +110,10 @@ def create_app(session: LabelSession) -> Starlette:
     def keep(request: Request) -> Response:
         if session.keeper is None:
             return _error(409, "this page does not learn (started with --no-learn)")
-        if not session.live.state.tasks:
-            return _error(409, "nothing to keep yet: label some songs first")
-        return JSONResponse({"keep": session.keeper.start()})
+        learnt = [name for name, fit in session.live.state.tasks.items() if fit["seen_classes"] > 1]
+        if not learnt:
+            return _error(409, "nothing to keep yet: label songs of two classes first")
+        return JSONResponse({"keep": session.keeper.start(learnt)})
 
     async def _song_and_state(song_id: int) -> Response:
         found = await _in_thread(lambda: {"song": session.song(song_id), "state": session.state()})

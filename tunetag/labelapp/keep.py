@@ -29,17 +29,14 @@ class Keeper:
     ----------
     csv_path : Path
         The CSV being labelled.
-    tasks : sequence of str
-        The label columns to learn.
     cache_dir : Path
         tunetag's feature cache (the page's, so nothing is computed twice).
     seed : int
         The run's ``--random-seed``.
     """
 
-    def __init__(self, csv_path: Path, tasks: Sequence[str], cache_dir: Path, seed: int) -> None:
+    def __init__(self, csv_path: Path, cache_dir: Path, seed: int) -> None:
         self.csv_path = Path(csv_path)
-        self.tasks = list(tasks)
         self.cache_dir = Path(cache_dir)
         self.seed = seed
         self._lock = threading.Lock()
@@ -50,23 +47,24 @@ class Keeper:
         with self._lock:
             return dict(self._status)
 
-    def start(self) -> dict:
-        """Start writing a run folder, unless one is being written; the status after."""
+    def start(self, tasks: Sequence[str]) -> dict:
+        """Start writing a run folder of ``tasks`` (those with two classes labelled: train
+        refuses a task of one), unless one is being written; the status after."""
         with self._lock:
             if self._status["state"] == "running":
                 return dict(self._status)
             run = self._new_run_folder()
-            command = self.command(run)
+            command = self.command(run, tasks)
             shown = shlex.join(["tunetag", *command[3:]])
             self._status = {"state": "running", "command": shown, "run": str(run), "message": ""}
         print(f"keeping the model: {shown}", flush=True)
         threading.Thread(target=self._train, args=(command, run), daemon=True).start()
         return self.status()
 
-    def command(self, run: Path) -> list[str]:
+    def command(self, run: Path, tasks: Sequence[str]) -> list[str]:
         """The train command for a run folder, as this interpreter runs it."""
         command = [sys.executable, "-m", "tunetag", "train", str(self.csv_path), "-o", str(run)]
-        for task in self.tasks:
+        for task in tasks:
             command += ["--task", task]
         command += ["--model", "auto", "--patches", str(LIVE_FEATURES.patches_per_window)]
         return command + ["--cache", str(self.cache_dir), "--random-seed", str(self.seed)]

@@ -292,7 +292,7 @@ def open_session(
         from tunetag.labelapp.live import LiveLearner
 
         session.live = LiveLearner(store, present, cache, executor=executor, seed=seed)
-        session.keeper = Keeper(store.csv_path, [task.name for task in store.tasks], cache, seed)
+        session.keeper = Keeper(store.csv_path, cache, seed)
     return session, skipped
 
 
