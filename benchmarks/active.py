@@ -77,14 +77,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 ORDERS = ("file", "random", "uncertain", "teach")  # the page's orders, in the last line
 MODEL_DRIVEN = ("uncertain", "teach")  # refitted after every label
@@ -153,7 +152,7 @@ def main() -> None:
          f"{', '.join(orders)}")  # fmt: skip
 
     results = {
-        "machine": _machine(),
+        "machine": machine_info(),
         "csv": str(csv_path),
         "name": name,
         "task": task,
@@ -599,24 +598,6 @@ def plot(results: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
-
-
-def _machine() -> dict:
-    import sklearn
-
-    here = Path(__file__).parent
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
-    changed = subprocess.run(["git", "status", "--porcelain", "--", ":(top)tunetag"], cwd=here,
-                             capture_output=True, text=True).stdout.split("\n")  # fmt: skip
-    return {
-        "git": head,
-        "tunetag_files_changed_since_commit": sorted(line[3:] for line in changed if line),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "sklearn": sklearn.__version__,
-        "load_before": os.getloadavg(),
-    }
 
 
 if __name__ == "__main__":

@@ -51,7 +51,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -60,6 +59,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 DATA = Path("/work/bench-data")
 SETS = ("demo", "source", "mood", "composer")
@@ -110,7 +110,7 @@ def main() -> None:
     cache = args.cache or args.data / "cache"
     step = _Steps()
     results = {
-        "machine": _machine(),
+        "machine": machine_info(),
         "folds": args.folds,
         "repeats": args.repeats,
         "models": names,
@@ -172,26 +172,6 @@ def _merged(previous: Path, results: dict) -> dict:
 def _order(key: str) -> tuple:
     name, window = key.split("@")
     return (SETS.index(name) if name in SETS else len(SETS), name, float(window.rstrip("s")))
-
-
-def _machine() -> dict:
-    import sklearn
-    import torch
-
-    here = Path(__file__).parent
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "tunetag"], cwd=here,
-                             capture_output=True, text=True).stdout.split("\n")  # fmt: skip
-    return {
-        "git": head,
-        "tunetag_files_changed_since_commit": sorted(line[3:] for line in changed if line),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "load_before": os.getloadavg(),
-    }
 
 
 def prepare_set(name: str, data: Path) -> tuple[Path, tuple[str, ...], dict]:
