@@ -11,6 +11,7 @@ import pytest
 
 import tunetag
 from tunetag.labelapp.keep import Keeper
+from tunetag.labelapp.learner import fit_task
 from tunetag.labelapp.live import LiveLearner
 from tunetag.labelapp.store import LabelStore
 from tunetag.library.predictions import read_predictions
@@ -117,3 +118,58 @@ def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path):
     assert run.parent == csv_path.parent / "runs" and (run / "model.pt").is_file()
     tunetag.predict(run, [csv_path], tmp_path / "predictions.csv", cache_dir=tmp_path / "cache")
     assert len(read_predictions(tmp_path / "predictions.csv").songs) == 12
+
+
+def test_preparing_that_stops_is_told_and_the_labels_stay_safe(
+    unlabelled, tmp_path, capsys, monkeypatch
+):
+    """Should preparing itself fail (not one song: those are counted), the page is told
+    why, fits still come, and labelling goes on."""
+    csv_path, truth = unlabelled
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+        yield
+
+    monkeypatch.setattr("tunetag.labelapp.live.stream_extract", broken)
+    store = LabelStore(csv_path, [("mood", MOODS)])
+    learner = LiveLearner(store, range(12), tmp_path / "cache").start()
+    try:
+        deadline = time.monotonic() + 30
+        while not learner.state.error:
+            assert time.monotonic() < deadline, "the failure was never told"
+            time.sleep(0.05)
+        assert learner.state.error.startswith("preparing the songs stopped: ")
+        assert "No space left on device" in learner.state.summary()["error"]
+        assert "error: preparing the songs stopped" in capsys.readouterr().out
+        store.set_labels(0, "mood", [truth[0]])
+        version = learner.state.version
+        learner.labels_changed()
+        assert learner.wait_for(version, 30)
+        assert learner.state.error  # still told after the next fit
+        assert SongTable.read(csv_path).rows[0]["mood"] == truth[0]
+    finally:
+        learner.close()
+
+
+def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(unlabelled, tmp_path, monkeypatch):
+    csv_path, truth = unlabelled
+    store = LabelStore(csv_path, [("mood", MOODS)])
+    learner = LiveLearner(store, range(12), tmp_path / "cache").start()
+    try:
+        settle(learner)
+        failing = iter([RuntimeError("a bug in a fit")])
+
+        def fit_once_failing(*args, **kwargs):
+            for exc in failing:
+                raise exc
+            return fit_task(*args, **kwargs)
+
+        monkeypatch.setattr("tunetag.labelapp.live.fit_task", fit_once_failing)
+        store.set_labels(0, "mood", [truth[0]])
+        settle(learner)
+        assert learner.state.error == "the live model could not be fitted: a bug in a fit"
+        settle(learner)
+        assert learner.state.error == "" and learner.state.tasks["mood"]["songs"] == 1
+    finally:
+        learner.close()

@@ -66,6 +66,8 @@ class LiveState:
         first; ``probability`` is how likely the model finds the label as it stands.
     fit_seconds : float
         How long the last fit took.
+    error : str
+        Why preparing or fitting stopped ("" while all is well); the page says it.
     """
 
     version: int = 0
@@ -78,6 +80,7 @@ class LiveState:
     teaching: list = field(default_factory=list)
     doubts: list = field(default_factory=list)
     fit_seconds: float = 0.0
+    error: str = ""
 
     def summary(self) -> dict:
         """The state as the page's JSON reads it (guesses are sent per song)."""
@@ -89,6 +92,7 @@ class LiveState:
             "tasks": self.tasks,
             "doubts": [dict(doubt) for doubt in self.doubts],
             "fit_seconds": round(self.fit_seconds, 3),
+            "error": self.error,
         }
 
 
@@ -126,6 +130,7 @@ class LiveLearner:
         self.state = LiveState(total=len(self.song_ids))
         self._summaries: dict[int, np.ndarray] = {}
         self._failed = 0
+        self._error = ""  # why preparing stopped: said in every later state
         self._curves: dict[str, dict[int, list[float]]] = {}
         self._directions: np.ndarray | None = None  # (d, k), of `_directions_songs` songs
         self._directions_songs = 0
@@ -160,7 +165,16 @@ class LiveLearner:
         self._wake.set()
 
     def _prepare(self) -> None:
-        """Cache and summarise every song's views, waking the fitter now and then."""
+        """Cache and summarise every song's views, waking the fitter now and then. Should
+        preparing itself fail (the cache cannot be written, say), the page is told why."""
+        try:
+            self._prepare_songs()
+        except Exception as exc:  # noqa: BLE001 - a background thread: told, never lost
+            self._stopped(f"preparing the songs stopped: {exc}", lasting=True)
+        finally:
+            self._wake.set()
+
+    def _prepare_songs(self) -> None:
         ids = {self.store.audio_path(song_id): song_id for song_id in self.song_ids}
         last_wake = time.monotonic()
         outcomes = stream_extract(list(ids), LIVE_FEATURES, self.cache_dir, self.executor)
@@ -183,10 +197,10 @@ class LiveLearner:
                     self._wake.set()
         finally:
             outcomes.close()
-            self._wake.set()
 
     def _refit(self) -> None:
-        """Fit whenever woken, until closed; a failed fit leaves the last state in place."""
+        """Fit whenever woken, until closed; a failed fit is told on the page and leaves the
+        last guesses in place (the next label tries again)."""
         while True:
             self._wake.wait()
             if self._closed.is_set():
@@ -195,10 +209,19 @@ class LiveLearner:
             started = time.monotonic()
             try:
                 state = self._fit()
-            except (ValueError, ArithmeticError, TunetagError) as exc:
-                print(f"error: live model: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a background thread: told, never lost
+                self._stopped(f"the live model could not be fitted: {exc}", lasting=False)
                 continue
             self.state = replace(state, fit_seconds=time.monotonic() - started)
+
+    def _stopped(self, why: str, lasting: bool) -> None:
+        """Print why preparing or fitting stopped and publish it (a new version, so the
+        page shows it); a ``lasting`` reason stays in every later state, a failed fit's
+        until the next fit succeeds."""
+        print(f"error: {why}", flush=True)
+        if lasting:
+            self._error = why
+        self.state = replace(self.state, version=self.state.version + 1, error=why)
 
     def _fit(self) -> LiveState:
         """One fit of every task on the labelled prepared songs, and what follows from it."""
@@ -210,6 +233,7 @@ class LiveLearner:
             prepared=len(ids),
             failed=self._failed,
             total=len(self.song_ids),
+            error=self._error,
         )
         if x is None:
             return base

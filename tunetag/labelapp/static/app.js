@@ -815,6 +815,11 @@ function renderLive() {
 function renderPreparing(live) {
   const box = $("live-preparing");
   const done = live.prepared + live.failed;
+  if (live.error) {
+    box.hidden = false;
+    box.replaceChildren(el("span", { class: "live-error" }, live.error));
+    return;
+  }
   box.hidden = done >= live.total && live.failed === 0;
   if (box.hidden) return;
   const failed = live.failed ? `, ${live.failed} could not be read` : "";
