@@ -301,8 +301,8 @@ function renderGuesses() {
       bar(p),
       el("span", { class: "count" }, `${Math.round(p * 100)}%`),
     );
-    // The guess of a labelled song comes from a model fitted on its label too, so it tends to
-    // agree; the model that never saw the song is the one to believe when they differ.
+    // A labelled song's guess comes from the inner fold that never saw it: where it doubts
+    // the label, say so beside the guess, as the second-listen list does.
     for (const doubt of songDoubts(app.song.id, box.dataset.task)) {
       const text = `second listen: trained without this song, ${doubtText(doubt)}`;
       box.append(el("span", { class: "doubt-note" }, text));
