@@ -218,9 +218,10 @@ def prepare(csv_path: Path, task: str, cache: Path):
     column or with one value in it) and what was left out, with the summary's length."""
     from tunetag.features.extract import extract_files
     from tunetag.labelapp.learner import principal_directions
-    from tunetag.labelapp.live import LIVE_FEATURES, _standardised
+    from tunetag.labelapp.live import LIVE_FEATURES
     from tunetag.library.songtable import SongTable
     from tunetag.models.inputs import load_views, summary_statistics
+    from tunetag.models.logreg import standardise
 
     table = SongTable.read(csv_path)
     if table.rows and task not in table.rows[0]:
@@ -237,7 +238,7 @@ def prepare(csv_path: Path, task: str, cache: Path):
     if len(set(groups.tolist())) < 2:
         groups = None
     left_out = {"empty_cell": len(table.rows) - len(labelled), "no_features": len(report.errors)}
-    z = _standardised(x)
+    z = standardise("active", x, x.shape[1])[0]
     return z @ principal_directions(z), y, classes, groups, {"left_out": left_out, "d": x.shape[1]}
 
 

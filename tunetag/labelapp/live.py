@@ -29,6 +29,7 @@ from tunetag.labelapp.queue import spread_points, teaching_order
 from tunetag.labelapp.store import LabelStore
 from tunetag.models.auto import AutoProbe
 from tunetag.models.inputs import load_views, summary_statistics
+from tunetag.models.logreg import standardise
 
 LIVE_FEATURES: FeatureConfig = AutoProbe.features  # what `auto` reads, at its predict patches
 WAKE_EVERY_S = 2.0  # while songs are being prepared, refit at most this often for them
@@ -237,7 +238,8 @@ class LiveLearner:
         )
         if x is None:
             return base
-        z = self._coordinates(_standardised(x))
+        # standardised over every prepared song, as auto standardises (no label is read)
+        z = self._coordinates(standardise("live model", x, x.shape[1])[0])
         labels = [self.store.labels(song_id) for song_id in ids]
         fits = {}
         for task in self.store.tasks:
@@ -298,14 +300,6 @@ class LiveLearner:
             "more_labels": MORE_LABELS,
             "gain_more_labels": None if slope is None else gain_of_more_labels(slope, songs),
         }
-
-
-def _standardised(x: np.ndarray) -> np.ndarray:
-    """Summaries standardised over every prepared song (no label is read)."""
-    x = x.astype(np.float64)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    return (x - x.mean(axis=0)) / scale
 
 
 def _uncertainty(fits: dict[str, TaskFit], songs: int) -> np.ndarray | None:
