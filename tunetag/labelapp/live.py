@@ -248,7 +248,7 @@ class LiveLearner:
             if fit is not None:
                 fits[task.name] = fit
         labelled = np.array([any(song.values()) for song in labels])
-        uncertainty = _uncertainty(fits, len(ids))
+        uncertainty = _uncertainty(fits)
         # the k-means++ draws get a fresh seed per label count: one seed for every fit would
         # draw at the same quantile each time, always favouring the same end of the CSV
         draws = self.seed + int(labelled.sum())
@@ -302,7 +302,7 @@ class LiveLearner:
         }
 
 
-def _uncertainty(fits: dict[str, TaskFit], songs: int) -> np.ndarray | None:
+def _uncertainty(fits: dict[str, TaskFit]) -> np.ndarray | None:
     """Each song's mean uncertainty over the tasks with a model of two classes or more."""
     found = []
     for fit in fits.values():
