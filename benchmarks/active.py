@@ -330,7 +330,7 @@ def replay(order, z, y, classes, pool, test, points, every, seed):
         elif order == "random":
             k = int(shuffled[count - 1])
         else:
-            unsure = None if model is None else _uncertainty({"task": model}, len(y))
+            unsure = None if model is None else _uncertainty({"task": model})
             unsure = None if unsure is None else unsure[pool]
             if order == "teach":  # the page: seed + the labelled songs at this fit
                 k = teaching_order(points, labelled, unsure, seed + int(labelled.sum()))[0]
