@@ -650,6 +650,14 @@ def predict(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Predictions CSV to write.")
     ] = Path("predictions.csv"),
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also say which seconds made each call: a <task>_why column, and the "
+            "pushes of every 3 s in <output stem>.why.json for the report's strips.",
+        ),
+    ] = False,
     cache: CacheOption = None,
     workers: WorkersOption = None,
     dask: DaskOption = None,
@@ -659,7 +667,9 @@ def predict(
 
     with _step(workers, dask) as executor:
         paths.output_file(output)
-        result = run_predict(run_dir, inputs, output, cache_dir=cache, executor=executor)
+        result = run_predict(
+            run_dir, inputs, output, cache_dir=cache, executor=executor, explain=explain
+        )
     typer.echo(f"{output}: {result.scored} songs classified, {len(result.errors)} skipped")
 
 

@@ -85,13 +85,20 @@ def song_inputs(
         }
     if input_kind != "crop":
         return whole_song_inputs(views, input_kind)
-    starts = list(range(0, max(n_frames - crop_frames, 0) + 1, crop_frames))
-    if starts[-1] + crop_frames < n_frames:
-        starts.append(n_frames - crop_frames)
+    starts = crop_starts(n_frames, crop_frames)
     return {
         name: torch.stack([crop_view(view[:, :n_frames], s, crop_frames)[None] for s in starts])
         for name, view in views.items()
     }
+
+
+def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
+    """First frame of each crop `song_inputs` takes: consecutive, without overlap, the last
+    aligned to the song's end."""
+    starts = list(range(0, max(n_frames - crop_frames, 0) + 1, crop_frames))
+    if starts[-1] + crop_frames < n_frames:
+        starts.append(n_frames - crop_frames)
+    return starts
 
 
 def whole_song_inputs(views: Mapping[str, np.ndarray], input_kind: str) -> dict[str, torch.Tensor]:

@@ -4,10 +4,12 @@ alike (see `tunetag.library.predictions` for its columns)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,11 +18,13 @@ from tunetag import models
 from tunetag.config import default_cache_dir
 from tunetag.errors import AudioDecodeError
 from tunetag.features.extract import stream_extract
+from tunetag.library.metadata import read_metadata
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import LABEL_SEPARATOR
 from tunetag.library.tasks import Task
 from tunetag.models.folding import fold_batch_norms
 from tunetag.models.inputs import crop_frames
+from tunetag.runs.explain import Explanation, explanation_function
 from tunetag.runs.folder import RunFolder
 from tunetag.runs.probabilities import pick_device, probability_function
 from tunetag.runtime.malloc import reuse_freed_blocks
@@ -58,11 +62,11 @@ def classify_songs(
     found: dict[Path, dict[str, np.ndarray]] = {}
     errors: dict[Path, str] = {}
     with progress_bar(total=len(paths), desc="score", unit="song", disable=not progress) as bar:
-        for path, probabilities, reason in stream_probabilities(run, paths, cache_dir, executor):
-            if probabilities is None:
-                errors[path] = reason
+        for song in stream_probabilities(run, paths, cache_dir, executor):
+            if song.probabilities is None:
+                errors[song.path] = song.reason
             else:
-                found[path] = probabilities
+                found[song.path] = song.probabilities
             bar.update()
     scored = [path for path in dict.fromkeys(paths) if path in found]
     if not scored:
@@ -75,15 +79,28 @@ def classify_songs(
     return SongPredictions(scored, tasks, probabilities, errors)
 
 
+class ScoredSong(NamedTuple):
+    """One song through `stream_probabilities`: its probabilities (task -> (n_outputs,)) or
+    the reason it has none, and with ``explain`` which of its seconds made the call."""
+
+    path: Path
+    probabilities: dict[str, np.ndarray] | None
+    reason: str | None
+    explanation: Explanation | None = None
+
+
 def stream_probabilities(
     run: RunFolder,
     paths: list[Path],
     cache_dir: str | Path | None,
     executor: Executor | None,
-) -> Iterator[tuple[Path, dict[str, np.ndarray] | None, str | None]]:
-    """Each song's probabilities (task -> (n_outputs,)) or the reason it has none, as soon
-    as its features are cached: scoring here overlaps the workers' decoding, and nothing
-    grows with the number of songs. Order: as `stream_extract` gives them.
+    *,
+    explain: bool = False,
+) -> Iterator[ScoredSong]:
+    """Each song scored as soon as its features are cached: scoring here overlaps the
+    workers' decoding, and nothing grows with the number of songs. Order: as
+    `stream_extract` gives them. With ``explain``, each song's `Explanation` as well
+    (its length read from the file's tags, to place the window's seconds).
 
     Songs are scored on a thread of their own, whose memory glibc keeps apart from the
     main thread's (see `tunetag.runtime.malloc`). While the local process pool computes a song's
@@ -99,28 +116,44 @@ def stream_probabilities(
         "crop_frames": crop_frames(config.train.crop_s, config.features.frames_per_second()),
         "device": device,
     }
-    if device.type == "cpu":
-        scoring["batch_size"] = CPU_SCORING_BATCH
+    tasks = run.load_tasks()
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     all_threads = torch.get_num_threads()
+    explaining = (
+        explanation_function(model, tasks, config.features, **scoring)
+        if explain
+        else contextlib.nullcontext()
+    )
+    if device.type == "cpu":
+        scoring["batch_size"] = CPU_SCORING_BATCH
 
-    def score(views: dict[str, Path], threads: int) -> dict[str, np.ndarray]:
+    def score(path: Path, views: dict[str, Path], threads: int) -> ScoredSong:
         torch.set_num_threads(threads)
-        return score_views(views)
+        probabilities = score_views(views)
+        if not explain:
+            return ScoredSong(path, probabilities, None)
+        return ScoredSong(path, probabilities, None, explain_views(views, _duration(path)))
 
     try:
         with (
-            probability_function(model, run.load_tasks(), **scoring) as score_views,
+            probability_function(model, tasks, **scoring) as score_views,
+            explaining as explain_views,
             ThreadPoolExecutor(1, thread_name_prefix="tunetag-score") as scorer,
         ):
             for outcome in stream_extract(paths, config.features, cache, executor):
                 if outcome.views is None:
-                    yield outcome.path, None, outcome.reason
+                    yield ScoredSong(outcome.path, None, outcome.reason)
                     continue
                 threads = 1 if outcome.computed and executor is None else all_threads
-                yield outcome.path, scorer.submit(score, outcome.views, threads).result(), None
+                yield scorer.submit(score, outcome.path, outcome.views, threads).result()
     finally:
         torch.set_num_threads(all_threads)
+
+
+def _duration(path: Path) -> float | None:
+    """The song's length from its tags, None when they do not say."""
+    length = read_metadata(path)["duration_s"]
+    return float(length) if length else None
 
 
 def predicted_song(
@@ -143,6 +176,24 @@ def predicted_song(
         song.probability[task.name] = predicted_probability(task, probs)
         song.probabilities[task.name] = dict(zip(task.classes, map(float, probs), strict=True))
     return song
+
+
+def telling_seconds(
+    explanation: Explanation, tasks: Sequence[Task], probabilities: Mapping[str, np.ndarray]
+) -> list[str]:
+    """Per task, ``start-end`` (seconds in the file) of the stretch that argued most for the
+    predicted class (multi-label: the most probable label given; "" when none is)."""
+    cells = []
+    for task in tasks:
+        probs = probabilities[task.name]
+        best = int(np.argmax(probs))
+        if task.multilabel and probs[best] < MULTILABEL_THRESHOLD:
+            cells.append("")
+            continue
+        k = explanation.most_telling(task.name, best)
+        start = explanation.starts_s[k]
+        cells.append(f"{start:.1f}-{start + explanation.lengths_s[k]:.1f}")
+    return cells
 
 
 def predicted_label(task: Task, probs: np.ndarray) -> str:

@@ -11,7 +11,8 @@ from tunetag.errors import AudioDecodeError
 from tunetag.library.metadata import read_metadata
 from tunetag.library.predictions import PredictedSong, prediction_writer
 from tunetag.library.scan import collect_audio
-from tunetag.runs.classify import predicted_song, stream_probabilities
+from tunetag.library.why import WHY_SUFFIX, WhyStrips
+from tunetag.runs.classify import predicted_song, stream_probabilities, telling_seconds
 from tunetag.runs.folder import RunFolder
 from tunetag.runtime.progress import progress_bar
 
@@ -23,6 +24,7 @@ def predict(
     *,
     cache_dir: str | Path | None = None,
     executor: Executor | None = None,
+    explain: bool = False,
     progress: bool = True,
 ) -> PredictSummary:
     """Classify songs and write ``output_csv`` (see `tunetag.library.predictions` for its columns).
@@ -31,6 +33,10 @@ def predict(
     written, in input order, so memory does not grow with the library. Features are cached
     per song, so a run that was stopped starts again where it stopped and writes the same
     file; the file is replaced only when the run completes.
+
+    With ``explain``, a ``<task>_why`` column per task holds the seconds of the song that
+    argued most for its predicted class (``start-end``, in the file), and `why_path` of the
+    CSV every song's pushes per 3 s, from which the predictions report draws its strips.
     """
     run = RunFolder(run_dir)
     paths = collect_audio(inputs)
@@ -39,24 +45,34 @@ def predict(
     summary = PredictSummary(Path(output_csv), 0, {})
     rows = _InputOrder(paths)
     columns = {task.name: list(task.classes) for task in tasks}
+    why_columns = [task.name + WHY_SUFFIX for task in tasks] if explain else []
+    strips = WhyStrips(Path(output_csv))
+    songs = stream_probabilities(run, paths, cache_dir, executor, explain=explain)
     with (
-        prediction_writer(output_csv, columns) as write,
+        prediction_writer(output_csv, columns, why_columns) as write,
         progress_bar(total=len(paths), desc="predict", unit="song", disable=not progress) as bar,
     ):
-        for path, probabilities, reason in stream_probabilities(run, paths, cache_dir, executor):
-            if probabilities is None:
-                summary.errors[path] = reason
-                rows.put(path, None)
+        for scored in songs:
+            if scored.probabilities is None:
+                summary.errors[scored.path] = scored.reason
+                rows.put(scored.path, None)
             else:
-                rows.put(path, _predicted_song(path, run_id, tasks, probabilities))
+                song = _predicted_song(scored.path, run_id, tasks, scored.probabilities)
+                why = []
+                if scored.explanation is not None:
+                    why = telling_seconds(scored.explanation, tasks, scored.probabilities)
+                    strips.add(scored.path, scored.explanation.as_json())
+                rows.put(scored.path, (song, why))
                 summary.scored += 1
-            for song in rows.ready():
-                write(song)
+            for song, why in rows.ready():
+                write(song, why)
             bar.update()
         if not summary.scored:
             raise AudioDecodeError(
                 f"none of the {len(paths)} songs could be read; nothing to score"
             )
+        if explain:
+            strips.write()
     return summary
 
 
@@ -82,13 +98,13 @@ class _InputOrder:
 
     def __init__(self, paths: list[Path]) -> None:
         self._position = {path: k for k, path in enumerate(paths)}
-        self._waiting: dict[int, PredictedSong | None] = {}
+        self._waiting: dict[int, tuple[PredictedSong, list[str]] | None] = {}
         self._next = 0
 
-    def put(self, path: Path, song: PredictedSong | None) -> None:
+    def put(self, path: Path, song: tuple[PredictedSong, list[str]] | None) -> None:
         self._waiting[self._position[path]] = song
 
-    def ready(self) -> Iterator[PredictedSong]:
+    def ready(self) -> Iterator[tuple[PredictedSong, list[str]]]:
         while self._next in self._waiting:
             song = self._waiting.pop(self._next)
             self._next += 1

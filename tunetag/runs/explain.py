@@ -1,0 +1,228 @@
+"""Which seconds of a song made a run's call: how much each stretch raised or lowered each
+class, so a person can hear why a song was called mellow.
+
+A stretch's push is the change in the class's log-odds when the song is scored without it
+(leave one out), on the same scoring path as its probabilities:
+
+- a model of **crops** or **patches** averages its parts' probabilities, so leaving one out
+  is exact and free from the parts' own scores;
+- a model of the song's **statistics** (`auto`, `logreg`) is rescored once per 3 s patch
+  with that patch's columns dropped from every view (one batch of summaries);
+- the proposal's **picture** model is rescored with each 3 s stretch of its spectrogram
+  covered by the spectrogram's floor (occlusion), a batch of pictures.
+
+Positive pushes are the seconds that argued for the class. The log-odds are those of the
+song's probability, so pushes of one song add up roughly to how far its parts carried it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tunetag.audio.window import window_bounds
+from tunetag.config import FeatureConfig
+from tunetag.features.patches import spread_patches
+from tunetag.features.views import VIEWS
+from tunetag.library.tasks import Task
+from tunetag.models.inputs import crop_starts, load_views, song_inputs
+from tunetag.runs.probabilities import autocast, class_probabilities
+
+PATCH_S = 3.0  # the per-patch views' stretch (musicnn's 187 frames at 16 kHz, hop 256)
+IMAGE_BATCH = 4  # occluded pictures per forward pass (10 MB each)
+EDGE = 1e-6  # probabilities are kept this far from 0 and 1 before taking log-odds
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How much each stretch of one song pushed each class.
+
+    Attributes
+    ----------
+    starts_s : numpy.ndarray, shape (stretches,)
+        Where each stretch starts, in seconds from the start of the song's file.
+    lengths_s : numpy.ndarray, shape (stretches,)
+        How long each stretch is, in seconds.
+    pushes : dict of str to numpy.ndarray
+        Task -> (stretches, outputs): the change in each class's log-odds that the stretch
+        makes (positive: it argued for the class).
+    """
+
+    starts_s: np.ndarray
+    lengths_s: np.ndarray
+    pushes: dict[str, np.ndarray]
+
+    def most_telling(self, task: str, output: int) -> int:
+        """The stretch that argued most for output ``output`` of ``task``."""
+        return int(np.argmax(self.pushes[task][:, output]))
+
+    def as_json(self) -> dict:
+        """Plain lists, rounded: what a page or report draws a strip from."""
+        return {
+            "starts_s": np.round(self.starts_s, 2).tolist(),
+            "lengths_s": np.round(self.lengths_s, 2).tolist(),
+            "pushes": {task: np.round(push, 3).tolist() for task, push in self.pushes.items()},
+        }
+
+
+@contextlib.contextmanager
+def explanation_function(
+    model: nn.Module,
+    tasks: Sequence[Task],
+    features: FeatureConfig,
+    *,
+    input_kind: str,
+    crop_frames: int,
+    device: torch.device,
+) -> Iterator[Callable[[Mapping[str, Path], float | None], Explanation]]:
+    """A function explaining one song at a time: (its cached views, its length in seconds
+    or None when unknown) -> `Explanation`. ``model`` is in eval mode inside the block.
+
+    The length places the stretches in the file (the window is cut from the song's
+    centre or start) and tells which patches a run that reads fewer than all of them
+    read; unknown, the window is taken to start at 0 and to be as long as the views."""
+    model.to(device)
+    was_training = model.training
+    model.eval()
+
+    def explain(views: Mapping[str, Path], duration_s: float | None) -> Explanation:
+        arrays = load_views(views)
+        with torch.inference_mode():
+            if input_kind in ("crop", "patch"):
+                found = _parts(model, tasks, arrays, input_kind, crop_frames, features, device)
+            else:
+                found = _left_out(model, tasks, arrays, input_kind, features, duration_s, device)
+        starts, lengths, pushes = found
+        offset = _window_start(features, duration_s)
+        return Explanation(starts + offset, lengths, pushes)
+
+    try:
+        yield explain
+    finally:
+        model.train(was_training)
+
+
+def _parts(model, tasks, arrays, input_kind, crop_frames, features, device):
+    """Crops or patches: each part's probabilities once; leaving part k out of the mean."""
+    inputs = song_inputs(arrays, input_kind, crop_frames)
+    probabilities = _scores(model, tasks, inputs, device, batch=32)
+    if input_kind == "patch":
+        starts = np.arange(len(next(iter(inputs.values())))) * PATCH_S
+        lengths = np.full(len(starts), PATCH_S)
+    else:
+        per_second = features.frames_per_second()
+        frames = min(view.shape[1] for view in arrays.values())
+        starts = np.asarray(crop_starts(frames, crop_frames)) / per_second
+        lengths = np.full(len(starts), min(crop_frames, frames) / per_second)
+    pushes = {}
+    for task in tasks:
+        parts = probabilities[task.name]
+        n = len(parts)
+        whole = parts.mean(axis=0)
+        without = (whole * n - parts) / (n - 1) if n > 1 else np.full_like(parts, 0.5)
+        pushes[task.name] = _log_odds(whole)[None, :] - _log_odds(without)
+    return starts, lengths, pushes
+
+
+def _left_out(model, tasks, arrays, input_kind, features, duration_s, device):
+    """Statistics or picture: the song rescored once per 3 s stretch, without it."""
+    stretches = _stretch_columns(arrays, features, duration_s)
+    if input_kind == "image":
+        rows = [_covered(arrays, columns) for columns in stretches.values()]
+        batch = IMAGE_BATCH
+    else:
+        rows = [_dropped(arrays, columns) for columns in stretches.values()]
+        batch = len(rows) + 1
+    whole = _scores(model, tasks, song_inputs(arrays, input_kind, 0), device, batch)
+    inputs = [song_inputs(views, input_kind, 0) for views in rows]
+    stacked = {name: torch.cat([one[name] for one in inputs]) for name in inputs[0]}
+    without = _scores(model, tasks, stacked, device, batch)
+    pushes = {
+        task.name: _log_odds(whole[task.name][0])[None, :] - _log_odds(without[task.name])
+        for task in tasks
+    }
+    starts = np.array([k * PATCH_S for k in stretches], dtype=float)
+    return starts, np.full(len(starts), PATCH_S), pushes
+
+
+def _stretch_columns(arrays, features, duration_s) -> dict[int, dict[str, np.ndarray]]:
+    """3 s stretch index -> per view, the columns of that stretch (stretches that no view
+    reads are absent: a run reading 12 patches of a window explains those 12)."""
+    per_second = features.frames_per_second()
+    analysed = _analysed_seconds(arrays, features, duration_s, per_second)
+    found: dict[int, dict[str, np.ndarray]] = {}
+    for name, view in arrays.items():
+        columns = view.shape[1]
+        if VIEWS[name].per_patch:
+            count = max(columns, int(analysed // PATCH_S))
+            chosen = spread_patches(count, columns if columns < count else None)
+            stretch = np.arange(columns) if chosen is None else chosen
+        else:
+            stretch = (np.arange(columns) / per_second // PATCH_S).astype(int)
+        for k in np.unique(stretch):
+            found.setdefault(int(k), {})[name] = np.flatnonzero(stretch == k)
+    return dict(sorted(found.items()))
+
+
+def _dropped(arrays, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The views without the given columns (a view left with none stays whole)."""
+    kept = {}
+    for name, view in arrays.items():
+        drop = columns.get(name)
+        if drop is None or len(drop) >= view.shape[1]:
+            kept[name] = view
+        else:
+            kept[name] = np.delete(np.asarray(view), drop, axis=1)
+    return kept
+
+
+def _covered(arrays, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The views with the given columns set to each view's floor (its quietest value)."""
+    covered = {}
+    for name, view in arrays.items():
+        view = np.array(view)
+        if name in columns:
+            view[:, columns[name]] = view.min()
+        covered[name] = view
+    return covered
+
+
+def _scores(model, tasks, inputs, device, batch: int) -> dict[str, np.ndarray]:
+    """Probabilities of each row of ``inputs`` (a part, or a whole song), float64."""
+    n = len(next(iter(inputs.values())))
+    found: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
+    for start in range(0, n, batch):
+        chunk = {k: v[start : start + batch].to(device) for k, v in inputs.items()}
+        with autocast(device):
+            logits = model(chunk)
+        for task in tasks:
+            found[task.name].append(class_probabilities(logits[task.name], task).cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in found.items()}
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EDGE, 1.0 - EDGE)
+    return np.log(p) - np.log1p(-p)
+
+
+def _analysed_seconds(arrays, features, duration_s, per_second) -> float:
+    """Seconds of the window the views were computed from."""
+    if duration_s is not None:
+        return min(float(duration_s), features.audio.window_s)
+    framed = [v.shape[1] for name, v in arrays.items() if not VIEWS[name].per_patch]
+    if framed:
+        return min(framed) / per_second
+    return max(v.shape[1] for v in arrays.values()) * PATCH_S
+
+
+def _window_start(features: FeatureConfig, duration_s: float | None) -> float:
+    if duration_s is None:
+        return 0.0
+    audio = features.audio
+    return window_bounds(float(duration_s), audio.window_s, audio.window_position)[0]
