@@ -7,7 +7,7 @@ import csv
 import json
 import re
 from html.parser import HTMLParser
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from tunetag.cli import app
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import LabelFileError, ParameterError
+from tunetag.evaluation.htmlpage import stylesheet
 from tunetag.evaluation.report import report
 from tunetag.library.predictions import PredictedSong, write_predictions
 from tunetag.library.songtable import SongTable
@@ -317,3 +318,67 @@ def test_report_of_nothing_or_no_predictions_file(tmp_path):
         report(tmp_path / "typo")
     with pytest.raises(LabelFileError, match="not a predictions file"):
         report(make_run(tmp_path / "run", 1).config_path)
+
+
+class Fetched(HTMLParser):
+    """What a page would load: its stylesheets inline, and the URL of every element that
+    fetches one (link, script, img, audio, source, iframe)."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.styles: list[str] = []
+        self.urls: list[tuple[str, str]] = []
+        self._style = False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._style = tag == "style"
+        if tag == "style":
+            self.styles.append("")
+        for name in ("src", "href"):
+            if tag in ("link", "script", "img", "audio", "source", "iframe") and name in attrs:
+                self.urls.append((tag, attrs[name]))
+
+    def handle_endtag(self, tag):
+        self._style = False
+
+    def handle_data(self, data):
+        if self._style:
+            self.styles[-1] += data
+
+
+@pytest.mark.parametrize("kind", ["run", "predictions"])
+def test_reports_inline_the_shared_stylesheet_and_fetch_nothing(trained, tmp_path, kind):
+    page = trained["run"].path / "report.html"
+    if kind == "predictions":
+        page = report(predicted_library(tmp_path)[0])
+    found = Fetched(page.read_text(encoding="utf-8"))
+    assert found.styles == [stylesheet()]
+    assert "http" not in stylesheet() and "@import" not in stylesheet()
+    tags = {tag for tag, _ in found.urls}
+    assert tags == ({"audio", "img"} if kind == "run" else {"audio"})
+    for _, url in found.urls:
+        assert not urlsplit(url).scheme and not urlsplit(url).netloc, url
+        assert (page.parent / unquote(url)).is_file(), url
+
+
+@pytest.mark.parametrize("folds", [1, 5])
+def test_the_headline_score_of_each_task_is_a_card(tmp_path, folds):
+    run = make_run(tmp_path / "run", folds)
+    metrics = run.load_metrics()
+    if folds > 1:
+        mood = metrics["tasks"]["mood"]
+        mood["summary"]["balanced_accuracy"] = {"mean": 0.71, "std": 0.04, "folds": [0.67, 0.75]}
+        mood["fold_interval_95"] = {"metric": "balanced_accuracy", "interval": [0.35, 1.0]}
+        run.save_metrics(metrics)
+    text = report(run.path).read_text(encoding="utf-8")
+    cards = re.findall(r"<div class='card score'><h3>(\w+)</h3>(.*?)</p></div>", text)
+    assert [name for name, _ in cards] == ["mood", "tags"]
+    mood, tags = (card for _, card in cards)
+    if folds > 1:
+        assert "0.710<small>balanced accuracy, mean of 2 folds" in mood
+        assert "&plusmn; 0.040 · 95 % interval 0.350 - 1.000 · 10 songs" in mood
+    else:
+        assert "0.750<small>balanced accuracy</small>" in mood and "10 songs" in mood
+    assert "0.900<small>macro roc auc</small>" in tags and "9 songs" in tags

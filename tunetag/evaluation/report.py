@@ -3,14 +3,14 @@ or a predictions file's class balance and its most and least confident songs per
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from pathlib import Path
 
 from tunetag.config import RunConfig
 from tunetag.errors import ParameterError
 from tunetag.evaluation.choice import candidate_scores, choice_sentence, fold_choices
-from tunetag.evaluation.learning import curve_sentence
+from tunetag.evaluation.htmlpage import card, escape, header, page, written_at
+from tunetag.evaluation.learning import curve_sentence, headline_metric
 from tunetag.evaluation.songtables import class_tables, run_tables
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
 from tunetag.features.views import patch_views
@@ -19,20 +19,6 @@ from tunetag.library.predictions import PredictedSong, read_predictions
 from tunetag.library.songtable import cell_labels
 from tunetag.models import model_class
 from tunetag.runs.folder import RunFolder
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
-.note { color: #666; }
-table.songs td, table.songs th { text-align: left; }
-table.songs td:last-child, table.songs th:last-child { text-align: right; }
-caption { text-align: left; font-weight: bold; padding: 0.25em 0; }
-.bar { width: 12em; height: 0.8em; background: #eee; }
-.bar div { height: 100%; background: #4a7f9f; }
-"""
 
 
 def report(
@@ -95,44 +81,66 @@ def run_report(
     scored, truth = run.load_scored_songs() if run.scored_songs_path.is_file() else (None, [])
     songs = metrics["songs"]
     folds = metrics["folds"]
-    parts = [
-        f"<h1>{_e(run.path.name)}: {_e(config.train.model)}</h1>",
-        f"<p>Views {_e(', '.join(config.features.views))}; "
+    about = (
+        f"<p>Views {escape(', '.join(config.features.views))}; "
         f"{config.features.audio.window_s:g} s window at {config.features.audio.sample_rate} Hz; "
-        f"{_e(_patches_read(config))}{_e(_protocol(folds))}. "
+        f"{escape(_patches_read(config))}{escape(_protocol(folds))}. "
         f"{songs['used']} songs used, {songs['skipped']} skipped, "
-        f"{songs['scored']} scored by a model that never saw them.</p>",
-    ]
+        f"{songs['scored']} scored by a model that never saw them.</p>"
+    )
     if scored is None:
-        parts.append(
+        about += (
             f"<p class='note'>No song tables: this run has no {run.scored_songs_path.name} "
             "(it was trained before runs kept per-song scores); train it again to see the "
             "songs it got wrong.</p>"
         )
+    parts = [
+        header(
+            run.path.name,
+            f"{config.train.model} run",
+            f"trained {written_at(run.metrics_path)} · the report of a tunetag run",
+        ),
+        "<div class='scores'>"
+        + "".join(
+            _score_card(task.name, task.multilabel, metrics["tasks"][task.name]) for task in tasks
+        )
+        + "</div>",
+        card(about),
+    ]
     for task in tasks:
         found = metrics["tasks"][task.name]
         pooled = found.get("pooled", found)
         kind = "multi-label" if task.multilabel else "single-label"
-        parts.append(f"<h2>{_e(task.name)} <span class='note'>({kind})</span></h2>")
-        parts.append(_headline(found, pooled))
-        if metrics.get("selection") and task.name in metrics["selection"]["model"]:
-            parts.append(_choice(metrics["selection"], task.name))
-        parts.append(_per_class_table(pooled, task.multilabel))
+        section = [f"<h2>{escape(task.name)} <span class='note'>({kind})</span></h2>"]
         confusion = run.confusion_path(task.name)
-        if confusion.is_file():
-            parts.append(
-                f"<img src='{_e(confusion.name)}' alt='confusion matrix of {_e(task.name)}'>"
+        figure = (
+            f"<img src='{escape(confusion.name)}' alt='confusion matrix of {escape(task.name)}'>"
+            if confusion.is_file()
+            else ""
+        )
+        scores = _headline(found, pooled) + _per_class_table(pooled, task.multilabel)
+        section.append(
+            card("<h3>Scores</h3>", f"<div class='columns'><div>{scores}</div>{figure}</div>")
+        )
+        if metrics.get("selection") and task.name in metrics["selection"]["model"]:
+            section.append(
+                card("<h3>What was chosen</h3>", _choice(metrics["selection"], task.name))
             )
         if task.name in baselines:
-            parts.append(_zero_shot_table(baselines[task.name], Path(tags_csv).name))
+            section.append(card(_zero_shot_table(baselines[task.name], Path(tags_csv).name)))
         if scored is not None and task.name in scored.tasks:
-            parts.append(run_tables(task, scored.songs, truth, run.path))
-    parts += _learning_curve_section(run, metrics.get("learning_curve"))
-    parts.append("<h2>Training curves</h2>")
-    parts.append(f"<img src='{_e(run.curves_path.name)}' alt='loss and accuracy per epoch'>")
-    parts.append(f"<h2>Settings</h2><pre>{_e(config.to_json())}</pre>")
+            section.append(card(run_tables(task, scored.songs, truth, run.path)))
+        parts.append(f"<section class='task'>{''.join(section)}</section>")
+    parts.append(card(*_learning_curve_section(run, metrics.get("learning_curve"))))
+    parts.append(
+        card(
+            "<h2>Training curves</h2>",
+            f"<img src='{escape(run.curves_path.name)}' alt='loss and accuracy per epoch'>",
+        )
+    )
+    parts.append(card(f"<h2>Settings</h2><pre>{escape(config.to_json())}</pre>"))
     path = run.path / "report.html"
-    atomic_write_text(path, _page(f"tunetag run {run.path.name}", parts))
+    atomic_write_text(path, page(f"tunetag run {run.path.name}", parts))
     return path
 
 
@@ -152,14 +160,21 @@ def predictions_report(csv_path: str | Path) -> Path:
     path = table.csv_path.with_name(f"{table.csv_path.stem}-report.html")
     runs = sorted({song.run for song in table.songs if song.run})
     parts = [
-        f"<h1>Predictions: {_e(table.csv_path.name)}</h1>",
-        f"<p>{len(table.songs)} songs, scored by {_e(', '.join(runs) or 'an unnamed run')}.</p>",
+        header(
+            "Predictions",
+            table.csv_path.name,
+            f"{len(table.songs)} songs, scored by {escape(', '.join(runs) or 'an unnamed run')}. "
+            f"Predicted {written_at(table.csv_path)}.",
+        )
     ]
     for task, classes in table.tasks.items():
-        parts.append(f"<h2>{_e(task)}</h2>")
-        parts.append(_balance_table(task, classes, table.songs))
-        parts.append(class_tables(task, classes, table.songs, path.parent))
-    atomic_write_text(path, _page(f"tunetag predictions {table.csv_path.name}", parts))
+        section = [
+            f"<h2>{escape(task)}</h2>",
+            card("<h3>Songs per class</h3>", _balance_table(task, classes, table.songs)),
+            *class_tables(task, classes, table.songs, path.parent),
+        ]
+        parts.append(f"<section class='task'>{''.join(section)}</section>")
+    atomic_write_text(path, page(f"tunetag predictions {table.csv_path.name}", parts))
     return path
 
 
@@ -176,23 +191,14 @@ def _balance_table(task: str, classes: list[str], songs: list[PredictedSong]) ->
     if unlabelled:
         counts["(no label)"] = unlabelled
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{count}</td><td>{count / max(len(songs), 1):.1%}</td>"
-        f"<td><div class='bar'><div style='width: {100 * count / max(len(songs), 1):.1f}%'>"
-        "</div></div></td></tr>"
+        f"<tr><td>{escape(name)}</td><td>{count}</td><td>{count / max(len(songs), 1):.1%}</td>"
+        f"<td><span class='bar'><i style='width: {100 * count / max(len(songs), 1):.1f}%'>"
+        "</i></span></td></tr>"
         for name, count in counts.items()
     )
     return (
-        f"<table class='balance' data-task='{_e(task)}'>"
+        f"<table class='balance' data-task='{escape(task)}'>"
         f"<tr><th>class</th><th>songs</th><th>share</th><th></th></tr>{rows}</table>"
-    )
-
-
-def _page(title: str, parts: list[str]) -> str:
-    """A self-contained page: inline style, no scripts, nothing fetched."""
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
-        f"<body>{''.join(parts)}</body></html>\n"
     )
 
 
@@ -216,11 +222,12 @@ def _choice(selection: Mapping, task: str) -> str:
     """What the model chose for this task: for the saved model, with every candidate's inner
     score, and how often each choice was made in the outer folds."""
     entry = selection["model"][task]
-    parts = [f"<p>Chosen for the saved model: {_e(choice_sentence(entry))}</p>"]
+    parts = [f"<p>Chosen for the saved model: {escape(choice_sentence(entry))}</p>"]
     rows = candidate_scores(entry)
     if rows:
         cells = "".join(
-            f"<tr><td>{_e(name)}</td><td>{loss:.3f}</td><td>{mean:.3f} &plusmn; {std:.3f}</td></tr>"
+            f"<tr><td>{escape(name)}</td><td>{loss:.3f}</td>"
+            f"<td>{mean:.3f} &plusmn; {std:.3f}</td></tr>"
             for name, loss, mean, std in rows
         )
         parts.append(
@@ -232,7 +239,7 @@ def _choice(selection: Mapping, task: str) -> str:
         made = ", ".join(f"{name} {n}x" for name, n in counts.most_common())
         parts.append(
             f"<p class='note'>Chosen in the outer folds, each on its own training songs: "
-            f"{_e(made)}. The scores above are those of these folds' choices, on songs none "
+            f"{escape(made)}. The scores above are those of these folds' choices, on songs none "
             "of them saw.</p>"
         )
     return "".join(parts)
@@ -249,12 +256,38 @@ def _learning_curve_section(run: RunFolder, curves: dict | None) -> list[str]:
         ]
     if run.learning_curve_path.is_file():
         parts.append(
-            f"<img src='{_e(run.learning_curve_path.name)}' "
+            f"<img src='{escape(run.learning_curve_path.name)}' "
             "alt='score against the number of labelled songs'>"
         )
     for task, curve in curves.items():
-        parts.append(f"<p><strong>{_e(task)}</strong>: {_e(curve_sentence(curve))}</p>")
+        parts.append(f"<p><strong>{escape(task)}</strong>: {escape(curve_sentence(curve))}</p>")
     return parts
+
+
+def _score_card(task: str, multilabel: bool, found: dict) -> str:
+    """A task's headline score, large, as the labelling page shows its live score: the mean
+    over folds where there are folds, with their spread and 95 % interval."""
+    metric = headline_metric(multilabel)
+    summary = found.get("summary", {}).get(metric)
+    pooled = found.get("pooled", found)
+    title = f"<h3>{escape(task)}</h3>"
+    if summary is None and pooled.get(metric) is None:
+        return card(title, "<p class='note'>No song labelled for this task was scored.</p>")
+    name = metric.replace("_", " ")
+    value = summary["mean"] if summary else pooled[metric]
+    notes = [f"{pooled.get('n_songs', 0)} songs"]
+    if summary:
+        name += f", mean of {len(summary['folds'])} folds"
+        notes.insert(0, f"&plusmn; {summary['std']:.3f}")
+    interval = (found.get("fold_interval_95") or {}).get("interval")
+    if interval:
+        notes.insert(1, f"95 % interval {interval[0]:.3f} - {interval[1]:.3f}")
+    return card(
+        title,
+        f"<div class='value'>{value:.3f}<small>{escape(name)}</small></div>",
+        f"<p class='muted small'>{' · '.join(notes)}</p>",
+        kind="score",
+    )
 
 
 def _headline(found: dict, pooled: dict) -> str:
@@ -277,12 +310,12 @@ def _headline(found: dict, pooled: dict) -> str:
         text = "n/a" if value is None else f"{value:.3f}"
         if key in summary:
             text += f" (folds {summary[key]['mean']:.3f} &plusmn; {summary[key]['std']:.3f})"
-        cells.append(f"<tr><td>{_e(key.replace('_', ' '))}</td><td>{text}</td></tr>")
+        cells.append(f"<tr><td>{escape(key.replace('_', ' '))}</td><td>{text}</td></tr>")
     over_folds = (found.get("fold_interval_95") or {}).get("interval")
     if over_folds:
         low, high = over_folds
         name = found["fold_interval_95"]["metric"].replace("_", " ")
-        cells.append(f"<tr><td>{_e(name)}, 95 % interval over folds</td>"
+        cells.append(f"<tr><td>{escape(name)}, 95 % interval over folds</td>"
                      f"<td>{low:.3f} - {high:.3f}</td></tr>")  # fmt: skip
     interval = found.get("interval_95") or pooled.get("interval_95")
     if interval:
@@ -308,10 +341,10 @@ def _per_class_table(pooled: dict, multilabel: bool) -> str:
             "support",
         ]
     )
-    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in ["class", *columns])
+    head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in ["class", *columns])
     body = "".join(
         "<tr>"
-        + f"<td>{_e(name)}</td>"
+        + f"<td>{escape(name)}</td>"
         + "".join(f"<td>{_number(values.get(c))}</td>" for c in columns)
         + "</tr>"
         for name, values in rows.items()
@@ -321,13 +354,13 @@ def _per_class_table(pooled: dict, multilabel: bool) -> str:
 
 def _zero_shot_table(baseline: TaskBaseline, source: str) -> str:
     """The tagger's tags beside the run, on the same songs; a line when no class matched."""
-    title = f"<h3>Zero-shot baseline <span class='note'>({_e(source)}, no labels)</span></h3>"
+    title = f"<h3>Zero-shot baseline <span class='note'>({escape(source)}, no labels)</span></h3>"
     if not baseline.classes:
         return title + "<p class='note'>No class has a tag of its name (see --tag-for).</p>"
     head = "<tr><th>class</th><th>tag</th><th>songs</th><th>ROC-AUC of the tag</th>"
     head += "<th>ROC-AUC of this run</th></tr>"
     body = "".join(
-        f"<tr><td>{_e(row.label)}</td><td>{_e(row.tag)}</td>"
+        f"<tr><td>{escape(row.label)}</td><td>{escape(row.tag)}</td>"
         f"<td>{row.positives} of {row.songs}</td><td>{_number(row.tag_roc_auc)}</td>"
         f"<td>{_number(row.run_roc_auc)}</td></tr>"
         for row in baseline.classes
@@ -345,7 +378,3 @@ def _number(value) -> str:
     if value is None:
         return "n/a"
     return str(value) if isinstance(value, int) else f"{value:.3f}"
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)

@@ -7,12 +7,12 @@ is linked by a path relative to the page, so a page and the music can move toget
 
 from __future__ import annotations
 
-import html
 import os
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from tunetag.evaluation.htmlpage import card, escape
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import cell_labels
 from tunetag.library.tasks import Task
@@ -35,7 +35,7 @@ def audio_player(path: Path, page_dir: Path) -> str:
         url = urllib.parse.quote(Path(os.path.relpath(path, page_dir)).as_posix())
     except ValueError:
         url = Path(os.path.abspath(path)).as_uri()
-    return f'<audio controls preload="none" src="{_e(url)}"></audio>'
+    return f'<audio controls preload="none" src="{escape(url)}"></audio>'
 
 
 def song_name(song: PredictedSong) -> str:
@@ -43,6 +43,17 @@ def song_name(song: PredictedSong) -> str:
     if song.title:
         return f"{song.artist} - {song.title}" if song.artist else song.title
     return song.path.name
+
+
+def song_row(song: PredictedSong, page_dir: Path, *figures: str) -> str:
+    """One song's row of a table: its player, its name, then ``figures`` (text), one cell
+    each. The name's cell holds what is shown of the song itself, so anything drawn of it
+    goes there, under its name."""
+    cells = "".join(f"<td>{escape(figure)}</td>" for figure in figures)
+    return (
+        f"<tr><td>{audio_player(song.path, page_dir)}</td>"
+        f"<td class='song'>{escape(song_name(song))}</td>{cells}</tr>"
+    )
 
 
 def got_wrong(
@@ -101,31 +112,31 @@ def run_tables(
         more = f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""
         parts.append(
             f"<h3>{title} <span class='note'>({count} scored songs labelled for "
-            f"{_e(task.name)}{more})</span></h3>"
+            f"{escape(task.name)}{more})</span></h3>"
         )
         if not shown:
             parts.append(f"<p class='note'>{none}</p>")
             continue
         rows = "".join(
-            "<tr>"
-            f"<td>{audio_player(songs[k].path, page_dir)}</td>"
-            f"<td>{_e(song_name(songs[k]))}</td>"
-            f"<td>{_e('; '.join(truth[k][task.name]))}</td>"
-            f"<td>{_e('; '.join(cell_labels(songs[k].predicted[task.name])) or '(none)')}</td>"
-            f"<td>{_e(_probability_cell(task, songs[k], truth[k][task.name], kind))}</td>"
-            "</tr>"
+            song_row(
+                songs[k],
+                page_dir,
+                "; ".join(truth[k][task.name]),
+                "; ".join(cell_labels(songs[k].predicted[task.name])) or "(none)",
+                _probability_cell(task, songs[k], truth[k][task.name], kind),
+            )
             for k in shown
         )
         parts.append(
-            f"<table class='songs {kind}' data-task='{_e(task.name)}'>{RUN_HEAD}{rows}</table>"
+            f"<table class='songs {kind}' data-task='{escape(task.name)}'>{RUN_HEAD}{rows}</table>"
         )
     return "".join(parts)
 
 
 def class_tables(
     task: str, classes: Sequence[str], songs: Sequence[PredictedSong], page_dir: Path
-) -> str:
-    """HTML: per class, its most and least confident songs among those predicted as it.
+) -> list[str]:
+    """HTML cards: per class, its most and least confident songs among those predicted as it.
 
     Confidence is the class's probability. The least confident table leaves out the songs
     already in the most confident one, so a class of few songs shows each once.
@@ -136,7 +147,7 @@ def class_tables(
         members.sort(key=lambda song: -song.probabilities[task].get(name, 0.0))
         most = members[:CLASS_ROWS]
         least = members[len(most) :][::-1][:CLASS_ROWS]
-        parts.append(f"<h3>{_e(name)} <span class='note'>({len(members)} songs)</span></h3>")
+        tables = []
         for kind, title, chosen in (
             ("most-confident", "Most confident", most),
             ("least-confident", "Least confident", least),
@@ -144,19 +155,18 @@ def class_tables(
             if not chosen:
                 continue
             rows = "".join(
-                "<tr>"
-                f"<td>{audio_player(song.path, page_dir)}</td>"
-                f"<td>{_e(song_name(song))}</td>"
-                f"<td>{song.probabilities[task].get(name, 0.0):.3f}</td>"
-                "</tr>"
+                song_row(song, page_dir, f"{song.probabilities[task].get(name, 0.0):.3f}")
                 for song in chosen
             )
-            parts.append(
-                f"<table class='songs {kind}' data-task='{_e(task)}' data-class='{_e(name)}'>"
+            tables.append(
+                f"<table class='songs {kind}' data-task='{escape(task)}' "
+                f"data-class='{escape(name)}'>"
                 f"<caption>{title}</caption>"
                 f"<tr><th></th><th>song</th><th>probability</th></tr>{rows}</table>"
             )
-    return "".join(parts)
+        heading = f"<h3>{escape(name)} <span class='note'>({len(members)} songs)</span></h3>"
+        parts.append(card(heading, *tables))
+    return parts
 
 
 def _error(task: Task, song: PredictedSong, labels: tuple[str, ...]) -> float:
@@ -176,7 +186,3 @@ def _probability_cell(task: Task, song: PredictedSong, labels: tuple[str, ...], 
     predicted = set(cell_labels(song.predicted[task.name]))
     shown = [c for c in probs if kind == "least-sure" or (c in labels) != (c in predicted)]
     return ", ".join(f"{c} {probs[c]:.3f}" for c in shown)
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)
