@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 from starlette.testclient import TestClient
 
+from tunetag.evaluation.htmlpage import stylesheet
 from tunetag.labelapp.app import TOKEN_HEADER, create_app
 from tunetag.labelapp.live import LiveState
 from tunetag.labelapp.session import open_session
@@ -62,6 +63,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 ROUTES = [
     "/", "/app.js", "/style.css", "/api/state", "/api/songs/0", "/api/live", "/audio/0", "/image/0",
+    "/api/songs/0/why",
 ]  # fmt: skip
 
 
@@ -99,6 +101,17 @@ def test_the_token_in_the_url_opens_the_page_with_it_filled_in(session):
     assert f"app.js?token={session.token}" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert script.headers["content-type"].startswith("text/javascript")
+
+
+def test_the_page_links_the_stylesheet_it_shares_with_the_reports_before_its_own(client):
+    page = client.get("/").text
+    assert page.index("/tunetag.css?token=") < page.index("/style.css?token=")
+    shared, own = client.get("/tunetag.css"), client.get("/style.css")
+    assert shared.status_code == 200 and shared.headers["content-type"].startswith("text/css")
+    assert shared.text == stylesheet()
+    assert "--magma-orange:" in shared.text and "--magma-orange:" not in own.text
+    del client.headers[TOKEN_HEADER]
+    assert client.get("/tunetag.css").status_code == 403
 
 
 def test_a_foreign_host_name_is_refused(client):
@@ -296,6 +309,8 @@ def test_the_live_model_is_read_and_kept_only_once_there_is_something_to_keep(cl
         refused.status_code == 409 and "label songs of two classes first" in refused.json()["error"]
     )
     assert not (library / "runs").exists()
+    assert client.get("/api/songs/0/why").json() == {"why": None}  # no fit yet
+    assert "no song 7" in client.get("/api/songs/7/why").json()["error"]
 
 
 def test_a_page_that_does_not_learn_says_so(library):
@@ -305,7 +320,11 @@ def test_a_page_that_does_not_learn_says_so(library):
     with TestClient(create_app(session), base_url="http://127.0.0.1") as client:
         client.headers[TOKEN_HEADER] = session.token
         assert client.get("/api/state").json()["live"] is None
-        for method, route in (("get", "/api/live"), ("post", "/api/keep")):
+        for method, route in (
+            ("get", "/api/live"),
+            ("post", "/api/keep"),
+            ("get", "/api/songs/0/why"),
+        ):
             response = getattr(client, method)(route)
             assert response.status_code == 409 and "--no-learn" in response.json()["error"]
 

@@ -151,3 +151,22 @@ def test_classes_heard_once_are_learnt_but_the_score_covers_those_heard_twice():
     np.testing.assert_array_equal(fit.guesses()[[2, 3, 4]], fit.probabilities[[2, 3, 4]])
     assert fit.probabilities[3, classes.index("rain")] > 0  # a class heard once is guessed
     assert all(row not in (2, 3, 4) for row, *_ in doubted_labels(fit, labels))
+
+
+@pytest.mark.parametrize(
+    ("multi_label", "given"),
+    [
+        (False, lambda labels: labels),  # two of the three classes heard
+        (False, lambda labels: [["mellow"] if k < 3 else [] for k in range(len(labels))]),  # one
+        (
+            True,
+            lambda labels: [[*song, "dark"] if k % 3 else song for k, song in enumerate(labels)],
+        ),
+        (True, lambda labels: [[*song, "dark"] for song in labels]),  # dark on every song
+    ],
+)
+def test_the_fit_scores_new_rows_as_it_scored_the_songs_it_was_fitted_on(multi_label, given):
+    """What the page's explanations rescore a song's statistics with (`probabilities_of`)."""
+    z, labels = two_moods(40)
+    fit = fit_task(z, given(labels), CLASSES, multi_label=multi_label)
+    assert np.allclose(fit.probabilities_of(z), fit.probabilities)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from signals import half_and_half
 
 import tunetag
 from tunetag.labelapp.keep import Keeper
@@ -171,5 +172,30 @@ def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(unlabelled, tmp_pa
         assert learner.state.error == "the live model could not be fitted: a bug in a fit"
         settle(learner)
         assert learner.state.error == "" and learner.state.tasks["mood"]["songs"] == 1
+    finally:
+        learner.close()
+
+
+def test_the_live_model_explains_a_half_mellow_song_by_its_mellow_half(unlabelled, tmp_path):
+    csv_path, truth = unlabelled
+    table = SongTable.read(csv_path)
+    half = half_and_half(csv_path.parent / "music" / "half.flac", "mellow", "not mellow", 7)
+    table.rows.append({**table.rows[0], "path": "music/half.flac", "mood": "", "title": "half"})
+    table.write()
+    store = LabelStore(csv_path, [("mood", MOODS)])
+    learner = LiveLearner(store, range(len(store)), tmp_path / "cache").start()
+    try:
+        settle(learner)
+        assert learner.explain(12, 12.0) is None  # nothing labelled: no model to explain
+        for song_id, mood in enumerate(truth):
+            store.set_labels(song_id, "mood", [mood])
+        settle(learner)
+        found = learner.explain(12, 12.0)
+        assert found is not None and half.is_file()
+        assert found.starts_s.tolist() == [0.0, 3.0, 6.0, 9.0]
+        mellow = found.pushes["mood"][:, MOODS.index("mellow")]
+        lively = found.pushes["mood"][:, MOODS.index("not mellow")]
+        assert mellow[:2].mean() > mellow[2:].mean()
+        assert lively[2:].mean() > lively[:2].mean()
     finally:
         learner.close()

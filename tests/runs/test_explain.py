@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
+from signals import half_and_half
 from torch import nn
 
 from tunetag.config import FeatureConfig
-from tunetag.demo.library import synthesise_song
 from tunetag.library.tasks import Task
 from tunetag.library.why import read_why, why_path
 from tunetag.runs.explain import PATCH_S, explanation_function
@@ -91,20 +90,12 @@ def test_a_run_reading_twelve_patches_explains_those_twelve(tmp_path):
     assert found.starts_s[-1] == pytest.approx(42 * PATCH_S)  # the last of 43 patches
 
 
-def _half_and_half(path: Path, first: str, second: str, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    genre = {"mellow": "ambient", "not mellow": "rock"}
-    halves = [synthesise_song(mood, genre[mood], 6.0, 22050, rng) for mood in (first, second)]
-    sf.write(path, np.concatenate(halves), 22050)
-    return path
-
-
 def test_a_song_half_mellow_half_lively_is_explained_by_the_right_half(logreg_run, tmp_path):
     import tunetag
 
     songs = [
-        _half_and_half(tmp_path / "mellow-then-lively.flac", "mellow", "not mellow", 5),
-        _half_and_half(tmp_path / "lively-then-mellow.flac", "not mellow", "mellow", 6),
+        half_and_half(tmp_path / "mellow-then-lively.flac", "mellow", "not mellow", 5),
+        half_and_half(tmp_path / "lively-then-mellow.flac", "not mellow", "mellow", 6),
     ]
     out = tmp_path / "predictions.csv"
     tunetag.predict(logreg_run.path, songs, out, explain=True, progress=False)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tunetag.errors import AudioDecodeError, LabelFileError, ParameterError, TunetagError
+from tunetag.evaluation.htmlpage import stylesheet
 from tunetag.labelapp.media import playable_audio
 from tunetag.labelapp.session import LabelSession
 
@@ -79,6 +80,9 @@ def create_app(session: LabelSession) -> Starlette:
         path = request.url.path
         return Response(_static_text(path.lstrip("/")), media_type=STATIC_FILES[path])
 
+    def shared_style(request: Request) -> Response:
+        return Response(stylesheet(), media_type="text/css")
+
     def state(request: Request) -> Response:
         return JSONResponse(session.state())
 
@@ -131,6 +135,7 @@ def create_app(session: LabelSession) -> Starlette:
     routes = [
         Route("/", page),
         *(Route(path, static) for path in STATIC_FILES),
+        Route("/tunetag.css", shared_style),
         Route("/api/state", state),
         Route("/api/songs/{song_id:int}", song),
         Route("/api/songs/{song_id:int}/labels", set_labels, methods=["POST"]),

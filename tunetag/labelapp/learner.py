@@ -62,6 +62,10 @@ class TaskFit:
     scored_classes, seen_classes : int
         The classes the score covers (those with two songs or more), and those held by the
         labelled songs.
+    weight, bias : ndarray, shapes (classes, d) and (classes,)
+        The full fit, ``logits = z @ weight.T + bias``: softmax for single-label (a class no
+        song holds has bias -inf), a sigmoid per class for multi-label (a class every or no
+        labelled song holds: weight 0, bias +-inf). `probabilities_of` scores new rows.
     """
 
     classes: tuple[str, ...]
@@ -73,6 +77,15 @@ class TaskFit:
     c: float | None
     scored_classes: int
     seen_classes: int
+    weight: np.ndarray
+    bias: np.ndarray
+
+    def probabilities_of(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities (rows, classes) of songs' standardised coordinates (rows, d), as
+        ``probabilities`` holds them for the songs fitted on."""
+        with np.errstate(invalid="ignore"):
+            logits = z @ self.weight.T + self.bias
+        return expit(logits) if self.multi_label else softmax(logits, axis=1)
 
     def guesses(self) -> np.ndarray:
         """Every song's probabilities from a model that never saw its label: a labelled
@@ -167,9 +180,12 @@ def _fit_single_label(
     scored."""
     seen, counts = np.unique(y, return_counts=True)
     probabilities = np.zeros((len(z), len(classes)))
+    weight = np.zeros((len(classes), z.shape[1]))
+    bias = np.full(len(classes), -np.inf)
     if seen.size == 1:
         probabilities[:, seen[0]] = 1.0
-        return TaskFit(classes, False, probabilities, rows, None, (), None, 0, 1)
+        bias[seen[0]] = 0.0
+        return TaskFit(classes, False, probabilities, rows, None, (), None, 0, 1, weight, bias)
     twice = seen[counts >= 2]
     held = np.isin(y, twice)
     c, logits, scores = FALLBACK_C, None, ()
@@ -180,10 +196,11 @@ def _fit_single_label(
         held_out = np.full((len(rows), len(classes)), np.nan)
         held_out[np.ix_(held, twice)] = softmax(logits, axis=1)
         held_out[np.ix_(held, np.setdiff1d(np.arange(len(classes)), twice))] = 0.0
-    weight, bias = probe_logits(fit_probe(z[rows], np.searchsorted(seen, y), c, seed))
-    probabilities[:, seen] = softmax(z @ weight.T + bias, axis=1)
+    weight[seen], bias[seen] = probe_logits(fit_probe(z[rows], np.searchsorted(seen, y), c, seed))
+    probabilities[:, seen] = softmax(z @ weight[seen].T + bias[seen], axis=1)
     scored = twice.size if scores else 0
-    return TaskFit(classes, False, probabilities, rows, held_out, scores, c, scored, seen.size)
+    fitted = (scores, c, scored, seen.size, weight, bias)
+    return TaskFit(classes, False, probabilities, rows, held_out, *fitted)
 
 
 def _fit_multi_label(
@@ -194,11 +211,13 @@ def _fit_multi_label(
     probabilities = np.zeros((len(z), len(classes)))
     held_out = np.full((len(rows), len(classes)), np.nan)
     per_class_scores, cs = [], []
+    weight, bias = np.zeros((len(classes), z.shape[1])), np.zeros(len(classes))
     for k in range(len(classes)):
         column = holds[:, k].astype(int)
         if np.unique(column).size == 1:
             probabilities[:, k] = float(column[0])
             held_out[:, k] = float(column[0])
+            bias[k] = np.inf if column[0] else -np.inf
             continue
         c, logits, scores = _choose_c(z[rows], column, seed)
         cs.append(c)
@@ -206,14 +225,16 @@ def _fit_multi_label(
             held_out[:, k] = softmax(logits, axis=1)[:, 1]
             per_class_scores.append(scores)
         model = fit_probe(z[rows], column, c, seed)
-        probabilities[:, k] = expit(z @ model.coef_[0] + model.intercept_[0])
+        weight[k], bias[k] = model.coef_[0], model.intercept_[0]
+        probabilities[:, k] = expit(z @ weight[k] + bias[k])
     folds = min((len(s) for s in per_class_scores), default=0)
     scores = tuple(float(np.mean([s[i] for s in per_class_scores])) for i in range(folds))
     usable = held_out if per_class_scores and not np.isnan(held_out).any() else None
     c = cs[0] if cs else None
     scored = len(per_class_scores) if scores else 0
     held = int(holds.any(axis=0).sum())
-    return TaskFit(classes, True, probabilities, rows, usable, scores, c, scored, held)
+    fitted = (scores, c, scored, held, weight, bias)
+    return TaskFit(classes, True, probabilities, rows, usable, *fitted)
 
 
 def _choose_c(

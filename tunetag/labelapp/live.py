@@ -30,12 +30,29 @@ from tunetag.labelapp.store import LabelStore
 from tunetag.models.auto import AutoProbe
 from tunetag.models.inputs import load_views, summary_statistics
 from tunetag.models.logreg import standardise
+from tunetag.runs.explain import (
+    PATCH_S,
+    Explanation,
+    pushes_of,
+    stretches_left_out,
+    window_start,
+)
 
 LIVE_FEATURES: FeatureConfig = AutoProbe.features  # what `auto` reads, at its predict patches
 WAKE_EVERY_S = 2.0  # while songs are being prepared, refit at most this often for them
 NEW_DIRECTIONS_AT = 1.25  # the main directions are found again once the songs grow by this
 CURVE_FROM_SONGS = 10  # curve points with fewer labelled songs say little of the slope
 SHOWN_DOUBTS = 20  # doubted labels offered for a second listen
+
+
+@dataclass(frozen=True)
+class _Explainer:
+    """What one fit needs to score a song anew: the standardisation, directions and fits."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    directions: np.ndarray
+    fits: dict[str, TaskFit]
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,8 @@ class LiveLearner:
         self.seed = seed
         self.state = LiveState(total=len(self.song_ids))
         self._summaries: dict[int, np.ndarray] = {}
+        self._views: dict[int, dict[str, Path]] = {}  # each prepared song's cached views
+        self._explainer: _Explainer | None = None  # the newest fit, whole, for `explain`
         self._failed = 0
         self._error = ""  # why preparing stopped: said in every later state
         self._curves: dict[str, dict[int, list[float]]] = {}
@@ -159,6 +178,24 @@ class LiveLearner:
         while self.state.version <= version and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.state.version > version
+
+    def explain(self, song_id: int, duration_s: float | None) -> Explanation | None:
+        """Which of the song's 3 s stretches argued for each class in the newest fit
+        (`tunetag.runs.explain`: each stretch's patch left out of the song's statistics);
+        None before the song is prepared or a task fitted."""
+        explainer, views = self._explainer, self._views.get(song_id)
+        if explainer is None or not explainer.fits or views is None:
+            return None
+        arrays = load_views(views)
+        starts, rows = stretches_left_out(arrays, LIVE_FEATURES, duration_s)
+        x = np.stack([summary_statistics(arrays), *map(summary_statistics, rows)])
+        z = (x - explainer.mean) / explainer.scale @ explainer.directions
+        pushes = {}
+        for name, fit in explainer.fits.items():
+            probabilities = fit.probabilities_of(z)
+            pushes[name] = pushes_of(probabilities[0], probabilities[1:])
+        begins = starts + window_start(LIVE_FEATURES, duration_s)
+        return Explanation(begins, np.full(len(starts), PATCH_S), pushes)
 
     def close(self) -> None:
         """Stop both threads (a fit under way finishes first)."""
@@ -193,6 +230,7 @@ class LiveLearner:
                         continue
                     with self._lock:
                         self._summaries[ids[outcome.path]] = summary
+                        self._views[ids[outcome.path]] = outcome.views
                 if time.monotonic() - last_wake > WAKE_EVERY_S:
                     last_wake = time.monotonic()
                     self._wake.set()
@@ -239,7 +277,8 @@ class LiveLearner:
         if x is None:
             return base
         # standardised over every prepared song, as auto standardises (no label is read)
-        z = self._coordinates(standardise("live model", x, x.shape[1])[0])
+        standardised, mean, scale = standardise("live model", x, x.shape[1])
+        z = self._coordinates(standardised)
         labels = [self.store.labels(song_id) for song_id in ids]
         fits = {}
         for task in self.store.tasks:
@@ -248,6 +287,7 @@ class LiveLearner:
             if fit is not None:
                 fits[task.name] = fit
         labelled = np.array([any(song.values()) for song in labels])
+        self._explainer = _Explainer(mean, scale, self._directions, fits)
         uncertainty = _uncertainty(fits)
         # the k-means++ draws get a fresh seed per label count: one seed for every fit would
         # draw at the same quantile each time, always favouring the same end of the CSV

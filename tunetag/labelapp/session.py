@@ -147,6 +147,20 @@ class LabelSession:
             found |= self.live.state.guesses.get(song_id, {})
         return found or None
 
+    def why(self, song_id: int) -> dict | None:
+        """Which 3 s of the song argued for each class in the live model's newest fit, for
+        the strip under its spectrogram (`LiveLearner.explain`, seconds in the file); None
+        before the song is prepared and a task fitted."""
+        if self.live is None:
+            return None
+        duration_s = _duration_s(self.store.row(song_id), self.store.audio_path(song_id))
+        version = self.live.state.version
+        found = self.live.explain(song_id, duration_s)
+        if found is None:
+            return None
+        classes = {task.name: list(task.classes) for task in self.store.tasks}
+        return {"version": version, "classes": classes, **found.as_json()}
+
     def song(self, song_id: int) -> dict:
         """What the page shows of one song; starts making the next songs' spectrograms."""
         row = self.store.row(song_id)

@@ -99,8 +99,7 @@ def explanation_function(
             else:
                 found = _left_out(model, tasks, arrays, input_kind, features, duration_s, device)
         starts, lengths, pushes = found
-        offset = _window_start(features, duration_s)
-        return Explanation(starts + offset, lengths, pushes)
+        return Explanation(starts + window_start(features, duration_s), lengths, pushes)
 
     try:
         yield explain
@@ -126,29 +125,42 @@ def _parts(model, tasks, arrays, input_kind, crop_frames, features, device):
         n = len(parts)
         whole = parts.mean(axis=0)
         without = (whole * n - parts) / (n - 1) if n > 1 else np.full_like(parts, 0.5)
-        pushes[task.name] = _log_odds(whole)[None, :] - _log_odds(without)
+        pushes[task.name] = pushes_of(whole, without)
     return starts, lengths, pushes
 
 
 def _left_out(model, tasks, arrays, input_kind, features, duration_s, device):
     """Statistics or picture: the song rescored once per 3 s stretch, without it."""
-    stretches = _stretch_columns(arrays, features, duration_s)
-    if input_kind == "image":
-        rows = [_covered(arrays, columns) for columns in stretches.values()]
-        batch = IMAGE_BATCH
-    else:
-        rows = [_dropped(arrays, columns) for columns in stretches.values()]
-        batch = len(rows) + 1
+    starts, rows = stretches_left_out(arrays, features, duration_s, cover=input_kind == "image")
+    batch = IMAGE_BATCH if input_kind == "image" else len(rows) + 1
     whole = _scores(model, tasks, song_inputs(arrays, input_kind, 0), device, batch)
     inputs = [song_inputs(views, input_kind, 0) for views in rows]
     stacked = {name: torch.cat([one[name] for one in inputs]) for name in inputs[0]}
     without = _scores(model, tasks, stacked, device, batch)
-    pushes = {
-        task.name: _log_odds(whole[task.name][0])[None, :] - _log_odds(without[task.name])
-        for task in tasks
-    }
-    starts = np.array([k * PATCH_S for k in stretches], dtype=float)
+    pushes = {task.name: pushes_of(whole[task.name][0], without[task.name]) for task in tasks}
     return starts, np.full(len(starts), PATCH_S), pushes
+
+
+def stretches_left_out(
+    arrays: Mapping[str, np.ndarray],
+    features: FeatureConfig,
+    duration_s: float | None,
+    *,
+    cover: bool = False,
+) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
+    """Where each 3 s stretch that some view reads starts in the window (seconds), and the
+    song's views without it: its columns dropped, or with ``cover`` set to each view's
+    floor (a picture keeps its width). A run reading 12 patches of a window has 12."""
+    stretches = _stretch_columns(arrays, features, duration_s)
+    leave = _covered if cover else _dropped
+    starts = np.array([k * PATCH_S for k in stretches], dtype=float)
+    return starts, [leave(arrays, columns) for columns in stretches.values()]
+
+
+def pushes_of(whole: np.ndarray, without: np.ndarray) -> np.ndarray:
+    """(stretches, outputs) change in log-odds each stretch makes: the song's probabilities
+    ``whole`` (outputs,) against its probabilities without each stretch."""
+    return _log_odds(whole)[None, :] - _log_odds(without)
 
 
 def _stretch_columns(arrays, features, duration_s) -> dict[int, dict[str, np.ndarray]]:
@@ -221,7 +233,8 @@ def _analysed_seconds(arrays, features, duration_s, per_second) -> float:
     return max(v.shape[1] for v in arrays.values()) * PATCH_S
 
 
-def _window_start(features: FeatureConfig, duration_s: float | None) -> float:
+def window_start(features: FeatureConfig, duration_s: float | None) -> float:
+    """Where the analysed window starts in the file (0 when the length is unknown)."""
     if duration_s is None:
         return 0.0
     audio = features.audio
