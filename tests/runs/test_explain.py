@@ -149,3 +149,17 @@ def test_a_patch_model_is_explained_patch_by_patch(tmp_path):
     assert found.starts_s.tolist() == [0.0, 3.0, 6.0, 9.0]
     assert found.most_telling("mood", 1) == 2
     assert (np.delete(found.pushes["mood"][:, 1], 2) < 0).all()
+
+
+def test_a_report_can_explain_the_songs_it_lists_and_skips_the_unreadable(
+    logreg_run, small_library, tmp_path
+):
+    from tunetag.runs.classify import explain_songs
+
+    songs = sorted((small_library / "music").rglob("*.flac"))[:2]
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(b"not audio")
+    found = explain_songs(logreg_run, [*songs, broken], tmp_path / "cache")
+    assert set(found) == set(songs)
+    for explanation in found.values():
+        assert explanation.pushes["mood"].shape == (len(explanation.starts_s), 2)

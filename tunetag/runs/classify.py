@@ -150,6 +150,18 @@ def stream_probabilities(
         torch.set_num_threads(all_threads)
 
 
+def explain_songs(
+    run: RunFolder, paths: list[Path], cache_dir: str | Path | None
+) -> dict[Path, Explanation]:
+    """Which seconds made the run's call on each song (songs that cannot be read are left
+    out): what a report draws under the songs it lists."""
+    found = {}
+    for song in stream_probabilities(run, paths, cache_dir, None, explain=True):
+        if song.explanation is not None:
+            found[song.path] = song.explanation
+    return found
+
+
 def _duration(path: Path) -> float | None:
     """The song's length from its tags, None when they do not say."""
     length = read_metadata(path)["duration_s"]
