@@ -34,6 +34,7 @@ BASE_ARGS = {
     "tags": ["a.wav"],
     "tag": ["predictions.csv"],
     "playlists": ["predictions.csv"],
+    "similar": ["a.wav", "--library", "songs.csv"],
     "compare": ["run"],
     "report": ["run"],
     "cache": [],
@@ -52,6 +53,7 @@ OUTPUTS = {
     ("tags", "--output"): "file",
     ("tag", "--log"): "file",
     ("playlists", "--output"): "folder",
+    ("similar", "--output"): "file",
     ("compare", "--plot"): "file",
     ("extract", "--png"): "folder",
 }

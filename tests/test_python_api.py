@@ -25,6 +25,7 @@ from tunetag.library.tagging import TagReport
 from tunetag.pretrained.scores import TagScores
 from tunetag.runs.folder import RunFolder
 from tunetag.steps.predict import PredictSummary
+from tunetag.steps.similar import LibrarySong, SimilarSongs
 
 STEPS = dict(tunetag._STEPS)  # step name -> the module that defines it
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -146,6 +147,12 @@ def _results() -> dict[type, tuple[object, str]]:
         TagScores: (
             TagScores("MSD_musicnn", ("rock", "pop"), songs, np.zeros((1000, 2)), {}),
             "TagScores(tagger='MSD_musicnn', songs=1000, tags=2, skipped=0)",
+        ),
+        SimilarSongs: (
+            SimilarSongs(
+                [LibrarySong(path) for path in songs[:20]], [0.5] * 20, 999, {songs[0]: "x"}
+            ),
+            "SimilarSongs(found=20, compared=999, skipped=1)",
         ),
     }
 

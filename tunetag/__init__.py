@@ -2,8 +2,9 @@
 
 Each step of the pipeline is one function here and one subcommand of the `tunetag` CLI:
 `scan`, `label`, `extract`, `train`, `evaluate`, `predict`, `tag` (and `undo_tags`, which
-`tunetag tag --undo` runs), `playlists`, `compare`, `report` and `tagger_scores`. Each is
-imported on first use, so that a CLI step loads only what it needs; `dir` and `help` list
+`tunetag tag --undo` runs), `playlists`, `similar` (and `like_playlist` and `path_playlist`,
+which `tunetag playlists --like` and `--path` run), `compare`, `report` and `tagger_scores`.
+Each is imported on first use, so that a CLI step loads only what it needs; `dir` and `help` list
 them all, and no submodule of the same name can take a step's place. Importing the package
 adds the pretrained tagger's ``musicnn`` view to the table of views
 (`tunetag.features.views.register_view`; numpy and soxr, no network), so every process that
@@ -36,6 +37,9 @@ _STEPS = {
     "tag": "tunetag.library.tagging",
     "undo_tags": "tunetag.library.tagging",
     "playlists": "tunetag.library.playlists",
+    "similar": "tunetag.steps.similar",
+    "like_playlist": "tunetag.steps.similar",
+    "path_playlist": "tunetag.steps.similar",
     "compare": "tunetag.evaluation.compare",
     "report": "tunetag.evaluation.report",
     "tagger_scores": "tunetag.pretrained.scores",

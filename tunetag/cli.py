@@ -754,12 +754,75 @@ def tag(
             tag_files(predictions_csv, write=write, genre=genre, min_prob=min_prob, undo_log=log)
 
 
-@app.command(cls=PlainHelp, short_help="Write an M3U8 playlist per task and class.")
-def playlists(
-    predictions_csv: Annotated[Path, typer.Argument(help="Predictions CSV (tunetag predict).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder of playlists.")] = Path(
-        "playlists"
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option("--library", help="Song CSV or folder of music to search."),
+]
+SimilarRunOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--run",
+        help="Place songs by this run's layer that knows your classes [default: the "
+        "pretrained taggers' embedding].",
     ),
+]
+PerArtistOption = Annotated[
+    int | None,
+    typer.Option("--per-artist", min=1, help="At most this many songs of one artist [default: 2]."),
+]
+
+
+@app.command(cls=PlainHelp, short_help="Find the songs of a library most like some songs.")
+def similar(
+    songs: Annotated[list[Path], typer.Argument(help="Seed songs (audio files).")],
+    library: LibraryOption = None,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Songs to list.")] = 20,
+    run: SimilarRunOption = None,
+    per_artist: PerArtistOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="CSV of path,distance to write.")
+    ] = None,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+) -> None:
+    """List the library's songs nearest the seeds together, nearest first (cosine distance)."""
+    from tunetag.steps.similar import PER_ARTIST
+    from tunetag.steps.similar import similar as find_similar
+
+    with _step(workers, dask) as executor:
+        if library is None:
+            raise ParameterError("give the library to search with --library")
+        if output is not None:
+            paths.output_file(output)
+        found = find_similar(
+            songs, library, n=count, run=run, per_artist=per_artist or PER_ARTIST,
+            output=output, cache_dir=cache, executor=executor,
+        )  # fmt: skip
+    if output is None:
+        for song, distance in zip(found.songs, found.distances, strict=True):
+            typer.echo(f"{distance:.4f}  {song.path}")
+    typer.echo(
+        f"{output or 'listed'}: {len(found.songs)} of {found.compared} songs, "
+        f"{len(found.errors)} skipped",
+        err=output is None,
+    )
+
+
+@app.command(cls=PlainHelp, short_help="Write M3U8 playlists: per class, like songs, a path.")
+def playlists(
+    predictions_csv: Annotated[
+        Path | None, typer.Argument(help="Predictions CSV (tunetag predict).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Folder of playlists; with --like or --path the playlist file "
+            "[default: playlists, like.m3u8, path.m3u8].",
+        ),
+    ] = None,
     min_prob: Annotated[
         float,
         typer.Option(
@@ -767,22 +830,93 @@ def playlists(
         ),
     ] = 0.0,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="At most this many songs per playlist.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="At most this many songs per playlist [default: all; 20 with --like, --path].",
+        ),
     ] = None,
     task: Annotated[
         list[str] | None, typer.Option("--task", help="Only this task [default: every task].")
     ] = None,
+    like: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--like", metavar="SONG", help="A song to find more like (repeatable); needs --library."
+        ),
+    ] = None,
+    unlike: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--unlike", metavar="SONG", help="With --like: a song to keep away from (repeatable)."
+        ),
+    ] = None,
+    path: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--path", help="Walk from song A to song B in small steps.", metavar="A B"),
+    ] = None,
+    library: LibraryOption = None,
+    run: SimilarRunOption = None,
+    per_artist: PerArtistOption = None,
+    cache: CacheOption = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
-    """Write an M3U8 playlist per task and class, most probable songs first."""
+    """Write an M3U8 playlist per task and class, most probable songs first; or, with
+    --library, one of songs like --like songs (away from --unlike ones), or a --path."""
+    if like or path:
+        _similar_playlist(
+            predictions_csv, output, like or [], unlike or [], path, library, limit, run,
+            per_artist, cache, workers, dask,
+        )  # fmt: skip
+        return
     from tunetag.library.playlists import playlists as write_playlists
 
+    output = output or Path("playlists")
     with _step():
+        if predictions_csv is None:
+            raise ParameterError("give a predictions CSV, or --like or --path with --library")
+        like_options = {"--unlike": unlike, "--library": library, "--run": run}
+        for option, given in {**like_options, "--per-artist": per_artist}.items():
+            if given:
+                raise ParameterError(f"{option} goes with --like or --path")
         paths.input_file(predictions_csv, "a predictions CSV")
         paths.output_folder(output)
         written = write_playlists(
             predictions_csv, output, min_prob=min_prob, limit=limit, tasks=task
         )
     typer.echo(f"{output}: {len(written)} playlists")
+
+
+def _similar_playlist(
+    predictions_csv, output, like, unlike, path, library, limit, run, per_artist, cache,
+    workers, dask,
+) -> None:  # fmt: skip
+    """`tunetag playlists --like/--path`: one playlist from the library, written."""
+    from tunetag.steps.similar import PER_ARTIST, SONGS, like_playlist, path_playlist
+
+    with _step(workers, dask) as executor:
+        if predictions_csv is not None:
+            raise ParameterError("--like and --path search --library, not a predictions CSV")
+        if like and path:
+            raise ParameterError("give --like or --path, not both")
+        if unlike and not like:
+            raise ParameterError("--unlike goes with --like")
+        if library is None:
+            raise ParameterError("give the library to search with --library")
+        output = output or Path("like.m3u8" if like else "path.m3u8")
+        paths.output_file(output)
+        options = {
+            "n": limit or SONGS, "run": run, "per_artist": per_artist or PER_ARTIST,
+            "cache_dir": cache, "executor": executor,
+        }  # fmt: skip
+        if like:
+            found = like_playlist(like, library, output, unlike=unlike, **options)
+        else:
+            found = path_playlist(path[0], path[1], library, output, **options)
+    typer.echo(
+        f"{output}: {len(found.songs)} songs found of {found.compared}, {len(found.errors)} skipped"
+    )
 
 
 @app.command(cls=PlainHelp, short_help="Compare runs' metrics: a table and a plot.")

@@ -2,6 +2,7 @@
 
 Each playlist lists the songs predicted to be in one class, most probable first, with paths
 relative to the playlist's own folder so the music and the playlists can move together.
+`write_playlist` also writes the lists of songs like others (`tunetag.steps.similar`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from tunetag.errors import ParameterError
 from tunetag.files.atomic import atomic_open
@@ -102,11 +104,20 @@ def playlists(
         for name, stem in zip(classes, safe_names(classes), strict=True):
             path = out_dir / folder / (stem + PLAYLIST_SUFFIX)
             songs = _members(task, name, present, min_prob)[:limit]
-            _write_playlist(path, f"{task}: {name}", songs)
+            write_playlist(path, f"{task}: {name}", songs)
             written.append(path)
     if left_out:
         print(f"{left_out} song(s) left out of the playlists (see above)", file=sys.stderr)
     return written
+
+
+class PlaylistSong(Protocol):
+    """What a playlist line needs of a song (a `PredictedSong`, or a library's song)."""
+
+    path: Path
+    artist: str
+    title: str
+    duration_s: float | None
 
 
 def safe_names(names: Iterable[str]) -> list[str]:
@@ -185,7 +196,9 @@ def _members(
     return sorted(chosen, key=lambda song: (-probability(song), song.path.as_posix()))
 
 
-def _write_playlist(path: Path, title: str, songs: list[PredictedSong]) -> None:
+def write_playlist(path: Path, title: str, songs: Sequence[PlaylistSong]) -> None:
+    """Write an extended M3U8 of ``songs`` in order, atomically: ``#EXTINF`` with whole
+    seconds and "artist - title", then the path relative to the playlist's folder."""
     folder = os.path.realpath(path.parent)
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(title)}"]
     for song in songs:
@@ -202,7 +215,7 @@ def _seconds(duration_s: float | None) -> int:
     return round(duration_s)
 
 
-def _display_name(song: PredictedSong) -> str:
+def _display_name(song: PlaylistSong) -> str:
     title = _one_line(song.title) or _one_line(song.path.stem)
     artist = _one_line(song.artist)
     return f"{artist} - {title}" if artist else title
