@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/learning.py
 	$(BIN)/python benchmarks/active.py
+	$(BIN)/python benchmarks/similar.py
 
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/devices.py
