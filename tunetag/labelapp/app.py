@@ -89,6 +89,11 @@ def create_app(session: LabelSession) -> Starlette:
     def song(request: Request) -> Response:
         return JSONResponse(session.song(request.path_params["song_id"]))
 
+    def why(request: Request) -> Response:
+        if session.live is None:
+            return _error(409, "this page does not learn (started with --no-learn)")
+        return JSONResponse({"why": session.why(request.path_params["song_id"])})
+
     async def set_labels(request: Request) -> Response:
         body = await _json_body(request)
         task, labels = body.get("task"), body.get("labels")
@@ -139,6 +144,7 @@ def create_app(session: LabelSession) -> Starlette:
         Route("/api/state", state),
         Route("/api/songs/{song_id:int}", song),
         Route("/api/songs/{song_id:int}/labels", set_labels, methods=["POST"]),
+        Route("/api/songs/{song_id:int}/why", why),
         Route("/api/undo", undo, methods=["POST"]),
         Route("/api/live", live),
         Route("/api/keep", keep, methods=["POST"]),
