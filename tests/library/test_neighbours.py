@@ -11,6 +11,7 @@ from tunetag.library.neighbours import (
     Picker,
     cosine_distances,
     nearest_rows,
+    standardised_unit_rows,
     unit_rows,
 )
 
@@ -85,6 +86,17 @@ def test_nearest_rows_is_the_exact_search(monkeypatch):
     similarity = unit @ unit.T
     np.fill_diagonal(similarity, -np.inf)
     assert (found == np.argsort(-similarity, axis=1, kind="stable")[:, :4]).all()
+
+
+def test_standardised_rows_are_made_in_place_chunk_by_chunk(monkeypatch):
+    monkeypatch.setattr("tunetag.library.neighbours.QUERY_CHUNK", 4)  # several chunks
+    x = np.random.default_rng(6).normal(3, 2, (10, 5)).astype(np.float32)
+    x[:, 2] = 7.0  # a constant column keeps scale 1
+    expected = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    unit, mean, scale = standardised_unit_rows(x)
+    assert unit is x and np.allclose(unit, expected, atol=1e-5)
+    assert scale[2] == 1.0 and mean[2] == pytest.approx(7.0)
 
 
 def test_bad_input_is_refused():

@@ -34,13 +34,17 @@ from tunetag.errors import AudioDecodeError, ParameterError
 from tunetag.features.extract import stream_extract
 from tunetag.files.atomic import atomic_open
 from tunetag.library.metadata import read_metadata
-from tunetag.library.neighbours import Picker, cosine_distances, unit_rows
+from tunetag.library.neighbours import (
+    Picker,
+    cosine_distances,
+    standardised_unit_rows,
+    unit_rows,
+)
 from tunetag.library.playlists import write_playlist
 from tunetag.library.scan import find_audio
 from tunetag.library.songtable import SongTable, path_key
 from tunetag.models.auto import AutoProbe
 from tunetag.models.inputs import load_views, summary_statistics
-from tunetag.models.logreg import standardise
 from tunetag.runs.folder import RunFolder
 from tunetag.runs.layer import layer_function
 from tunetag.runtime.progress import progress_bar
@@ -309,41 +313,48 @@ def _embed(
     songs = library_songs(library)
     if not songs:
         raise ParameterError(f"{library}: no songs in the library")
-    by_key = {path_key(song.path): k for k, song in enumerate(songs)}
-    outside = [seed for seed in seeds if path_key(seed) not in by_key]
+    song_of = {path_key(song.path): song for song in songs}
+    outside = [seed for seed in seeds if path_key(seed) not in song_of]
     paths = [song.path for song in songs] + outside
-    summaries, layers, errors = {}, {}, {}
+    x, kept, layers, errors = None, [], [], {}
+    seed_rows: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}  # seeds outside
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     outcomes = stream_extract(paths, features, cache, executor)
     with progress_bar(total=len(paths), desc="embed", unit="song", disable=not progress) as bar:
         for outcome in outcomes:
+            bar.update()
             if outcome.views is None:
                 errors[outcome.path] = outcome.reason
-            else:
-                summaries[outcome.path] = summary_statistics(load_views(outcome.views))
-                if layer is not None:
-                    layers[outcome.path] = layer(outcome.views)
-            bar.update()
+                continue
+            summary = summary_statistics(load_views(outcome.views))
+            own = layer(outcome.views) if layer is not None else None
+            key = path_key(outcome.path)
+            if key not in song_of:
+                seed_rows[key] = summary, own
+                continue
+            if x is None:  # one float32 matrix, filled as songs come
+                x = np.empty((len(songs), summary.size), dtype=np.float32)
+            x[len(kept)] = summary
+            kept.append(song_of[key])
+            layers.append(own)
     failed = {path_key(path) for path in errors}
     for seed in seeds:
         if path_key(seed) in failed:
             raise AudioDecodeError(f"{seed}: cannot be read, so no song can be found near it")
-    kept = [song for song in songs if song.path in summaries]
     if not kept:
         raise AudioDecodeError(f"none of the {len(songs)} songs of {library} could be read")
-    x = np.stack([summaries[song.path] for song in kept])
-    _, mean, scale = standardise("similar", x, x.shape[1])
+    duplicates, mean, scale = standardised_unit_rows(x[: len(kept)])
+    search = duplicates if layer is None else unit_rows(np.stack(layers))
     row_of = {path_key(song.path): k for k, song in enumerate(kept)}
-    duplicates = unit_rows((x - mean) / scale)
-    search = duplicates if layer is None else unit_rows([layers[song.path] for song in kept])
     found_seeds = {}
     for seed in seeds:
         index = row_of.get(path_key(seed))
         if index is not None:
             found_seeds[seed] = (index, search[index], duplicates[index])
         else:
-            standard = unit_rows(((summaries[seed] - mean) / scale)[None])[0]
-            own = standard if layer is None else unit_rows(layers[seed][None])[0]
+            summary, own = seed_rows[path_key(seed)]
+            standard = unit_rows(((summary - mean) / scale)[None])[0]
+            own = standard if layer is None else unit_rows(own[None])[0]
             found_seeds[seed] = (None, own, standard)
     return _Space(kept, search, duplicates, found_seeds, errors)
 
