@@ -865,9 +865,10 @@ def playlists(
     """Write an M3U8 playlist per task and class, most probable songs first; or, with
     --library, one of songs like --like songs (away from --unlike ones), or a --path."""
     if like or path:
+        predictions_only = {"a predictions CSV": predictions_csv, "--task": task}
         _similar_playlist(
-            predictions_csv, output, like or [], unlike or [], path, library, limit, run,
-            per_artist, cache, workers, dask,
+            output, like or [], unlike or [], path, library, limit, run, per_artist, cache,
+            workers, dask, {**predictions_only, "--min-prob": min_prob},
         )  # fmt: skip
         return
     from tunetag.library.playlists import playlists as write_playlists
@@ -889,15 +890,20 @@ def playlists(
 
 
 def _similar_playlist(
-    predictions_csv, output, like, unlike, path, library, limit, run, per_artist, cache,
-    workers, dask,
+    output: Path | None, like: list[Path], unlike: list[Path], path: tuple[Path, Path] | None,
+    library: Path | None, limit: int | None, run: Path | None, per_artist: int | None,
+    cache: Path | None, workers: int | None, dask: str | None, predictions_only: dict,
 ) -> None:  # fmt: skip
-    """`tunetag playlists --like/--path`: one playlist from the library, written."""
+    """`tunetag playlists --like/--path`: one playlist from the library, written;
+    ``predictions_only`` are the settings of the per-class playlists, refused if given."""
     from tunetag.steps.similar import PER_ARTIST, SONGS, like_playlist, path_playlist
 
     with _step(workers, dask) as executor:
-        if predictions_csv is not None:
-            raise ParameterError("--like and --path search --library, not a predictions CSV")
+        for given, value in predictions_only.items():
+            if value:
+                raise ParameterError(
+                    f"{given} goes with the per-class playlists, not --like or --path"
+                )
         if like and path:
             raise ParameterError("give --like or --path, not both")
         if unlike and not like:

@@ -197,6 +197,8 @@ def test_the_command_walks_a_path_into_a_playlist(moods, cache, tmp_path):
             "not both",
         ),
         (["playlists", "--like", "a.wav"], "--library"),
+        (["playlists", "--like", "a.wav", "--task", "mood", "--library", "x"], "--task goes"),
+        (["playlists", "predictions.csv", "--path", "a.wav", "b.wav"], "a predictions CSV goes"),
         (["similar", "a.wav", "--library", "notes.txt"], "notes.txt: not a song CSV or a folder"),
     ],
 )
