@@ -14,11 +14,11 @@ of four orders, and the live model is refitted as the page would refit it:
 - **teach**: the first song of `tunetag.labelapp.queue.teaching_order` over the unlabelled
   pool songs, recomputed after every label as the page recomputes it after every fit, with
   the page's seeding of its draws: ``seed + labels so far`` (the repeat's seed; the page
-  adds the number of labelled songs to its session seed at each fit). The order is an
-  uncertainty-weighted k-means++ draw (BADGE-like): each song is drawn with probability
-  proportional to (the live model's uncertainty x its distance to the nearest labelled
-  song) squared over `spread_points`; without a model of two classes, plain k-means++
-  (distance alone; the very first song uniformly at random).
+  adds the number of labelled songs to its session seed at each fit). Without a model of
+  two classes, a k-means++ draw over `spread_points` (each song drawn with probability
+  proportional to its squared distance to the nearest labelled song; the very first
+  uniformly at random); with one, the song the live model is least sure of (as uncertain,
+  the farthest from the labelled songs on a tie).
 
 Inputs are the page's: `tunetag.labelapp.live.LIVE_FEATURES` views from tunetag's feature
 cache (``--cache``; made if missing), `summary_statistics` per song, standardised over

@@ -114,23 +114,20 @@ def test_without_a_model_labelled_clusters_are_left_for_the_others():
     assert set(which[order[:2]]) == {1, 2}
 
 
-def test_with_a_model_unsure_songs_unlike_the_labelled_ones_come_first():
+def test_with_a_model_the_songs_it_is_least_sure_of_come_first_the_far_ones_on_ties():
     points, which = clusters([20, 20, 20])
     labelled = np.zeros(60, dtype=bool)
     labelled[[0, 1, 20]] = True  # clusters 0 and 1 heard, cluster 2 not
     uncertainty = np.full(60, 0.1)
     uncertainty[which == 0] = 0.9  # unsure, in a cluster already heard
     uncertainty[which == 2] = 0.5  # less unsure, unheard
-    uncertainty[21] = 0.0  # sure of it: never drawn while any song is in doubt
-    firsts, seconds = [], []
-    for seed in range(40):
+    uncertainty[21] = 0.0  # sure of it: last
+    for seed in range(3):
         order = teaching_order(points, labelled, uncertainty, seed)
-        firsts.append(which[order[0]])
-        seconds.append(which[order[1]])
-        assert order.index(21) >= PICKED_APART
-    assert firsts.count(2) == 40  # unsure enough, and unlike anything labelled
-    # one of cluster 2 drawn counts as heard: the doubt of cluster 0 now weighs most
-    assert seconds.count(0) > 20 and seconds.count(1) < 4
+        assert set(which[order[:18]]) == {0} and set(which[order[18:38]]) == {2}
+        assert order[-1] == 21
+    tied = teaching_order(points, labelled, np.full(60, 0.5))
+    assert set(which[tied[:20]]) == {2}  # equally unsure: the unheard cluster first
 
 
 def test_the_last_few_songs_are_ordered_too():

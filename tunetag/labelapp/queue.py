@@ -88,17 +88,17 @@ def teaching_order(
 ) -> list[int]:
     """Rows of the unlabelled songs, the one whose label would teach the model most first.
 
-    k-means++ seeding, weighted by the model's doubt: each next song is drawn at random
-    with probability proportional to (its uncertainty x its distance to the nearest song
-    labelled or drawn so far) squared. Without a model yet (``uncertainty`` None) that is
-    plain k-means++, so the first labels cover the library; with one, a song is worth
-    asking about when the model is unsure of it *and* nothing like it has been labelled
-    (uncertainty alone keeps asking along the model's boundary, where many songs are
-    alike). Drawn, not taken best first: the single farthest, most doubtful song is often
-    an oddity that teaches little (the same reason BADGE, Ash et al. 2020, samples its
-    batches this way). The first `PICKED_APART` songs are drawn one by one, each counting
-    as labelled for the next, so a person who labels several before the next refit does
-    not get the same corner of the library twice; the rest follow by their weight.
+    Until there is a model (``uncertainty`` None), songs spread over the library: k-means++
+    seeding, each next song drawn at random with probability proportional to its squared
+    distance to the nearest song labelled or drawn so far, so the first labels cover every
+    corner of it (a CSV written from class folders holds one class for a long while). The
+    first `PICKED_APART` are drawn one by one, each counting as labelled for the next; the
+    rest follow by that distance. Once a model exists, the songs it is least sure of come
+    first (ties: the farthest from anything labelled). Replayed on three sets of real
+    recordings (``benchmarks/active.py``, README), weighting the doubt by the distance to
+    the labelled songs as well (BADGE-like draws) needed more labels, not fewer: on the
+    two-class mood set 39.6 to reach 95 % of the ceiling against 23.5 for this order, as the
+    far songs it favours are often oddities that teach little.
 
     Parameters
     ----------
@@ -114,18 +114,16 @@ def teaching_order(
     candidates = np.flatnonzero(~labelled)
     if candidates.size == 0:
         return []
-    rng = np.random.default_rng(seed)
     nearest = _squared_distance_to(points[candidates], points[labelled])
-    doubt = (
-        np.ones(candidates.size)
-        if uncertainty is None
-        else np.asarray(uncertainty, dtype=float)[candidates]
-    )
+    if uncertainty is not None:
+        doubt = np.asarray(uncertainty, dtype=float)[candidates]
+        return [int(candidates[k]) for k in np.lexsort((-nearest, -doubt))]
+    rng = np.random.default_rng(seed)
     left = np.ones(candidates.size, dtype=bool)
     picked: list[int] = []
     for _ in range(min(PICKED_APART, candidates.size)):
         choices = np.flatnonzero(left)
-        weights = _weights(nearest[choices], doubt[choices])
+        weights = _spread_weights(nearest[choices])
         k = int(rng.choice(choices, p=weights / weights.sum()))
         picked.append(k)
         left[k] = False
@@ -133,19 +131,16 @@ def teaching_order(
             nearest, _squared_distance_to(points[candidates], points[[candidates[k]]])
         )
     rest = np.flatnonzero(left)
-    if rest.size:
-        rest = rest[np.argsort(-_weights(nearest[rest], doubt[rest]), kind="stable")]
+    rest = rest[np.argsort(-_spread_weights(nearest[rest]), kind="stable")]
     return [int(candidates[k]) for k in [*picked, *rest]]
 
 
-def _weights(nearest: np.ndarray, doubt: np.ndarray) -> np.ndarray:
-    """(doubt x distance to the nearest labelled song) squared, every song alike where none
-    is labelled yet, and never all zero (a model sure of every song: distance alone)."""
-    squared = np.ones_like(nearest) if np.isinf(nearest).any() else nearest
-    weights = doubt**2 * squared
-    if weights.sum() <= 0:
-        weights = squared if squared.sum() > 0 else np.ones_like(squared)
-    return weights
+def _spread_weights(nearest: np.ndarray) -> np.ndarray:
+    """Squared distance to the nearest labelled song; every song alike where none is
+    labelled yet or all sit on labelled ones."""
+    if np.isinf(nearest).any() or nearest.sum() <= 0:
+        return np.ones_like(nearest)
+    return nearest
 
 
 def _squared_distance_to(points: np.ndarray, others: np.ndarray) -> np.ndarray:
