@@ -269,15 +269,18 @@ def path_playlist(
     return result
 
 
-def library_songs(library: str | os.PathLike) -> list[LibrarySong]:
+def library_songs(library: str | os.PathLike, progress: bool = True) -> list[LibrarySong]:
     """The songs of a song CSV or a folder of music, with artist, title and length.
 
     A CSV's cells are read first and a song's own tags (`read_metadata`) fill what its row
-    lacks; a folder's songs are those ``tunetag scan`` finds (`find_audio`), tags read.
+    lacks; a folder's songs are those ``tunetag scan`` finds (`find_audio`), tags read
+    under a bar as scan reads them.
     """
     library = Path(library)
     if library.is_dir():
-        return [_tagged(path, {}) for path in find_audio(library)]
+        found = find_audio(library)
+        bar = progress_bar(found, desc="scan", unit="song", disable=not progress)
+        return [_tagged(path, {}) for path in bar]
     if library.suffix.lower() != ".csv":
         raise ParameterError(f"{library}: not a song CSV or a folder of music")
     table = SongTable.read(library, check_files=False)
@@ -310,7 +313,7 @@ def _embed(
     if run is not None:
         folder = RunFolder(run)
         features, layer = folder.load_config().features, layer_function(folder)
-    songs = library_songs(library)
+    songs = library_songs(library, progress)
     if not songs:
         raise ParameterError(f"{library}: no songs in the library")
     song_of = {path_key(song.path): song for song in songs}
