@@ -962,6 +962,7 @@ def report(
             "repeatable. Other classes match the tag of their own name.",
         ),
     ] = None,
+    cache: CacheOption = None,
 ) -> None:
     """Write an HTML report: a run's scores, plots and songs to hear, or a library's balance."""
     from tunetag.evaluation.report import report as write_report
@@ -969,7 +970,7 @@ def report(
     with _step():
         if tags is not None:
             paths.input_file(tags, "a tags CSV")
-        page = write_report(path, tags, _class_tags(tag_for or []))
+        page = write_report(path, tags, _class_tags(tag_for or []), cache)
     typer.echo(str(page))
 
 

@@ -18,13 +18,15 @@ def stylesheet() -> str:
     )
 
 
-def page(title: str, parts: list[str]) -> str:
-    """A report page: the stylesheet inline, no scripts, nothing fetched, so it opens from
-    disk anywhere. ``parts`` are its header, cards and sections, in order."""
+def page(title: str, parts: list[str], script: str = "") -> str:
+    """A report page: the stylesheet inline, nothing fetched, so it opens from disk
+    anywhere. ``parts`` are its header, cards and sections, in order; ``script`` (inline
+    JavaScript, none by default) is what a page that plays from its strips needs."""
+    tag = f"<script>{script}</script>" if script else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(title)}</title><style>{stylesheet()}</style></head>"
+        f"<title>{escape(title)}</title><style>{stylesheet()}</style>{tag}</head>"
         f"<body class='report'><div class='page'>{''.join(parts)}</div></body></html>\n"
     )
 

@@ -11,13 +11,16 @@ from tunetag.errors import ParameterError
 from tunetag.evaluation.choice import candidate_scores, choice_sentence, fold_choices
 from tunetag.evaluation.htmlpage import card, escape, header, page, written_at
 from tunetag.evaluation.learning import curve_sentence, headline_metric
-from tunetag.evaluation.songtables import class_tables, run_tables
+from tunetag.evaluation.songtables import class_tables, listed_in_run_tables, run_tables
+from tunetag.evaluation.whystrip import strip_key, strip_script
 from tunetag.evaluation.zeroshot import TaskBaseline, zero_shot
 from tunetag.features.views import patch_views
 from tunetag.files.atomic import atomic_write_text
-from tunetag.library.predictions import PredictedSong, read_predictions
+from tunetag.library.predictions import PredictedSong, PredictionTable, read_predictions
 from tunetag.library.songtable import cell_labels
+from tunetag.library.why import read_why
 from tunetag.models import model_class
+from tunetag.runs.classify import explain_songs
 from tunetag.runs.folder import RunFolder
 
 
@@ -25,6 +28,7 @@ def report(
     path: str | Path,
     tags_csv: str | Path | None = None,
     tag_for: Mapping[str, str] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Path:
     """Write the report of a run folder or of a predictions file; return the page's path.
 
@@ -35,6 +39,8 @@ def report(
         (see `predictions_report`).
     tags_csv, tag_for
         A run's zero-shot baseline, as in `run_report`.
+    cache_dir : path, optional
+        The feature cache a run's why strips are drawn from, as in `run_report`.
 
     Raises
     ------
@@ -45,7 +51,7 @@ def report(
     """
     path = Path(path)
     if path.is_dir():
-        return run_report(path, tags_csv, tag_for)
+        return run_report(path, tags_csv, tag_for, cache_dir)
     if tags_csv is not None:
         raise ParameterError(f"{path}: a zero-shot baseline (--tags) is set beside a run folder")
     if path.is_file() or path.suffix.lower() == ".csv":
@@ -57,6 +63,7 @@ def run_report(
     run_dir: str | Path,
     tags_csv: str | Path | None = None,
     tag_for: Mapping[str, str] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Path:
     """Write ``report.html`` into a run folder from its config, metrics, plots and scored songs.
 
@@ -68,6 +75,10 @@ def run_report(
     With ``tags_csv`` (``tunetag tagger-scores`` over the labelled songs) each task also shows the
     pretrained tagger's zero-shot baseline beside the run (see `zero_shot`; ``tag_for``
     maps a class to a tag of another name).
+
+    Under each listed song, its why strip: which seconds pushed the run's kept model to the
+    song's most probable class (`explain_songs`, from the features in ``cache_dir``, the
+    default cache when None, extracted where missing; a song that cannot be read has none).
     """
     run = RunFolder(run_dir)
     baselines = (
@@ -79,6 +90,7 @@ def run_report(
     metrics = run.load_metrics()
     tasks = run.load_tasks()
     scored, truth = run.load_scored_songs() if run.scored_songs_path.is_file() else (None, [])
+    strips = _run_strips(run, scored, truth, cache_dir) if scored is not None else {}
     songs = metrics["songs"]
     folds = metrics["folds"]
     about = (
@@ -129,7 +141,7 @@ def run_report(
         if task.name in baselines:
             section.append(card(_zero_shot_table(baselines[task.name], Path(tags_csv).name)))
         if scored is not None and task.name in scored.tasks:
-            section.append(card(run_tables(task, scored.songs, truth, run.path)))
+            section.append(card(run_tables(task, scored.songs, truth, run.path, strips)))
         parts.append(f"<section class='task'>{''.join(section)}</section>")
     parts.append(card(*_learning_curve_section(run, metrics.get("learning_curve"))))
     parts.append(
@@ -140,8 +152,23 @@ def run_report(
     )
     parts.append(card(f"<h2>Settings</h2><pre>{escape(config.to_json())}</pre>"))
     path = run.path / "report.html"
-    atomic_write_text(path, page(f"tunetag run {run.path.name}", parts))
+    script = strip_script() if strips else ""
+    atomic_write_text(path, page(f"tunetag run {run.path.name}", parts, script))
     return path
+
+
+def _run_strips(
+    run: RunFolder,
+    scored: PredictionTable,
+    truth: list[dict[str, tuple[str, ...]]],
+    cache_dir: str | Path | None,
+) -> dict[str, dict]:
+    """The why strips of every song the run's tables list, explained in one pass."""
+    tasks = [task for task in run.load_tasks() if task.name in scored.tasks]
+    listed = {k for task in tasks for k in listed_in_run_tables(task, scored.songs, truth)}
+    paths = [scored.songs[k].path for k in sorted(listed)]
+    found = explain_songs(run, paths, cache_dir) if paths else {}
+    return {strip_key(path): explanation.as_json() for path, explanation in found.items()}
 
 
 def predictions_report(csv_path: str | Path) -> Path:
@@ -149,7 +176,8 @@ def predictions_report(csv_path: str | Path) -> Path:
 
     Per task the page shows the class balance of the library (songs and share per class)
     and, per class, the 10 most and 10 least confident songs predicted as it, each with a
-    player linked by a path relative to the page.
+    player linked by a path relative to the page and, where ``predict --explain`` kept them
+    (`read_why`), the strip of the seconds that pushed it to the class.
 
     Raises
     ------
@@ -157,6 +185,7 @@ def predictions_report(csv_path: str | Path) -> Path:
         When the file is missing or not a predictions file.
     """
     table = read_predictions(csv_path)
+    strips = {strip_key(song): found for song, found in read_why(csv_path).items()}
     path = table.csv_path.with_name(f"{table.csv_path.stem}-report.html")
     runs = sorted({song.run for song in table.songs if song.run})
     parts = [
@@ -171,10 +200,11 @@ def predictions_report(csv_path: str | Path) -> Path:
         section = [
             f"<h2>{escape(task)}</h2>",
             card("<h3>Songs per class</h3>", _balance_table(task, classes, table.songs)),
-            *class_tables(task, classes, table.songs, path.parent),
+            *class_tables(task, classes, table.songs, path.parent, strips),
         ]
         parts.append(f"<section class='task'>{''.join(section)}</section>")
-    atomic_write_text(path, page(f"tunetag predictions {table.csv_path.name}", parts))
+    script = strip_script() if strips else ""
+    atomic_write_text(path, page(f"tunetag predictions {table.csv_path.name}", parts, script))
     return path
 
 

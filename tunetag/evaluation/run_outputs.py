@@ -4,6 +4,7 @@ accuracy curves, a confusion matrix per single-label task and the HTML report.""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from tunetag.evaluation.plots import (
     plot_confusion,
@@ -21,6 +22,7 @@ def write_run_outputs(
     tasks: Sequence[Task],
     history: Sequence[Mapping[str, float]],
     metrics: Mapping,
+    cache_dir: str | Path | None = None,
 ) -> None:
     """Write ``curves.png``, ``confusion-<task>.png``, ``learning-curve.png`` (where the run
     drew one) and ``report.html`` into ``run``.
@@ -36,6 +38,8 @@ def write_run_outputs(
     metrics : mapping
         What ``metrics.json`` holds: the model, the number of folds and per task the
         pooled metrics (under ``"pooled"`` with k folds).
+    cache_dir : path, optional
+        The feature cache the run was trained from: the report's why strips read it.
     """
     model, folds = metrics["model"], metrics["folds"]
     title = f"{model}: {', '.join(task.name for task in tasks)}"
@@ -55,4 +59,4 @@ def write_run_outputs(
     curves = metrics.get("learning_curve")
     if curves and any(curve["points"] for curve in curves.values()):
         plot_learning_curves(curves, run.learning_curve_path, title=f"{model}: learning curve")
-    report(run.path)
+    report(run.path, cache_dir=cache_dir)

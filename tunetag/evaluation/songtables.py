@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tunetag.evaluation.htmlpage import card, escape
+from tunetag.evaluation.whystrip import strip_key, why_caption, why_strip
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import cell_labels
 from tunetag.library.tasks import Task
 
 RUN_ROWS = 20  # songs shown in each table of a run's report
 CLASS_ROWS = 10  # most (and least) confident songs shown per class of a predictions report
+KEPT_MODEL_NOTE = (
+    "Under each song, what the run's kept model (trained on every song, this one included) "
+    "hears in it; the guesses in the table are those of fold models that never saw the song."
+)
+RUN_TABLES = {  # a run's table of each kind: its title, and what it says when empty
+    "got-wrong": ("Got wrong", "None: every one was right."),
+    "least-sure": ("Least sure", "No song to show."),
+}
 RUN_HEAD = (
     "<tr><th></th><th>song</th><th>true label</th><th>predicted</th><th>probability</th></tr>"
 )
@@ -45,14 +54,37 @@ def song_name(song: PredictedSong) -> str:
     return song.path.name
 
 
-def song_row(song: PredictedSong, page_dir: Path, *figures: str) -> str:
+def song_row(song: PredictedSong, page_dir: Path, *figures: str, strip: str = "") -> str:
     """One song's row of a table: its player, its name, then ``figures`` (text), one cell
     each. The name's cell holds what is shown of the song itself, so anything drawn of it
-    goes there, under its name."""
+    (``strip``, HTML: its why strip) goes there, under its name."""
     cells = "".join(f"<td>{escape(figure)}</td>" for figure in figures)
     return (
         f"<tr><td>{audio_player(song.path, page_dir)}</td>"
-        f"<td class='song'>{escape(song_name(song))}</td>{cells}</tr>"
+        f"<td class='song'>{escape(song_name(song))}{strip}</td>{cells}</tr>"
+    )
+
+
+def song_strip(
+    song: PredictedSong,
+    task: str,
+    classes: Sequence[str],
+    chosen: str,
+    strips: Mapping[str, dict],
+) -> str:
+    """The why strip of ``song`` for class ``chosen`` of ``task`` (``classes``: the
+    pushes' columns), or nothing where ``strips`` (an explanation's plain form by
+    `strip_key` of a song's path) has none for it."""
+    found = strips.get(strip_key(song.path))
+    return why_strip(found, task, classes, chosen, why_caption(chosen)) if found else ""
+
+
+def listed_in_run_tables(
+    task: Task, songs: Sequence[PredictedSong], truth: Sequence[dict[str, tuple[str, ...]]]
+) -> list[int]:
+    """Indices of the songs the run's tables of ``task`` show, each once."""
+    return list(
+        dict.fromkeys(k for _, chosen in _run_lists(task, songs, truth) for k in chosen[:RUN_ROWS])
     )
 
 
@@ -99,14 +131,15 @@ def run_tables(
     songs: Sequence[PredictedSong],
     truth: Sequence[dict[str, tuple[str, ...]]],
     page_dir: Path,
+    strips: Mapping[str, dict] | None = None,
 ) -> str:
-    """HTML: the "Got wrong" and "Least sure" tables of one task of a run's report."""
+    """HTML: the "Got wrong" and "Least sure" tables of one task of a run's report; with
+    ``strips`` (see `song_strip`), each song's why strip for its most probable class."""
+    strips = strips or {}
     labelled = sum(1 for found in truth if found[task.name])
     parts = []
-    for kind, title, chosen, none in (
-        ("got-wrong", "Got wrong", got_wrong(task, songs, truth), "None: every one was right."),
-        ("least-sure", "Least sure", least_sure(task, songs, truth), "No song to show."),
-    ):
+    for kind, chosen in _run_lists(task, songs, truth):
+        title, none = RUN_TABLES[kind]
         shown = chosen[:RUN_ROWS]
         count = f"{len(chosen)} of {labelled}" if kind == "got-wrong" else f"{labelled}"
         more = f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""
@@ -124,9 +157,14 @@ def run_tables(
                 "; ".join(truth[k][task.name]),
                 "; ".join(cell_labels(songs[k].predicted[task.name])) or "(none)",
                 _probability_cell(task, songs[k], truth[k][task.name], kind),
+                strip=song_strip(
+                    songs[k], task.name, task.classes, _most_probable(task, songs[k]), strips
+                ),
             )
             for k in shown
         )
+        if any(strip_key(songs[k].path) in strips for k in shown):
+            parts.append(f"<p class='note'>{KEPT_MODEL_NOTE}</p>")
         parts.append(
             f"<table class='songs {kind}' data-task='{escape(task.name)}'>{RUN_HEAD}{rows}</table>"
         )
@@ -134,13 +172,19 @@ def run_tables(
 
 
 def class_tables(
-    task: str, classes: Sequence[str], songs: Sequence[PredictedSong], page_dir: Path
+    task: str,
+    classes: Sequence[str],
+    songs: Sequence[PredictedSong],
+    page_dir: Path,
+    strips: Mapping[str, dict] | None = None,
 ) -> list[str]:
     """HTML cards: per class, its most and least confident songs among those predicted as it.
 
     Confidence is the class's probability. The least confident table leaves out the songs
-    already in the most confident one, so a class of few songs shows each once.
+    already in the most confident one, so a class of few songs shows each once. With
+    ``strips`` (see `song_strip`), each song's why strip for the class.
     """
+    strips = strips or {}
     parts = []
     for name in classes:
         members = [song for song in songs if name in cell_labels(song.predicted[task])]
@@ -155,7 +199,12 @@ def class_tables(
             if not chosen:
                 continue
             rows = "".join(
-                song_row(song, page_dir, f"{song.probabilities[task].get(name, 0.0):.3f}")
+                song_row(
+                    song,
+                    page_dir,
+                    f"{song.probabilities[task].get(name, 0.0):.3f}",
+                    strip=song_strip(song, task, classes, name, strips),
+                )
                 for song in chosen
             )
             tables.append(
@@ -167,6 +216,22 @@ def class_tables(
         heading = f"<h3>{escape(name)} <span class='note'>({len(members)} songs)</span></h3>"
         parts.append(card(heading, *tables))
     return parts
+
+
+def _run_lists(
+    task: Task, songs: Sequence[PredictedSong], truth: Sequence[dict[str, tuple[str, ...]]]
+) -> list[tuple[str, list[int]]]:
+    """Each kind of a run's table with every song it would list, in order."""
+    return [
+        ("got-wrong", got_wrong(task, songs, truth)),
+        ("least-sure", least_sure(task, songs, truth)),
+    ]
+
+
+def _most_probable(task: Task, song: PredictedSong) -> str:
+    """The class the song's row gives the highest probability: whose strip a run shows."""
+    probs = song.probabilities[task.name]
+    return max(probs, key=probs.get) if probs else ""
 
 
 def _error(task: Task, song: PredictedSong, labels: tuple[str, ...]) -> float:

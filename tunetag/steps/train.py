@@ -139,7 +139,7 @@ def train(
         curves = _learning_curves(trainer, songs, splits, outcome)
         run = RunFolder(out_dir)
         if world.writes_files:
-            _write_run(run, config, tasks, table, songs, outcome, curves)
+            _write_run(run, config, tasks, table, songs, outcome, curves, cache_dir)
         distributed.barrier()
         checkpoint.remove()
     return run
@@ -251,8 +251,10 @@ def _write_run(
     songs: _Songs,
     outcome: _Outcome,
     curves: dict[str, dict] | None,
+    cache_dir: str | Path | None,
 ) -> None:
-    """Every file of the run folder: model, settings, scores, then what evaluation draws."""
+    """Every file of the run folder: model, settings, scores, then what evaluation draws
+    (the report's why strips from the cache the run was trained from)."""
     run.save_config(config)
     run.save_tasks(tasks)
     run.save_model(outcome.final_state)
@@ -260,7 +262,7 @@ def _write_run(
     run.save_history(outcome.history)
     metrics = _run_metrics(config, tasks, songs, outcome, curves)
     run.save_metrics(metrics)
-    write_run_outputs(run, tasks, outcome.history, metrics)
+    write_run_outputs(run, tasks, outcome.history, metrics, cache_dir)
 
 
 @dataclass
