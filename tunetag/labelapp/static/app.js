@@ -7,6 +7,7 @@ const SEEK_STEP_S = 5;
 const LIVE_POLL_MS = 1000; // how often the page asks how the live model is doing
 const LIVE_RETRY_MS = 5000; // ... and, after a failed ask, when it tries again
 const FLAT_GAIN = 0.01; // a likely gain below this: the learning curve has flattened
+const WHY_FAINTEST = 0.12; // a why segment's opacity at a push of nothing: still seen and clicked
 
 const app = {
   state: null, // last state the server sent
@@ -28,6 +29,7 @@ const app = {
   liveVersion: 0, // the newest fit of the live model the page knows of
   liveDrawn: "", // the live state last drawn, so the panel is redrawn only when it changes
   keep: null, // the status of keeping the model as a run folder
+  why: null, // {songId, why}: the live model's pushes of the shown song's seconds, or null
 };
 
 const $ = (id) => document.getElementById(id);
@@ -308,6 +310,7 @@ function renderGuesses() {
       box.append(el("span", { class: "doubt-note" }, text));
     }
   }
+  renderWhy(); // the strips follow the guess, or the label where there is one
 }
 
 function renderCurrentLabels() {
@@ -523,9 +526,13 @@ function showSong(song, play) {
   $("song").dataset.songId = String(song.id);
   $("song").classList.remove("no-song");
   $("done").hidden = true;
+  if (isNew) app.why = null;
   renderSongText(song);
   renderLabels();
-  if (isNew) loadMedia(song, play);
+  if (isNew) {
+    loadMedia(song, play);
+    loadWhy(song.id);
+  }
 }
 
 function renderSongText(song) {
@@ -619,6 +626,15 @@ function drawPlayhead() {
 function playheadLoop() {
   drawPlayhead();
   if (!$("player").paused) requestAnimationFrame(playheadLoop);
+}
+
+/** Plays from ``start`` (seconds in the file): a click on a why strip's segment. */
+function playFrom(start) {
+  const player = $("player");
+  if (!app.song || !Number.isFinite(player.duration)) return;
+  player.currentTime = Math.max(0, Math.min(player.duration, start));
+  player.play().catch((err) => showError(`could not play: ${err.message}`));
+  drawPlayhead();
 }
 
 /** A click on the image seeks to that moment of the window. */
@@ -781,6 +797,7 @@ async function followNewFit(version) {
     $("live-fit").textContent = `cannot read the newest queue: ${err.message}`;
   }
   await refreshGuess(version);
+  if (app.song) await loadWhy(app.song.id);
 }
 
 async function refreshGuess(version) {
@@ -796,6 +813,88 @@ async function refreshGuess(version) {
   } catch (err) {
     $("live-fit").textContent = `cannot read the newest guess: ${err.message}`;
   }
+}
+
+// ---------------------------------------------------------------- why: the strips
+
+/** Asks which seconds of song ``id`` argued for each class; drawn unless the person has
+ * moved on or a newer fit's answer came first. A failure is told in the strips' place. */
+async function loadWhy(id) {
+  if (!app.state.live) return;
+  let why;
+  try {
+    why = (await api("GET", `/api/songs/${id}/why`)).why;
+  } catch (err) {
+    if (!app.song || app.song.id !== id) return;
+    $("why").replaceChildren(el("p", { class: "muted small" }, `cannot read why: ${err.message}`));
+    $("why").hidden = false;
+    return;
+  }
+  if (!app.song || app.song.id !== id) return;
+  const shown = app.why && app.why.songId === id && app.why.why;
+  if (shown && (!why || why.version < shown.version)) return;
+  app.why = { songId: id, why };
+  renderWhy();
+}
+
+/** The shown song's strips, one per task, for the class it is labelled or else guessed. */
+function renderWhy() {
+  const box = $("why");
+  const why = app.song && app.why && app.why.songId === app.song.id ? app.why.why : null;
+  const strips = why
+    ? app.state.tasks.map((task) => whyStrip(why, task.name, whyClass(task.name), app.song.window))
+    : [];
+  box.replaceChildren(...strips.filter(Boolean));
+  box.hidden = box.childElementCount === 0;
+}
+
+/** The class a task's strip is drawn for: the song's label, else the guess's best class. */
+function whyClass(taskName) {
+  const labels = app.song.labels[taskName] || [];
+  if (labels.length) return labels[0];
+  const guess = (app.song.guess || {})[taskName];
+  return guess ? Object.entries(guess).sort((a, b) => b[1] - a[1])[0][0] : null;
+}
+
+/**
+ * One task's strip on the spectrogram's time axis (``window``: its start_s and end_s): a
+ * segment per stretch, warm where it argued for ``cls`` and blue against, the stronger the
+ * larger its push (the change in the class's log-odds without it) against the song's largest.
+ * A stretch overlapping the next is drawn up to the next one's start; a click plays from it.
+ */
+function whyStrip(why, taskName, cls, window) {
+  const pushes = why.pushes[taskName];
+  const column = (why.classes[taskName] || []).indexOf(cls);
+  if (!pushes || column < 0) return null;
+  const values = pushes.map((row) => row[column]);
+  const largest = Math.max(...values.map(Math.abs)) || 1;
+  const span = window.end_s - window.start_s || 1;
+  const strip = el("div", { class: "why-strip" });
+  why.starts_s.forEach((start, k) => {
+    const gap = k + 1 < why.starts_s.length ? why.starts_s[k + 1] - start : Infinity;
+    const length = Math.max(0, Math.min(why.lengths_s[k], gap));
+    const push = values[k];
+    const sign = push > 0 ? "+" : "";
+    const segment = el("span", {
+      class: `why-seg ${push > 0 ? "for" : "against"}`,
+      title: `${formatTime(start)}–${formatTime(start + length)}: ${sign}${push.toFixed(2)} for ${cls}`,
+      "data-start": String(start),
+      "data-push": String(push),
+    });
+    segment.style.left = `${((start - window.start_s) / span) * 100}%`;
+    segment.style.width = `${(length / span) * 100}%`;
+    segment.style.opacity = String(WHY_FAINTEST + ((1 - WHY_FAINTEST) * Math.abs(push)) / largest);
+    segment.addEventListener("click", () => playFrom(start));
+    strip.append(segment);
+  });
+  const named = app.state.tasks.length > 1 ? ` (${taskName})` : "";
+  const caption = `why ${cls}${named}: the brighter, the more these seconds argued for it; blue, against`;
+  return el(
+    "div",
+    { class: "why", "data-task": taskName, "data-class": cls },
+    strip,
+    el("p", { class: "why-caption muted small" }, caption),
+  );
 }
 
 function renderLive() {

@@ -1,0 +1,112 @@
+"""The labelling page's why strip, in a real headless Chromium: once the live model has
+fitted, the shown song's seconds that argued for its guess are drawn under the spectrogram,
+on its time axis, and a click on one plays the song from that stretch.
+
+Set ``TUNETAG_SCREENSHOTS`` to a folder to have the page saved there as ``label-why.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from test_browser import chromium, shown_song, wait_until
+
+from tunetag.labelapp.server import LabelServer
+from tunetag.labelapp.session import open_session
+from tunetag.library.songtable import SongTable
+
+# drives Chromium: `make check` leaves it out
+pytestmark = pytest.mark.slow
+
+KEYS = {"mellow": "1", "not mellow": "2"}  # the keys of "mood=mellow,not mellow"
+
+
+@pytest.fixture
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def server(tmp_path, mood_library, copy_library):
+    """The page of the live demo library with every mood blanked; the moods put aside."""
+    shared = mood_library("live", songs_per_class=8, duration_s=6.0, seed=3)
+    table = SongTable.read(copy_library(shared, tmp_path / "library") / "songs.csv")
+    truth = [row["mood"] for row in table.rows]
+    for row in table.rows:
+        row["mood"] = ""
+    table.write()
+    session, _ = open_session(
+        table.csv_path, ["mood=mellow,not mellow"], cache_dir=tmp_path / "cache", progress=False
+    )
+    with LabelServer(session) as up:
+        yield up, truth
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(browser, server):
+    server, truth = server
+    session = server.session
+    page = browser.new_page(viewport={"width": 1100, "height": 1200})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url)
+    wait_until(page, "() => document.getElementById('song').dataset.songId !== ''")
+    expect(page.locator("#why")).to_be_hidden()  # no model yet: no strip
+
+    # label by keyboard until the live model has fitted and the shown song has its strip
+    for _ in range(len(truth) - 1):
+        song = int(shown_song(page))
+        page.keyboard.press(KEYS[truth[song]])
+        expect(page.locator("#song")).not_to_have_attribute("data-song-id", str(song))
+        if session.why(int(shown_song(page))) is not None:
+            break
+    song = int(shown_song(page))
+    expect(page.locator("#why .why-seg").first).to_be_visible(timeout=30_000)
+    wait_until(page, "() => Number.isFinite(document.getElementById('player').duration)")
+
+    # one segment per stretch, at its seconds on the spectrogram's axis, by its push's sign
+    why = page.evaluate("() => app.why.why")
+    window = session.song(song)["window"]
+    guess = session.guess(song)["mood"]
+    best = max(guess, key=guess.get)
+    expect(page.locator("#why .why")).to_have_attribute("data-class", best)
+    expect(page.locator("#why .why-caption")).to_contain_text(f"why {best}: the brighter")
+    column = why["classes"]["mood"].index(best)
+    segments = page.locator("#why .why-seg")
+    expect(segments).to_have_count(len(why["starts_s"]))
+    image = box(page, "#spectrogram")
+    span = window["end_s"] - window["start_s"]
+    for k, start in enumerate(why["starts_s"]):
+        segment = segments.nth(k)
+        push = why["pushes"]["mood"][k][column]
+        assert float(segment.get_attribute("data-start")) == start
+        assert segment.get_attribute("class") == f"why-seg {'for' if push > 0 else 'against'}"
+        assert f"for {best}" in segment.get_attribute("title")
+        left = (start - window["start_s"]) / span * image["width"] + image["x"]
+        assert segment.bounding_box()["x"] == pytest.approx(left, abs=2)
+        assert segment.bounding_box()["y"] > image["y"] + image["height"]  # under it
+
+    # a click on the last stretch plays from its start
+    last = segments.nth(len(why["starts_s"]) - 1)
+    start = float(last.get_attribute("data-start"))
+    assert start > page.evaluate("() => document.getElementById('player').currentTime")
+    last.click()
+    wait_until(page, "() => !document.getElementById('player').paused")
+    played = page.evaluate("() => document.getElementById('player').currentTime")
+    assert start <= played < start + why["lengths_s"][-1] + 1
+    assert shown_song(page) == str(song)  # the strip never labels or moves on
+
+    if os.environ.get("TUNETAG_SCREENSHOTS"):
+        folder = Path(os.environ["TUNETAG_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=folder / "label-why.png", full_page=True)
+    page.keyboard.press(KEYS[truth[song]])  # the keys still label
+    expect(page.locator("#song")).not_to_have_attribute("data-song-id", str(song))
+    assert errors == []
