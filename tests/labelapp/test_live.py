@@ -159,17 +159,18 @@ def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(unlabelled, tmp_pa
     learner = LiveLearner(store, range(12), tmp_path / "cache").start()
     try:
         settle(learner)
-        failing = iter([RuntimeError("a bug in a fit")])
+        broken = True  # every fit fails until mended: a fit woken early cannot pass unseen
 
-        def fit_once_failing(*args, **kwargs):
-            for exc in failing:
-                raise exc
+        def fit_failing_while_broken(*args, **kwargs):
+            if broken:
+                raise RuntimeError("a bug in a fit")
             return fit_task(*args, **kwargs)
 
-        monkeypatch.setattr("tunetag.labelapp.live.fit_task", fit_once_failing)
+        monkeypatch.setattr("tunetag.labelapp.live.fit_task", fit_failing_while_broken)
         store.set_labels(0, "mood", [truth[0]])
         settle(learner)
         assert learner.state.error == "the live model could not be fitted: a bug in a fit"
+        broken = False
         settle(learner)
         assert learner.state.error == "" and learner.state.tasks["mood"]["songs"] == 1
     finally:
