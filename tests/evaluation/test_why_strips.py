@@ -4,6 +4,7 @@ row's player from there."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from html.parser import HTMLParser
@@ -44,8 +45,8 @@ class Strips(HTMLParser):
 
 
 def strips_of(k: int) -> dict:
-    """Song k's strips: four 3 s stretches from 30 s, mellow pushed up by the first two."""
-    pushes = [[1.5 - k, -1.0], [0.5, -0.5], [-0.25, 0.25], [-2.0, 2.0]]
+    """Song k's strips: four 3 s stretches from 30 s, the second of which changes nothing."""
+    pushes = [[1.5 - k, -1.0], [0.0, 0.0], [-0.25, 0.25], [-2.0, 2.0]]
     return {
         "starts_s": [30.0, 33.0, 36.0, 39.0],
         "lengths_s": [3.0] * 4,
@@ -94,11 +95,11 @@ def test_the_predictions_report_draws_each_listed_songs_strip_for_its_class(tmp_
         assert [start for start, *_ in row["segments"]] == [30.0, 33.0, 36.0, 39.0]
         assert [left for *_, left in row["segments"]] == [0.0, 25.0, 50.0, 75.0]
         assert [push for _, _, push, _ in row["segments"]] == pushes
-        assert [side for _, side, *_ in row["segments"]] == [
-            "for" if push > 0 else "against" for push in pushes
-        ]
+        sides = ["for" if push > 0 else "against" if push < 0 else "none" for push in pushes]
+        assert [side for _, side, *_ in row["segments"]] == sides
     assert rows["../music/song%203.wav"]["segments"] == []  # predicted without its strip
-    assert "why mellow: the brighter" in page and "0:30" in page and "0:42" in page
+    assert "<span>why mellow</span>" in page and "0:30" in page and "0:42" in page
+    assert page.count("the brighter, the more they argued for it") == 2  # once per class
     assert page.count("<script>") == 1 and "http" not in page
 
 
@@ -147,7 +148,7 @@ def test_the_run_report_draws_the_kept_models_strip_under_every_listed_song(
         max(song.probabilities["mood"], key=song.probabilities["mood"].get) for song in table.songs
     }
     assert {row["class"] for row in rows} == best
-    assert "what the run's kept model (trained on every song" in page
+    assert "what the run's kept model (trained on every song" in html.unescape(page)
     assert "<script>" in page
 
 

@@ -1,6 +1,7 @@
-"""The labelling page's why strip, in a real headless Chromium: once the live model has
-fitted, the shown song's seconds that argued for its guess are drawn under the spectrogram,
-on its time axis, and a click on one plays the song from that stretch.
+"""The why strips in a real headless Chromium: once the live model has fitted, the labelling
+page draws the shown song's seconds that argued for its guess under the spectrogram, on its
+time axis, and a click on one plays the song from that stretch; a click on a strip of the
+predictions report plays its row from there.
 
 Set ``TUNETAG_SCREENSHOTS`` to a folder to have the page saved there as ``label-why.png``.
 """
@@ -14,9 +15,12 @@ import pytest
 from playwright.sync_api import expect
 from test_browser import chromium, shown_song, wait_until
 
+from tunetag.evaluation.report import report
 from tunetag.labelapp.server import LabelServer
 from tunetag.labelapp.session import open_session
+from tunetag.library.predictions import PredictedSong, write_predictions
 from tunetag.library.songtable import SongTable
+from tunetag.library.why import WhyStrips
 
 # drives Chromium: `make check` leaves it out
 pytestmark = pytest.mark.slow
@@ -87,7 +91,8 @@ def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(browse
         segment = segments.nth(k)
         push = why["pushes"]["mood"][k][column]
         assert float(segment.get_attribute("data-start")) == start
-        assert segment.get_attribute("class") == f"why-seg {'for' if push > 0 else 'against'}"
+        side = "for" if push > 0 else "against" if push < 0 else "none"
+        assert segment.get_attribute("class") == f"why-seg {side}"
         assert f"for {best}" in segment.get_attribute("title")
         left = (start - window["start_s"]) / span * image["width"] + image["x"]
         assert segment.bounding_box()["x"] == pytest.approx(left, abs=2)
@@ -109,4 +114,39 @@ def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(browse
         page.screenshot(path=folder / "label-why.png", full_page=True)
     page.keyboard.press(KEYS[truth[song]])  # the keys still label
     expect(page.locator("#song")).not_to_have_attribute("data-song-id", str(song))
+    assert errors == []
+
+
+def test_a_click_on_a_reports_strip_plays_its_row_from_there(browser, small_library, tmp_path):
+    table = SongTable.read(small_library / "songs.csv")
+    out = tmp_path / "predictions.csv"
+    why = WhyStrips(out)
+    songs = []
+    for row in table.rows[:2]:
+        path = table.audio_path(row)
+        p = {"mellow": 0.8, "not mellow": 0.2}
+        songs.append(
+            PredictedSong(
+                path,
+                title=row["title"],
+                predicted={"mood": "mellow"},
+                probability={"mood": 0.8},
+                probabilities={"mood": p},
+            )
+        )
+        why.add(path, {"starts_s": [0.0, 3.0], "lengths_s": [3.0, 3.0],
+                       "pushes": {"mood": [[0.5, -0.5], [-0.5, 0.5]]}})  # fmt: skip
+    write_predictions(out, {"mood": ["mellow", "not mellow"]}, songs)
+    why.write()
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(report(out).as_uri())
+    rows = page.locator("table.songs tr:has(audio)")
+    expect(rows).to_have_count(2)
+    rows.nth(1).locator(".why-seg[data-start='3']").click()
+    player = "document.querySelectorAll('table.songs tr audio')"
+    wait_until(page, f"() => !{player}[1].paused")
+    assert 3.0 <= page.evaluate(f"() => {player}[1].currentTime") < 6.0
+    assert page.evaluate(f"() => {player}[0].paused")  # only the row clicked plays
     assert errors == []

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tunetag.evaluation.htmlpage import card, escape
-from tunetag.evaluation.whystrip import strip_key, why_caption, why_strip
+from tunetag.evaluation.whystrip import WHY_LEGEND, strip_key, why_caption, why_strip
 from tunetag.library.predictions import PredictedSong
 from tunetag.library.songtable import cell_labels
 from tunetag.library.tasks import Task
@@ -21,8 +21,8 @@ from tunetag.library.tasks import Task
 RUN_ROWS = 20  # songs shown in each table of a run's report
 CLASS_ROWS = 10  # most (and least) confident songs shown per class of a predictions report
 KEPT_MODEL_NOTE = (
-    "Under each song, what the run's kept model (trained on every song, this one included) "
-    "hears in it; the guesses in the table are those of fold models that never saw the song."
+    "The strips are what the run's kept model (trained on every song, these included) hears; "
+    "the guesses in the table are those of fold models that never saw the song."
 )
 RUN_TABLES = {  # a run's table of each kind: its title, and what it says when empty
     "got-wrong": ("Got wrong", "None: every one was right."),
@@ -163,8 +163,7 @@ def run_tables(
             )
             for k in shown
         )
-        if any(strip_key(songs[k].path) in strips for k in shown):
-            parts.append(f"<p class='note'>{KEPT_MODEL_NOTE}</p>")
+        parts.append(_why_note([songs[k] for k in shown], strips, KEPT_MODEL_NOTE))
         parts.append(
             f"<table class='songs {kind}' data-task='{escape(task.name)}'>{RUN_HEAD}{rows}</table>"
         )
@@ -214,8 +213,15 @@ def class_tables(
                 f"<tr><th></th><th>song</th><th>probability</th></tr>{rows}</table>"
             )
         heading = f"<h3>{escape(name)} <span class='note'>({len(members)} songs)</span></h3>"
-        parts.append(card(heading, *tables))
+        parts.append(card(heading, _why_note(most + least, strips), *tables))
     return parts
+
+
+def _why_note(shown: Sequence[PredictedSong], strips: Mapping[str, dict], more: str = "") -> str:
+    """How to read the strips (and ``more``), where any of the ``shown`` songs has one."""
+    if not any(strip_key(song.path) in strips for song in shown):
+        return ""
+    return f"<p class='note'>{escape(f'{WHY_LEGEND} {more}'.strip())}</p>"
 
 
 def _run_lists(

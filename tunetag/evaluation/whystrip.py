@@ -5,7 +5,8 @@ A strip is drawn from an explanation's plain form (`tunetag.runs.explain.Explana
 or a ``.why.json`` of ``predict --explain``): one segment per stretch, placed by its seconds
 between the first stretch's start and the last one's end, warm where the stretch argued for
 the class and blue where it argued against it, the stronger the further its push (the change
-in the class's log-odds without that stretch) from nothing, relative to the song's largest.
+in the class's log-odds without that stretch) from nothing, relative to the song's largest;
+grey where it made no change (a song called beyond the log-odds' clip moves by none).
 The page's script (`STRIP_SCRIPT`) plays the row's player from a clicked segment's start.
 """
 
@@ -18,6 +19,10 @@ from importlib import resources
 from tunetag.evaluation.htmlpage import escape
 
 FAINTEST = 0.12  # the opacity of a push of nothing: every segment stays visible and clickable
+WHY_LEGEND = (
+    "Under each song, which of its seconds pushed it to the class: the brighter, the more "
+    "they argued for it; blue, against it; grey, no change. A click plays from there."
+)
 
 
 def why_strip(strips: Mapping, task: str, classes: Sequence[str], chosen: str, caption: str) -> str:
@@ -48,8 +53,8 @@ def why_strip(strips: Mapping, task: str, classes: Sequence[str], chosen: str, c
 
 
 def why_caption(chosen: str) -> str:
-    """What a strip of class ``chosen`` shows, in words."""
-    return f"why {chosen}: the brighter, the more these seconds argued for it; blue, against"
+    """What a strip of class ``chosen`` shows; `WHY_LEGEND`, once a table, says how."""
+    return f"why {chosen}"
 
 
 def strip_key(path: str | os.PathLike) -> str:
@@ -67,7 +72,7 @@ def strip_script() -> str:
 def _segment(
     start: float, length: float, push: float, chosen: str, begin: float, span: float, largest: float
 ) -> str:
-    side = "for" if push > 0 else "against"
+    side = "for" if push > 0 else "against" if push < 0 else "none"
     strength = FAINTEST + (1 - FAINTEST) * abs(push) / largest
     title = f"{_clock(start)}-{_clock(start + length)}: {push:+.2f} for {chosen}"
     return (

@@ -858,8 +858,9 @@ function whyClass(taskName) {
 
 /**
  * One task's strip on the spectrogram's time axis (``window``: its start_s and end_s): a
- * segment per stretch, warm where it argued for ``cls`` and blue against, the stronger the
- * larger its push (the change in the class's log-odds without it) against the song's largest.
+ * segment per stretch, warm where it argued for ``cls``, blue against, grey where it made no
+ * change; the stronger, the larger its push (the change in the class's log-odds without it)
+ * against the song's largest.
  * A stretch overlapping the next is drawn up to the next one's start; a click plays from it.
  */
 function whyStrip(why, taskName, cls, window) {
@@ -876,7 +877,7 @@ function whyStrip(why, taskName, cls, window) {
     const push = values[k];
     const sign = push > 0 ? "+" : "";
     const segment = el("span", {
-      class: `why-seg ${push > 0 ? "for" : "against"}`,
+      class: `why-seg ${push > 0 ? "for" : push < 0 ? "against" : "none"}`,
       title: `${formatTime(start)}–${formatTime(start + length)}: ${sign}${push.toFixed(2)} for ${cls}`,
       "data-start": String(start),
       "data-push": String(push),
@@ -888,7 +889,7 @@ function whyStrip(why, taskName, cls, window) {
     strip.append(segment);
   });
   const named = app.state.tasks.length > 1 ? ` (${taskName})` : "";
-  const caption = `why ${cls}${named}: the brighter, the more these seconds argued for it; blue, against`;
+  const caption = `why ${cls}${named}: the brighter, the more these seconds argued for it; blue, against; grey, no change`;
   return el(
     "div",
     { class: "why", "data-task": taskName, "data-class": cls },
