@@ -163,3 +163,23 @@ def test_a_report_can_explain_the_songs_it_lists_and_skips_the_unreadable(
     assert set(found) == set(songs)
     for explanation in found.values():
         assert explanation.pushes["mood"].shape == (len(explanation.starts_s), 2)
+
+
+@pytest.mark.parametrize("kind", ["crop", "summary"])
+def test_a_song_called_beyond_doubt_is_still_explained(tmp_path, kind):
+    """Probabilities round to 1 long before the log-odds stop growing: pushes come from the
+    logits, so a sure call still says which seconds argued against it."""
+    frames = int(12 * PER_SECOND)
+    mel = np.full((4, frames), 3.0, dtype=np.float32)  # loud, and less so at 6-9 s
+    mel[:, int(6.0 * PER_SECOND) : int(9.0 * PER_SECOND)] = 1.0  # quieter, still loud
+    np.save(tmp_path / "mel.npy", mel)
+    model = Loudness({"crop": "mel", "summary": "summary"}[kind])
+    with torch.no_grad():
+        model.scale.fill_(200.0)  # logits of +-200 or more: p(loud) = 1.0 in float64
+    crop = round(PATCH_S * PER_SECOND) if kind == "crop" else 0
+    found = _explain(model, kind, {"mel": tmp_path / "mel.npy"}, crop_frames=crop)
+    loud = found.pushes["mood"][:, 1]
+    assert np.isfinite(loud).all()
+    quiet = found.most_telling("mood", 0)
+    assert found.starts_s[quiet] == pytest.approx(6.0, abs=0.1)
+    assert loud[quiet] < -1.0  # the quiet seconds argued against loud, though p stayed 1

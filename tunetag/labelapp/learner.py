@@ -80,11 +80,15 @@ class TaskFit:
     weight: np.ndarray
     bias: np.ndarray
 
+    def logits_of(self, z: np.ndarray) -> np.ndarray:
+        """Logits (rows, classes) of songs' standardised coordinates (rows, d)."""
+        with np.errstate(invalid="ignore"):
+            return z @ self.weight.T + self.bias
+
     def probabilities_of(self, z: np.ndarray) -> np.ndarray:
         """Probabilities (rows, classes) of songs' standardised coordinates (rows, d), as
         ``probabilities`` holds them for the songs fitted on."""
-        with np.errstate(invalid="ignore"):
-            logits = z @ self.weight.T + self.bias
+        logits = self.logits_of(z)
         return expit(logits) if self.multi_label else softmax(logits, axis=1)
 
     def guesses(self) -> np.ndarray:

@@ -33,6 +33,7 @@ from tunetag.models.logreg import standardise
 from tunetag.runs.explain import (
     PATCH_S,
     Explanation,
+    log_odds,
     pushes_of,
     stretches_left_out,
     window_start,
@@ -192,8 +193,8 @@ class LiveLearner:
         z = (x - explainer.mean) / explainer.scale @ explainer.directions
         pushes = {}
         for name, fit in explainer.fits.items():
-            probabilities = fit.probabilities_of(z)
-            pushes[name] = pushes_of(probabilities[0], probabilities[1:])
+            odds = log_odds(fit.logits_of(z), fit.multi_label)
+            pushes[name] = pushes_of(odds[0], odds[1:])
         begins = starts + window_start(LIVE_FEATURES, duration_s)
         return Explanation(begins, np.full(len(starts), PATCH_S), pushes)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import log_softmax, logsumexp
 from torch import nn
 
 from tunetag.audio.window import window_bounds
@@ -32,11 +33,10 @@ from tunetag.features.patches import spread_patches
 from tunetag.features.views import VIEWS
 from tunetag.library.tasks import Task
 from tunetag.models.inputs import crop_starts, load_views, song_inputs
-from tunetag.runs.probabilities import autocast, class_probabilities
+from tunetag.runs.probabilities import autocast
 
 PATCH_S = 3.0  # the per-patch views' stretch (musicnn's 187 frames at 16 kHz, hop 256)
 IMAGE_BATCH = 4  # occluded pictures per forward pass (10 MB each)
-EDGE = 1e-6  # probabilities are kept this far from 0 and 1 before taking log-odds
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def explanation_function(
 def _parts(model, tasks, arrays, input_kind, crop_frames, features, device):
     """Crops or patches: each part's probabilities once; leaving part k out of the mean."""
     inputs = song_inputs(arrays, input_kind, crop_frames)
-    probabilities = _scores(model, tasks, inputs, device, batch=32)
+    logits = _logits(model, tasks, inputs, device, batch=32)
     if input_kind == "patch":
         starts = np.arange(len(next(iter(inputs.values())))) * PATCH_S
         lengths = np.full(len(starts), PATCH_S)
@@ -121,10 +121,12 @@ def _parts(model, tasks, arrays, input_kind, crop_frames, features, device):
         lengths = np.full(len(starts), min(crop_frames, frames) / per_second)
     pushes = {}
     for task in tasks:
-        parts = probabilities[task.name]
-        n = len(parts)
-        whole = parts.mean(axis=0)
-        without = (whole * n - parts) / (n - 1) if n > 1 else np.full_like(parts, 0.5)
+        held, left = log_probabilities(logits[task.name], task.multilabel)
+        whole = _log_mean(held) - _log_mean(left)
+        without = np.stack(
+            [_log_mean(np.delete(held, k, 0)) - _log_mean(np.delete(left, k, 0)) for k in
+             range(len(held))]
+        )  # fmt: skip
         pushes[task.name] = pushes_of(whole, without)
     return starts, lengths, pushes
 
@@ -133,11 +135,17 @@ def _left_out(model, tasks, arrays, input_kind, features, duration_s, device):
     """Statistics or picture: the song rescored once per 3 s stretch, without it."""
     starts, rows = stretches_left_out(arrays, features, duration_s, cover=input_kind == "image")
     batch = IMAGE_BATCH if input_kind == "image" else len(rows) + 1
-    whole = _scores(model, tasks, song_inputs(arrays, input_kind, 0), device, batch)
+    whole = _logits(model, tasks, song_inputs(arrays, input_kind, 0), device, batch)
     inputs = [song_inputs(views, input_kind, 0) for views in rows]
     stacked = {name: torch.cat([one[name] for one in inputs]) for name in inputs[0]}
-    without = _scores(model, tasks, stacked, device, batch)
-    pushes = {task.name: pushes_of(whole[task.name][0], without[task.name]) for task in tasks}
+    without = _logits(model, tasks, stacked, device, batch)
+    pushes = {
+        task.name: pushes_of(
+            log_odds(whole[task.name], task.multilabel)[0],
+            log_odds(without[task.name], task.multilabel),
+        )
+        for task in tasks
+    }
     return starts, np.full(len(starts), PATCH_S), pushes
 
 
@@ -158,9 +166,38 @@ def stretches_left_out(
 
 
 def pushes_of(whole: np.ndarray, without: np.ndarray) -> np.ndarray:
-    """(stretches, outputs) change in log-odds each stretch makes: the song's probabilities
-    ``whole`` (outputs,) against its probabilities without each stretch."""
-    return _log_odds(whole)[None, :] - _log_odds(without)
+    """(stretches, outputs) change in log-odds each stretch makes: the song's log-odds
+    ``whole`` (outputs,) against its log-odds without each stretch (0 for an output whose
+    log-odds are infinite either way: a class the model never gives, or always)."""
+    with np.errstate(invalid="ignore"):
+        pushes = whole[None, :] - without
+    return np.where(np.isfinite(pushes), pushes, 0.0)
+
+
+def log_odds(logits: np.ndarray, multilabel: bool) -> np.ndarray:
+    """Each output's log-odds from a model's logits (rows, outputs), float64."""
+    held, left = log_probabilities(logits, multilabel)
+    with np.errstate(invalid="ignore"):
+        return held - left
+
+
+def log_probabilities(logits: np.ndarray, multilabel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """log p and log (1 - p) of each output (softmax, or a sigmoid per output), computed
+    from the logits so that a song called with p = 1 - 1e-12 still has finite log-odds
+    (a probability rounds to 1 long before its log-odds stop growing)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if multilabel:
+            return -np.logaddexp(0.0, -logits), -np.logaddexp(0.0, logits)
+        held = log_softmax(logits, axis=1)
+        others = np.where(np.eye(logits.shape[1], dtype=bool), -np.inf, held[:, None, :])
+        return held, logsumexp(others, axis=2)
+
+
+def _log_mean(logs: np.ndarray) -> np.ndarray:
+    """log of the mean over rows of exp(``logs``): a song's probability from its parts'."""
+    with np.errstate(divide="ignore"):
+        return logsumexp(logs, axis=0) - np.log(len(logs))
 
 
 def _stretch_columns(arrays, features, duration_s) -> dict[int, dict[str, np.ndarray]]:
@@ -205,8 +242,8 @@ def _covered(arrays, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
     return covered
 
 
-def _scores(model, tasks, inputs, device, batch: int) -> dict[str, np.ndarray]:
-    """Probabilities of each row of ``inputs`` (a part, or a whole song), float64."""
+def _logits(model, tasks, inputs, device, batch: int) -> dict[str, np.ndarray]:
+    """Logits of each row of ``inputs`` (a part, or a whole song), float64."""
     n = len(next(iter(inputs.values())))
     found: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
     for start in range(0, n, batch):
@@ -214,13 +251,8 @@ def _scores(model, tasks, inputs, device, batch: int) -> dict[str, np.ndarray]:
         with autocast(device):
             logits = model(chunk)
         for task in tasks:
-            found[task.name].append(class_probabilities(logits[task.name], task).cpu().numpy())
+            found[task.name].append(logits[task.name].double().cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in found.items()}
-
-
-def _log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, EDGE, 1.0 - EDGE)
-    return np.log(p) - np.log1p(-p)
 
 
 def _analysed_seconds(arrays, features, duration_s, per_second) -> float:

@@ -132,7 +132,7 @@ def probability_function(
                 with autocast(device):
                     logits = model(chunk)
                 for task in tasks:
-                    probs = class_probabilities(logits[task.name], task)
+                    probs = _probabilities(logits[task.name], task)
                     sums[task.name] = sums[task.name] + probs.sum(0)
             return {task.name: (sums[task.name] / n_crops).cpu().numpy() for task in tasks}
 
@@ -142,7 +142,6 @@ def probability_function(
         model.train(was_training)
 
 
-def class_probabilities(logits: torch.Tensor, task: Task) -> torch.Tensor:
-    """float64 probabilities of a task's outputs: sigmoid (multi-label) or softmax."""
+def _probabilities(logits: torch.Tensor, task: Task) -> torch.Tensor:
     logits = logits.double()
     return torch.sigmoid(logits) if task.multilabel else F.softmax(logits, dim=1)
