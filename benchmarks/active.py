@@ -467,6 +467,32 @@ def target(results: dict) -> str | None:
             f"{'yes' if fewer else 'no'})")  # fmt: skip
 
 
+def paired_differences(results: dict) -> list[str]:
+    """Teach's labels to 95 % minus each other order's, repeat by repeat (every order labels
+    the same pool and is scored on the same held-out songs in a repeat, so the difference
+    is paired): the mean and its 95 % t-interval over the repeats. An interval holding 0
+    says the repeats cannot tell the two orders apart."""
+    from scipy import stats
+
+    orders = results["orders"]
+    if "teach" not in orders or len(results["runs"]) < 2:
+        return []
+    pools = [run["pool"] for run in results["runs"]]
+
+    def counted(order: str) -> np.ndarray:
+        reached = orders[order]["labels_to_95"]
+        return np.array([p if r is None else r for r, p in zip(reached, pools, strict=True)])
+
+    lines = []
+    for order in (o for o in ORDERS if o in orders and o != "teach"):
+        d = counted("teach") - counted(order)
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        lines.append(f"teach minus {order}: {d.mean():+.1f} labels (95 % interval "
+                     f"{d.mean() - half:+.1f} to {d.mean() + half:+.1f} over {len(d)} "
+                     "paired repeats)")  # fmt: skip
+    return lines
+
+
 def _ceilings(results: dict) -> str:
     values = [run["ceiling"] for run in results["runs"]]
     return f"{np.mean(values):.3f} (" + " / ".join(f"{v:.3f}" for v in values) + ")"
@@ -510,7 +536,7 @@ def table(results: dict) -> str:
     lines += _lacking(results)
     if target(results):
         lines.append(target(results))
-    return "\n".join(lines)
+    return "\n".join(lines + paired_differences(results))
 
 
 def markdown(results: dict) -> str:
@@ -563,6 +589,8 @@ def markdown(results: dict) -> str:
         )
     if target(results):
         lines += ["", target(results) + "."]
+    if paired_differences(results):
+        lines += ["", *(f"- {line}" for line in paired_differences(results))]
     if "orders_rerun" in results:
         lines += ["", "Some orders were replayed apart from the others on the same splits "
                   "(`--orders`); see the JSON's `orders_rerun`."]  # fmt: skip
