@@ -878,7 +878,7 @@ function whyStrip(why, taskName, cls, window) {
     const sign = push > 0 ? "+" : "";
     const segment = el("span", {
       class: `why-seg ${push > 0 ? "for" : push < 0 ? "against" : "none"}`,
-      title: `${formatTime(start)}–${formatTime(start + length)}: ${sign}${push.toFixed(2)} for ${cls}`,
+      title: `${formatTime(start)}-${formatTime(start + length)}: ${sign}${push.toFixed(2)} for ${cls}`,
       "data-start": String(start),
       "data-push": String(push),
     });
