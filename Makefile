@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of PyTorch first, so nothing pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# The beets extra: the beets plugin (beetsplug/tunetag.py), so .venv/bin/beet runs it.
+	$(BIN)/pip install --quiet -e ".[dev,beets]"
 	# musicnn's pretrained weights only: its own code needs TensorFlow 1 and old numpy.
 	$(BIN)/pip install --quiet --no-deps musicnn==0.1.0
 	touch $(STAMP)
@@ -37,8 +38,8 @@ demo-full: $(STAMP)
 	$(BIN)/python -m tunetag.demo.run demo --full
 
 lint: $(STAMP)
-	$(BIN)/ruff check tunetag tests benchmarks
-	$(BIN)/ruff format --check tunetag tests benchmarks
+	$(BIN)/ruff check tunetag beetsplug tests benchmarks
+	$(BIN)/ruff format --check tunetag beetsplug tests benchmarks
 	$(BIN)/lint-imports
 
 # The quick loop: lint and every test not marked slow (under 2 minutes on 2 cores).

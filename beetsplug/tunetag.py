@@ -1,0 +1,295 @@
+"""The beets plugin (``plugins: tunetag``): label, train, predict and tag from ``beet``.
+
+A thin adapter over tunetag's Python API, as the ``tunetag`` command is: a beets query
+selects the songs, tunetag does the work, beets keeps the results as flexible attributes
+(``mood``, ``mood_probability``) and, with ``--write``, writes them into the files through
+its own MediaFile path, under the tag fields ``tunetag tag`` uses. tunetag is imported
+inside the commands only, so ``beet ls`` does not pay for it.
+
+Configuration (``tunetag:`` in beets' config.yaml), every key optional:
+
+- ``run``: the run folder ``beet tunetag`` predicts with and ``beet tunetag-train`` writes
+  (default: ``tunetag-run`` beside the library database).
+- ``csv``: the song CSV ``beet tunetag-label`` labels (default: ``tunetag-songs.csv`` beside
+  the library database).
+- ``tasks``: the tasks whose ``<task>_probability`` is a number in queries (default: mood).
+- ``model``: what ``beet tunetag-train`` trains (default: auto).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from beets import ui
+from beets.dbcore import types
+from beets.library import FileOperationError
+from beets.plugins import BeetsPlugin
+
+PROBABILITY_SUFFIX = "_probability"  # <task>_probability: how sure the predicted class is
+SONG_COLUMNS = ("path", "artist", "title", "album", "genre", "duration_s")
+
+
+class TunetagPlugin(BeetsPlugin):
+    """``beet tunetag``, ``beet tunetag-train`` and ``beet tunetag-label``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config.add({"run": "", "csv": "", "tasks": ["mood"], "model": "auto"})
+
+    @property
+    def item_types(self) -> dict[str, types.Type]:
+        """Each configured task's probability is a float, so ``mood_probability:0.8..``
+        is a range and not a substring."""
+        tasks = self.config["tasks"].as_str_seq()
+        return {task + PROBABILITY_SUFFIX: types.NullFloat(4) for task in tasks}
+
+    def commands(self) -> list[ui.Subcommand]:
+        predict = ui.Subcommand("tunetag", help="predict the items with a tunetag run")
+        predict.parser.add_option("--run", help="run folder [default: tunetag.run in config]")
+        predict.parser.add_option(
+            "-w", "--write", action="store_true", help="also write the tags into the files"
+        )
+        predict.parser.add_option(
+            "-p", "--pretend", action="store_true", help="show what would change; change nothing"
+        )
+        predict.func = self._predict
+
+        train = ui.Subcommand("tunetag-train", help="train a tunetag run on the items")
+        train.parser.add_option(
+            "--task", action="append", help="attribute to learn (repeatable) [default: mood]"
+        )
+        train.parser.add_option("-o", "--out", help="run folder [default: tunetag.run]")
+        train.parser.add_option("--model", help="tunetag model [default: tunetag.model]")
+        train.func = self._train
+
+        label = ui.Subcommand("tunetag-label", help="label the items in tunetag's page")
+        label.parser.add_option(
+            "--task",
+            action="append",
+            help="attribute, or attribute=class,class (repeatable) [default: mood]",
+        )
+        label.parser.add_option("--csv", help="song CSV [default: tunetag.csv]")
+        label.parser.add_option("--port", type="int", default=0, help="port on 127.0.0.1")
+        label.parser.add_option(
+            "--no-learn", action="store_true", help="no live model while labelling"
+        )
+        label.parser.add_option(
+            "--import-labels",
+            action="store_true",
+            help="only copy the CSV's labels into the items' attributes",
+        )
+        label.func = self._label
+        return [predict, train, label]
+
+    # beet tunetag
+
+    def _predict(self, lib, opts, args) -> None:
+        from tunetag.errors import TunetagError
+        from tunetag.library.fields import check_writable
+        from tunetag.runs.classify import classify_songs, predicted_probability
+
+        items = list(lib.items(args))
+        if not items:
+            raise ui.UserError("no items match the query")
+        run = opts.run or self._path("run", lib, "tunetag-run")
+        by_path = {item.filepath: item for item in items}
+        try:
+            songs = classify_songs(run, list(by_path))
+        except TunetagError as exc:
+            raise ui.UserError(str(exc)) from exc
+        # tunetag has told each song it could not read (error: PATH: reason, on stderr)
+        if opts.write and not opts.pretend:
+            self._add_media_fields([task.name for task in songs.tasks])
+        classes = {task.name: songs.predicted(task) for task in songs.tasks}
+        changed = failed = 0
+        for i, path in enumerate(songs.paths):
+            item = by_path[path]
+            new = {}
+            for task in songs.tasks:
+                new[task.name] = classes[task.name][i]
+                p = predicted_probability(task, songs.probabilities[task.name][i])
+                new[task.name + PROBABILITY_SUFFIX] = None if p is None else round(p, 4)
+            change = {k: (item.get(k), v) for k, v in new.items() if item.get(k) != v}
+            if change:
+                changed += 1
+                told = (f"{k} {_shown(a)} -> {_shown(b)}" for k, (a, b) in change.items())
+                ui.print_(f"{path}: " + ", ".join(told))
+            if opts.pretend:
+                continue
+            for key, value in new.items():
+                if value is None:
+                    if key in item:
+                        del item[key]
+                else:
+                    item[key] = value
+            if opts.write:
+                try:
+                    check_writable(path)
+                    item.write()
+                except (TunetagError, FileOperationError) as exc:
+                    failed += 1
+                    ui.print_(f"error: {path}: {_reason(exc, path)}")
+            item.store()
+        verb = "would change" if opts.pretend else "changed"
+        written = ""
+        if opts.write and not opts.pretend:
+            written = f", {len(songs.paths) - failed} files written"
+        ui.print_(
+            f"{len(songs.paths)} items predicted, {verb} {changed}{written}, "
+            f"{len(songs.errors) + failed} errors"
+        )
+
+    @staticmethod
+    def _add_media_fields(tasks: list[str]) -> None:
+        """Let beets' MediaFile write each task and its probability, under the fields
+        ``tunetag tag`` writes (``mood``: ID3 TMOO, Vorbis MOOD, MP4 MOOD; any other task
+        ``TUNETAG_<TASK>``; the probability ``TUNETAG_<TASK>_P``). Added for this command
+        only: registered for every ``beet``, ``beet update`` would read the fields back
+        over the database's values from files that never had them."""
+        import mediafile
+        from beets import library
+
+        from tunetag.library.tagging import probability_field, task_field
+
+        for task in tasks:
+            field = task_field(task)
+            named = {task: field if field != "mood" else "MOOD"}
+            named[task + PROBABILITY_SUFFIX] = probability_field(task)
+            for name, key in named.items():
+                if name in library.Item._media_fields:
+                    continue
+                styles = [
+                    mediafile.MP3StorageStyle("TMOO")
+                    if key == "MOOD"
+                    else mediafile.MP3DescStorageStyle(key),
+                    mediafile.MP4StorageStyle("----:com.apple.iTunes:" + key),
+                    mediafile.StorageStyle(key),
+                    mediafile.ASFStorageStyle("WM/" + key),
+                ]
+                probability = name.endswith(PROBABILITY_SUFFIX)
+                for style in styles:
+                    style.float_places = 4
+                media = mediafile.MediaField(*styles, out_type=float if probability else str)
+                mediafile.MediaFile.add_field(name, media)
+                library.Item._media_fields.add(name)
+
+    # beet tunetag-train
+
+    def _train(self, lib, opts, args) -> None:
+        import tunetag
+        from tunetag.config import RunConfig, TrainConfig
+
+        tasks = opts.task or ["mood"]
+        out = Path(opts.out or self._path("run", lib, "tunetag-run"))
+        items = [item for item in lib.items(args) if any(item.get(t) for t in tasks)]
+        if not items:
+            raise ui.UserError(f"no items of the query have {' or '.join(tasks)}")
+        csv_path = out.with_name(out.name + "-songs.csv")
+        self._song_table(csv_path, items, tasks, keep=False).write()
+        model = opts.model or self.config["model"].as_str()
+        config = RunConfig(train=TrainConfig(model=model, tasks=tuple(tasks)))
+        try:
+            run = tunetag.train(csv_path, out, config)
+        except tunetag.TunetagError as exc:
+            raise ui.UserError(str(exc)) from exc
+        ui.print_(f"trained {model} on {len(items)} items ({csv_path}): {run.path}")
+
+    def _song_table(self, csv_path: Path, items, tasks: list[str], keep: bool = True):
+        """The items as a song CSV (`tunetag.library.songtable`). With ``keep`` the rows
+        already there stay, with their labels unless beets holds one (the labelling page's
+        work); without, the CSV holds the items alone (what a run trains on). A missing file
+        is told and left out."""
+        from tunetag.library.songtable import SongTable, path_key
+
+        columns = (*SONG_COLUMNS, *[t for t in tasks if t not in SONG_COLUMNS])
+        if keep and csv_path.exists():
+            table = SongTable.read(csv_path, check_files=False)
+            table.columns += [c for c in columns if c not in table.columns]
+        else:
+            table = SongTable.new(csv_path, columns)
+        rows = {path_key(table.audio_path(row)): row for row in table.rows}
+        for item in items:
+            if not item.filepath.exists():
+                ui.print_(f"error: {item.filepath}: file not found")
+                continue
+            row = rows.get(path_key(item.filepath))
+            if row is None:
+                row = rows[path_key(item.filepath)] = dict.fromkeys(table.columns, "")
+                table.rows.append(row)
+            row.update(
+                path=table.relative_path(item.filepath),
+                artist=item.artist,
+                title=item.title,
+                album=item.album,
+                genre=", ".join(item.get("genres") or []),
+                duration_s=f"{item.length:.2f}",
+            )
+            for task in tasks:
+                if item.get(task):
+                    row[task] = str(item.get(task))
+        for row in table.rows:
+            for column in table.columns:
+                row.setdefault(column, "")
+        return table
+
+    # beet tunetag-label
+
+    def _label(self, lib, opts, args) -> None:
+        import tunetag
+
+        specs = opts.task or ["mood"]
+        tasks = [spec.split("=", 1)[0].strip() for spec in specs]
+        csv_path = Path(opts.csv or self._path("csv", lib, "tunetag-songs.csv"))
+        items = list(lib.items(args))
+        if not items:
+            raise ui.UserError("no items match the query")
+        if not opts.import_labels:
+            self._song_table(csv_path, items, tasks).write()
+            try:
+                tunetag.label(csv_path, specs, learn=not opts.no_learn, port=opts.port)
+            except tunetag.TunetagError as exc:
+                raise ui.UserError(str(exc)) from exc
+            except KeyboardInterrupt:
+                pass
+        self._import_labels(csv_path, items, tasks)
+
+    @staticmethod
+    def _import_labels(csv_path: Path, items, tasks: list[str]) -> None:
+        """Copy the CSV's labels of the items into their attributes (a label the CSV does
+        not hold leaves the attribute as it is)."""
+        import tunetag
+        from tunetag.library.songtable import SongTable, path_key
+
+        try:
+            table = SongTable.read(csv_path, check_files=False)
+        except tunetag.TunetagError as exc:
+            raise ui.UserError(str(exc)) from exc
+        labels = {path_key(table.audio_path(row)): row for row in table.rows}
+        changed = 0
+        for item in items:
+            row = labels.get(path_key(item.filepath), {})
+            new = {t: row[t] for t in tasks if row.get(t) and row[t] != item.get(t)}
+            if new:
+                item.update(new)
+                item.store()
+                changed += 1
+        ui.print_(f"labels of {changed} items copied from {csv_path}")
+
+    def _path(self, key: str, lib, default_name: str) -> str:
+        """A configured path, else ``default_name`` beside the library database."""
+        configured = self.config[key].as_str()
+        if configured:
+            return os.path.expanduser(configured)
+        return str(Path(os.fsdecode(lib.path)).parent / default_name)
+
+
+def _shown(value) -> str:
+    return "''" if value is None else repr(value)
+
+
+def _reason(exc: BaseException, path: Path) -> str:
+    """The reason alone, without the path the caller's line already names."""
+    if isinstance(exc, FileOperationError):
+        return str(exc.reason)
+    return str(exc).removeprefix(f"{path}: ")
