@@ -148,8 +148,20 @@ def test_the_run_report_draws_the_kept_models_strip_under_every_listed_song(
         max(song.probabilities["mood"], key=song.probabilities["mood"].get) for song in table.songs
     }
     assert {row["class"] for row in rows} == best
-    assert "what the run's kept model (trained on every song" in html.unescape(page)
+    one_split = "the run's model, which scored these songs without training on them"
+    assert one_split in html.unescape(page)  # one split: its kept model scored them
     assert "<script>" in page
+
+
+def test_a_k_fold_runs_strips_are_said_to_come_from_the_model_that_saw_the_songs(
+    run_copy, logreg_run
+):
+    metrics = run_copy.load_metrics()
+    run_copy.save_metrics({**metrics, "folds": 5})
+    page = run_report(run_copy.path, cache_dir=logreg_run.path.parent / "cache")
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert "the run's kept model (trained on every song, these included)" in text
+    assert "fold models that never saw the song" in text
 
 
 def test_the_run_report_writes_without_the_strip_of_a_song_that_is_gone(

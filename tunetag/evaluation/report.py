@@ -76,7 +76,8 @@ def run_report(
     pretrained tagger's zero-shot baseline beside the run (see `zero_shot`; ``tag_for``
     maps a class to a tag of another name).
 
-    Under each listed song, its why strip: which seconds pushed the run's kept model to the
+    Under each listed song, its why strip: which seconds pushed the run's kept model (with k
+    folds refitted on every song; with one split the model that scored the song) to the
     song's most probable class (`explain_songs`, from the features in ``cache_dir``, the
     default cache when None, extracted where missing; a song that cannot be read has none).
     """
@@ -141,7 +142,8 @@ def run_report(
         if task.name in baselines:
             section.append(card(_zero_shot_table(baselines[task.name], Path(tags_csv).name)))
         if scored is not None and task.name in scored.tasks:
-            section.append(card(run_tables(task, scored.songs, truth, run.path, strips)))
+            tables = run_tables(task, scored.songs, truth, run.path, strips, folds)
+            section.append(card(tables))
         parts.append(f"<section class='task'>{''.join(section)}</section>")
     parts.append(card(*_learning_curve_section(run, metrics.get("learning_curve"))))
     parts.append(

@@ -20,9 +20,13 @@ from tunetag.library.tasks import Task
 
 RUN_ROWS = 20  # songs shown in each table of a run's report
 CLASS_ROWS = 10  # most (and least) confident songs shown per class of a predictions report
-KEPT_MODEL_NOTE = (
+KEPT_MODEL_NOTE = (  # a k-fold run's strips: its kept model was refitted on every song
     "The strips are what the run's kept model (trained on every song, these included) hears; "
     "the guesses in the table are those of fold models that never saw the song."
+)
+SPLIT_MODEL_NOTE = (  # a one-split run's strips: its kept model scored these songs
+    "The strips are what the run's model, which scored these songs without training on them, "
+    "hears in them."
 )
 RUN_TABLES = {  # a run's table of each kind: its title, and what it says when empty
     "got-wrong": ("Got wrong", "None: every one was right."),
@@ -132,9 +136,11 @@ def run_tables(
     truth: Sequence[dict[str, tuple[str, ...]]],
     page_dir: Path,
     strips: Mapping[str, dict] | None = None,
+    folds: int = 1,
 ) -> str:
     """HTML: the "Got wrong" and "Least sure" tables of one task of a run's report; with
-    ``strips`` (see `song_strip`), each song's why strip for its most probable class."""
+    ``strips`` (see `song_strip`), each song's why strip for its most probable class, said
+    to come from a model that saw the song where the run has ``folds`` > 1."""
     strips = strips or {}
     labelled = sum(1 for found in truth if found[task.name])
     parts = []
@@ -163,7 +169,8 @@ def run_tables(
             )
             for k in shown
         )
-        parts.append(_why_note([songs[k] for k in shown], strips, KEPT_MODEL_NOTE))
+        source = KEPT_MODEL_NOTE if folds > 1 else SPLIT_MODEL_NOTE
+        parts.append(_why_note([songs[k] for k in shown], strips, source))
         parts.append(
             f"<table class='songs {kind}' data-task='{escape(task.name)}'>{RUN_HEAD}{rows}</table>"
         )

@@ -7,7 +7,7 @@ between the first stretch's start and the last one's end, warm where the stretch
 the class and blue where it argued against it, the stronger the further its push (the change
 in the class's log-odds without that stretch) from nothing, relative to the song's largest;
 grey where it made no change (a song called beyond the log-odds' clip moves by none).
-The page's script (`STRIP_SCRIPT`) plays the row's player from a clicked segment's start.
+The page's script (`strip_script`) plays the row's player from a clicked segment's start.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def strip_script() -> str:
 def _segment(
     start: float, length: float, push: float, chosen: str, begin: float, span: float, largest: float
 ) -> str:
+    """One stretch's segment: where it lies on the strip, its side and its strength."""
     side = "for" if push > 0 else "against" if push < 0 else "none"
     strength = FAINTEST + (1 - FAINTEST) * abs(push) / largest
     title = f"{_clock(start)}-{_clock(start + length)}: {push:+.2f} for {chosen}"
