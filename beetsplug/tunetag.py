@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import beets
 from beets import ui
 from beets.dbcore import types
 from beets.library import FileOperationError
@@ -61,6 +62,9 @@ class TunetagPlugin(BeetsPlugin):
         )
         train.parser.add_option("-o", "--out", help="run folder [default: tunetag.run]")
         train.parser.add_option("--model", help="tunetag model [default: tunetag.model]")
+        train.parser.add_option(
+            "--overwrite", action="store_true", help="replace a run already in the folder"
+        )
         train.func = self._train
 
         label = ui.Subcommand("tunetag-label", help="label the items in tunetag's page")
@@ -99,6 +103,7 @@ class TunetagPlugin(BeetsPlugin):
         except TunetagError as exc:
             raise ui.UserError(str(exc)) from exc
         # tunetag has told each song it could not read (error: PATH: reason, on stderr)
+        _check_not_beets_fields([task.name for task in songs.tasks])
         if opts.write and not opts.pretend:
             self._add_media_fields([task.name for task in songs.tasks])
         classes = {task.name: songs.predicted(task) for task in songs.tasks}
@@ -159,9 +164,11 @@ class TunetagPlugin(BeetsPlugin):
             for name, key in named.items():
                 if name in library.Item._media_fields:
                     continue
+                # ID3 v2.3 has no TMOO: tunetag writes TXXX:MOOD there, as beets may be told to
+                v24_mood = key == "MOOD" and not beets.config["id3v23"].get(bool)
                 styles = [
                     mediafile.MP3StorageStyle("TMOO")
-                    if key == "MOOD"
+                    if v24_mood
                     else mediafile.MP3DescStorageStyle(key),
                     mediafile.MP4StorageStyle("----:com.apple.iTunes:" + key),
                     mediafile.StorageStyle(key),
@@ -190,7 +197,7 @@ class TunetagPlugin(BeetsPlugin):
         model = opts.model or self.config["model"].as_str()
         config = RunConfig(train=TrainConfig(model=model, tasks=tuple(tasks)))
         try:
-            run = tunetag.train(csv_path, out, config)
+            run = tunetag.train(csv_path, out, config, overwrite=opts.overwrite)
         except tunetag.TunetagError as exc:
             raise ui.UserError(str(exc)) from exc
         ui.print_(f"trained {model} on {len(items)} items ({csv_path}): {run.path}")
@@ -282,6 +289,22 @@ class TunetagPlugin(BeetsPlugin):
         if configured:
             return os.path.expanduser(configured)
         return str(Path(os.fsdecode(lib.path)).parent / default_name)
+
+
+def _check_not_beets_fields(tasks: list[str]) -> None:
+    """Refuse a task whose attribute would land on one of beets' own fields (``bpm``,
+    ``genre``, ...): beets would coerce the class to the field's type, or write it over the
+    file's own tag, before anything is stored."""
+    import mediafile
+    from beets.library import Item
+
+    names = [name for task in tasks for name in (task, task + PROBABILITY_SUFFIX)]
+    taken = [n for n in names if n in Item._fields or n in mediafile.MediaFile.fields()]
+    if taken:
+        raise ui.UserError(
+            f"the run's task {taken[0]!r} is a field of beets' own; "
+            "train under another name (a song CSV column)"
+        )
 
 
 def _shown(value) -> str:

@@ -107,6 +107,14 @@ def test_train_refuses_a_query_whose_items_lack_the_task(library):
     assert not (library.root / "nothing").exists()
 
 
+def test_train_keeps_a_run_unless_told_to_overwrite(library):
+    model = (library.root / "run" / "model.pt").read_bytes()
+    done = library("tunetag-train", "--model", "logreg", "-o", str(library.root / "run"), ok=False)
+    assert done.returncode != 0
+    assert "--overwrite" in done.stdout + done.stderr
+    assert (library.root / "run" / "model.pt").read_bytes() == model
+
+
 def test_pretend_changes_nothing(library):
     library("modify", "-y", "mood!")
     before = library.database()
