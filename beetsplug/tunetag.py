@@ -84,7 +84,18 @@ class TunetagPlugin(BeetsPlugin):
             help="only copy the CSV's labels into the items' attributes",
         )
         label.func = self._label
-        return [predict, train, label]
+
+        like = ui.Subcommand(
+            "tunetag-playlists", help="a playlist of the items and the songs most like them"
+        )
+        like.parser.add_option("-o", "--output", default="like.m3u8", help="the M3U8 file")
+        like.parser.add_option("-n", type="int", default=20, help="songs added [default: 20]")
+        like.parser.add_option("--run", help="search a run's layer [default: the tagger's]")
+        like.parser.add_option(
+            "--within", default="", help="beets query of the songs to pick from [default: all]"
+        )
+        like.func = self._like
+        return [predict, train, label, like]
 
     # beet tunetag
 
@@ -282,6 +293,45 @@ class TunetagPlugin(BeetsPlugin):
                 item.store()
                 changed += 1
         ui.print_(f"labels of {changed} items copied from {csv_path}")
+
+    # beet tunetag-playlists
+
+    def _like(self, lib, opts, args) -> None:
+        """More like these: tunetag's `like_playlist` with the items as liked seeds, the
+        library the ``--within`` items, written to a song CSV for the search."""
+        import tempfile
+
+        import tunetag
+
+        liked = list(lib.items(args))
+        if not liked:
+            raise ui.UserError("no items match the query")
+        within = list(lib.items(opts.within))
+        if not within:
+            raise ui.UserError(f"no items match --within {opts.within!r}")
+        listed = {item.filepath for item in within}
+        with tempfile.TemporaryDirectory(prefix="tunetag-beets-") as folder:
+            table = self._song_table(Path(folder) / "library.csv", within, [], keep=False)
+            table.write()  # its missing files told: a seed among them is not told twice
+            seeds = []
+            for item in liked:
+                if item.filepath.is_file():
+                    seeds.append(item.filepath)
+                elif item.filepath not in listed:
+                    ui.print_(f"error: {item.filepath}: file not found")
+            if not seeds:
+                raise ui.UserError("none of the items' files is there")
+            try:
+                found = tunetag.like_playlist(
+                    seeds,
+                    table.csv_path,
+                    opts.output,
+                    n=opts.n,
+                    run=opts.run,
+                )
+            except tunetag.TunetagError as exc:
+                raise ui.UserError(str(exc)) from exc
+        ui.print_(f"{opts.output}: {len(seeds)} items and {len(found.songs)} songs like them")
 
     def _path(self, key: str, lib, default_name: str) -> str:
         """A configured path, else ``default_name`` beside the library database."""

@@ -183,6 +183,20 @@ def test_import_labels_copies_the_csv_alone(library):
     assert library.listed("$path", "energy:calm") == [str(table.audio_path(table.rows[2]))]
 
 
+def test_playlists_lists_the_items_then_songs_like_them(library):
+    playlist = library.root / "like.m3u8"
+    mellow = library.music / "mellow"
+    done = library("tunetag-playlists", f"path:{mellow}", "-n", "2", "-o", str(playlist))
+    assert f"{playlist}: 4 items and 2 songs like them" in done.stdout
+    listed = [
+        (playlist.parent / line).resolve()
+        for line in playlist.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert [path.parent.name for path in listed] == ["mellow"] * 4 + ["not mellow"] * 2
+    assert len(set(listed)) == 6
+
+
 def _file_mood(path: Path) -> str | None:
     """The mood tag as mutagen reads it: ID3's TMOO in WAV, the Vorbis comment MOOD else."""
     tags = mutagen.File(path).tags
