@@ -3,8 +3,9 @@
 A thin adapter over tunetag's Python API, as the ``tunetag`` command is: a beets query
 selects the songs, tunetag does the work, beets keeps the results as flexible attributes
 (``mood``, ``mood_probability``) and, with ``--write``, writes them into the files through
-its own MediaFile path, under the tag fields ``tunetag tag`` uses. tunetag is imported
-inside the commands only, so ``beet ls`` does not pay for it.
+its own MediaFile path, under the tag fields ``tunetag tag`` uses. ``beet tunetag-playlists``
+is ``tunetag playlists --like`` seeded by a query. tunetag is imported inside the commands
+only, so ``beet ls`` does not pay for it.
 
 Configuration (``tunetag:`` in beets' config.yaml), every key optional:
 
@@ -32,7 +33,7 @@ SONG_COLUMNS = ("path", "artist", "title", "album", "genre", "duration_s")
 
 
 class TunetagPlugin(BeetsPlugin):
-    """``beet tunetag``, ``beet tunetag-train`` and ``beet tunetag-label``."""
+    """``beet tunetag``, ``tunetag-train``, ``tunetag-label`` and ``tunetag-playlists``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -204,7 +205,7 @@ class TunetagPlugin(BeetsPlugin):
         if not items:
             raise ui.UserError(f"no items of the query have {' or '.join(tasks)}")
         csv_path = out.with_name(out.name + "-songs.csv")
-        self._song_table(csv_path, items, tasks, keep=False).write()
+        self._write_song_table(csv_path, items, tasks, keep=False)
         model = opts.model or self.config["model"].as_str()
         config = RunConfig(train=TrainConfig(model=model, tasks=tuple(tasks)))
         try:
@@ -213,42 +214,45 @@ class TunetagPlugin(BeetsPlugin):
             raise ui.UserError(str(exc)) from exc
         ui.print_(f"trained {model} on {len(items)} items ({csv_path}): {run.path}")
 
-    def _song_table(self, csv_path: Path, items, tasks: list[str], keep: bool = True):
-        """The items as a song CSV (`tunetag.library.songtable`). With ``keep`` the rows
-        already there stay, with their labels unless beets holds one (the labelling page's
-        work); without, the CSV holds the items alone (what a run trains on). A missing file
+    def _write_song_table(self, csv_path: Path, items, tasks: list[str], keep: bool = True):
+        """Write the items as a song CSV (`tunetag.library.songtable`) and return it. With
+        ``keep`` the rows already there stay, with their labels unless beets holds one (the
+        labelling page's work), read and written under the CSV's lock as ``tunetag scan``
+        does; without, the CSV holds the items alone (what a run trains on). A missing file
         is told and left out."""
+        from tunetag.files.lock import locked
         from tunetag.library.songtable import SongTable, path_key
 
         columns = (*SONG_COLUMNS, *[t for t in tasks if t not in SONG_COLUMNS])
-        if keep and csv_path.exists():
-            table = SongTable.read(csv_path, check_files=False)
-            table.columns += [c for c in columns if c not in table.columns]
-        else:
-            table = SongTable.new(csv_path, columns)
-        rows = {path_key(table.audio_path(row)): row for row in table.rows}
-        for item in items:
-            if not item.filepath.exists():
-                ui.print_(f"error: {item.filepath}: file not found")
-                continue
-            row = rows.get(path_key(item.filepath))
-            if row is None:
-                row = rows[path_key(item.filepath)] = dict.fromkeys(table.columns, "")
-                table.rows.append(row)
-            row.update(
-                path=table.relative_path(item.filepath),
-                artist=item.artist,
-                title=item.title,
-                album=item.album,
-                genre=", ".join(item.get("genres") or []),
-                duration_s=f"{item.length:.2f}",
-            )
-            for task in tasks:
-                if item.get(task):
-                    row[task] = str(item.get(task))
-        for row in table.rows:
-            for column in table.columns:
-                row.setdefault(column, "")
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(csv_path):
+            if keep and csv_path.exists():
+                table = SongTable.read(csv_path, check_files=False)
+                table.columns += [c for c in columns if c not in table.columns]
+            else:
+                table = SongTable.new(csv_path, columns)
+            rows = {path_key(table.audio_path(row)): row for row in table.rows}
+            for item in items:
+                if not item.filepath.exists():
+                    ui.print_(f"error: {item.filepath}: file not found")
+                    continue
+                row = rows.get(path_key(item.filepath))
+                if row is None:
+                    row = rows[path_key(item.filepath)] = {}
+                    table.rows.append(row)
+                row.update(
+                    path=table.relative_path(item.filepath),
+                    artist=item.artist,
+                    title=item.title,
+                    album=item.album,
+                    genre=", ".join(item.get("genres") or []),
+                    duration_s=f"{item.length:.2f}",
+                )
+                row.update({task: str(item[task]) for task in tasks if item.get(task)})
+            for row in table.rows:
+                for column in table.columns:
+                    row.setdefault(column, "")
+            table.write()
         return table
 
     # beet tunetag-label
@@ -263,7 +267,7 @@ class TunetagPlugin(BeetsPlugin):
         if not items:
             raise ui.UserError("no items match the query")
         if not opts.import_labels:
-            self._song_table(csv_path, items, tasks).write()
+            self._write_song_table(csv_path, items, tasks)
             try:
                 tunetag.label(csv_path, specs, learn=not opts.no_learn, port=opts.port)
             except tunetag.TunetagError as exc:
@@ -311,8 +315,8 @@ class TunetagPlugin(BeetsPlugin):
             raise ui.UserError(f"no items match --within {opts.within!r}")
         listed = {item.filepath for item in within}
         with tempfile.TemporaryDirectory(prefix="tunetag-beets-") as folder:
-            table = self._song_table(Path(folder) / "library.csv", within, [], keep=False)
-            table.write()  # its missing files told: a seed among them is not told twice
+            # its missing files told here: a seed among them is not told twice
+            table = self._write_song_table(Path(folder) / "library.csv", within, [], keep=False)
             seeds = []
             for item in liked:
                 if item.filepath.is_file():
