@@ -58,8 +58,9 @@ def why_caption(chosen: str) -> str:
 
 
 def strip_key(path: str | os.PathLike) -> str:
-    """A song's path as strips are looked up by: absolute and normalised."""
-    return os.path.normpath(os.path.abspath(path))
+    """A song's path as strips are looked up by: absolute, links resolved, so that a CSV's
+    path and a strip file's name of one song meet however each was written."""
+    return os.path.realpath(path)
 
 
 def strip_script() -> str:
