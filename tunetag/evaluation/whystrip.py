@@ -6,7 +6,7 @@ or a ``.why.json`` of ``predict --explain``): one segment per stretch, placed by
 between the first stretch's start and the last one's end, warm where the stretch argued for
 the class and blue where it argued against it, the stronger the further its push (the change
 in the class's log-odds without that stretch) from nothing, relative to the song's largest;
-grey where it made no change (a song called beyond the log-odds' clip moves by none).
+grey where it made no change (a class the model never gives, or always).
 The page's script (`strip_script`) plays the row's player from a clicked segment's start.
 """
 
