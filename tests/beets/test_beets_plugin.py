@@ -145,6 +145,18 @@ def test_predict_stores_queryable_attributes(library):
     assert {path: path.stat().st_mtime_ns for path in library.songs()} == files
 
 
+def test_a_task_named_as_a_beets_field_is_refused_before_anything_is_stored(library):
+    for mood, bpm in zip(MOODS, ("90", "140"), strict=True):
+        library("modify", "-y", f"bpm={bpm}", f"path:{library.music / mood}")
+    bpm_run = str(library.root / "bpm-run")
+    library("tunetag-train", "--task", "bpm", "--model", "logreg", "-o", bpm_run)
+    before = library.database()
+    done = library("tunetag", "--run", bpm_run, ok=False)
+    assert done.returncode != 0
+    assert "task 'bpm' is a field of beets' own" in done.stdout + done.stderr
+    assert library.database() == before
+
+
 def test_label_serves_the_items_and_copies_labels_back(library):
     csv_path = library.root / "beets" / "tunetag-songs.csv"
     process = library.start(
