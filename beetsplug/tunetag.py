@@ -55,6 +55,12 @@ class TunetagPlugin(BeetsPlugin):
         predict.parser.add_option(
             "-p", "--pretend", action="store_true", help="show what would change; change nothing"
         )
+        predict.parser.add_option(
+            "-f",
+            "--force",
+            action="store_true",
+            help="replace the labels a person gave too (a task without its probability)",
+        )
         predict.func = self._predict
 
         train = ui.Subcommand("tunetag-train", help="train a tunetag run on the items")
@@ -104,6 +110,7 @@ class TunetagPlugin(BeetsPlugin):
         from tunetag.errors import TunetagError
         from tunetag.library.fields import check_writable
         from tunetag.runs.classify import classify_songs, predicted_probability
+        from tunetag.runs.folder import RunFolder
 
         items = list(lib.items(args))
         if not items:
@@ -111,19 +118,22 @@ class TunetagPlugin(BeetsPlugin):
         run = opts.run or self._path("run", lib, "tunetag-run")
         by_path = {item.filepath: item for item in items}
         try:
+            _check_not_beets_fields([task.name for task in RunFolder(run).load_tasks()])
             songs = classify_songs(run, list(by_path))
         except TunetagError as exc:
             raise ui.UserError(str(exc)) from exc
         # tunetag has told each song it could not read (error: PATH: reason, on stderr)
-        _check_not_beets_fields([task.name for task in songs.tasks])
         if opts.write and not opts.pretend:
             self._add_media_fields([task.name for task in songs.tasks])
         classes = {task.name: songs.predicted(task) for task in songs.tasks}
-        changed = failed = 0
+        changed = failed = kept = 0
         for i, path in enumerate(songs.paths):
             item = by_path[path]
             new = {}
             for task in songs.tasks:
+                if _is_label(item, task.name) and not opts.force:
+                    kept += 1
+                    continue
                 new[task.name] = classes[task.name][i]
                 p = predicted_probability(task, songs.probabilities[task.name][i])
                 new[task.name + PROBABILITY_SUFFIX] = None if p is None else round(p, 4)
@@ -132,7 +142,7 @@ class TunetagPlugin(BeetsPlugin):
                 changed += 1
                 told = (f"{k} {_shown(a)} -> {_shown(b)}" for k, (a, b) in change.items())
                 ui.print_(f"{path}: " + ", ".join(told))
-            if opts.pretend:
+            if opts.pretend or not (change or opts.write):
                 continue
             for key, value in new.items():
                 if value is None:
@@ -153,7 +163,7 @@ class TunetagPlugin(BeetsPlugin):
         if opts.write and not opts.pretend:
             written = f", {len(songs.paths) - failed} files written"
         ui.print_(
-            f"{len(songs.paths)} items predicted, {verb} {changed}{written}, "
+            f"{len(songs.paths)} items predicted, {verb} {changed}, {kept} labels kept{written}, "
             f"{len(songs.errors) + failed} errors"
         )
 
@@ -201,9 +211,9 @@ class TunetagPlugin(BeetsPlugin):
 
         tasks = opts.task or ["mood"]
         out = Path(opts.out or self._path("run", lib, "tunetag-run"))
-        items = [item for item in lib.items(args) if any(item.get(t) for t in tasks)]
+        items = [item for item in lib.items(args) if any(_is_label(item, t) for t in tasks)]
         if not items:
-            raise ui.UserError(f"no items of the query have {' or '.join(tasks)}")
+            raise ui.UserError(f"no items of the query are labelled {' or '.join(tasks)}")
         csv_path = out.with_name(out.name + "-songs.csv")
         self._write_song_table(csv_path, items, tasks, keep=False)
         model = opts.model or self.config["model"].as_str()
@@ -248,7 +258,7 @@ class TunetagPlugin(BeetsPlugin):
                     genre=", ".join(item.get("genres") or []),
                     duration_s=f"{item.length:.2f}",
                 )
-                row.update({task: str(item[task]) for task in tasks if item.get(task)})
+                row.update({task: str(item[task]) for task in tasks if _is_label(item, task)})
             for row in table.rows:
                 for column in table.columns:
                     row.setdefault(column, "")
@@ -291,9 +301,12 @@ class TunetagPlugin(BeetsPlugin):
         changed = 0
         for item in items:
             row = labels.get(path_key(item.filepath), {})
-            new = {t: row[t] for t in tasks if row.get(t) and row[t] != item.get(t)}
+            new = {t: row[t] for t in tasks if row.get(t) and not _is_label(item, t, row[t])}
             if new:
                 item.update(new)
+                for task in new:  # a person's label now, no longer a prediction
+                    if task + PROBABILITY_SUFFIX in item:
+                        del item[task + PROBABILITY_SUFFIX]
                 item.store()
                 changed += 1
         ui.print_(f"labels of {changed} items copied from {csv_path}")
@@ -343,6 +356,16 @@ class TunetagPlugin(BeetsPlugin):
         if configured:
             return os.path.expanduser(configured)
         return str(Path(os.fsdecode(lib.path)).parent / default_name)
+
+
+def _is_label(item, task: str, value: str | None = None) -> bool:
+    """Whether the item's ``task`` attribute is a person's label (``value``, if given):
+    set, and without the ``<task>_probability`` every prediction stores beside it. Labels
+    are what a run trains on and what a prediction leaves alone."""
+    held = item.get(task)
+    if not held or item.get(task + PROBABILITY_SUFFIX) is not None:
+        return False
+    return value is None or str(held) == value
 
 
 def _check_not_beets_fields(tasks: list[str]) -> None:

@@ -103,7 +103,7 @@ def test_train_writes_a_run_from_the_items_moods(library):
 def test_train_refuses_a_query_whose_items_lack_the_task(library):
     done = library("tunetag-train", "--task", "energy", "-o", "nothing", ok=False)
     assert done.returncode != 0
-    assert "no items of the query have energy" in done.stdout + done.stderr
+    assert "no items of the query are labelled energy" in done.stdout + done.stderr
     assert not (library.root / "nothing").exists()
 
 
@@ -115,13 +115,23 @@ def test_train_keeps_a_run_unless_told_to_overwrite(library):
     assert (library.root / "run" / "model.pt").read_bytes() == model
 
 
+def test_predict_leaves_a_persons_labels(library):
+    """The moods `beet modify` gave have no probability: labels, which a run trained on and
+    a prediction keeps unless --force."""
+    before = library.listed("$mood|$mood_probability|$path")
+    done = library("tunetag", "--run", str(library.root / "run"))
+    assert "8 items predicted, changed 0, 8 labels kept, 0 errors" in done.stdout
+    assert library.listed("$mood|$mood_probability|$path") == before
+    assert {line.split("|")[1] for line in before} == {"$mood_probability"}
+
+
 def test_pretend_changes_nothing(library):
     library("modify", "-y", "mood!")
     before = library.database()
     files = {path: path.stat().st_mtime_ns for path in library.songs()}
     done = library("tunetag", "--run", str(library.root / "run"), "--pretend")
     assert done.stdout.count("mood '' -> ") == 8
-    assert "8 items predicted, would change 8" in done.stdout
+    assert "8 items predicted, would change 8, 0 labels kept" in done.stdout
     assert library.database() == before
     assert {path: path.stat().st_mtime_ns for path in library.songs()} == files
     assert library.listed("$mood") == ["$mood"] * 8
@@ -130,7 +140,7 @@ def test_pretend_changes_nothing(library):
 def test_predict_stores_queryable_attributes(library):
     files = {path: path.stat().st_mtime_ns for path in library.songs()}
     done = library("tunetag", "--run", str(library.root / "run"))
-    assert "8 items predicted, changed 8" in done.stdout
+    assert "8 items predicted, changed 8, 0 labels kept" in done.stdout
     rows = [line.split("|") for line in library.listed("$mood|$mood_probability|$path")]
     assert {mood for mood, _, _ in rows} <= set(MOODS)
     assert all(0.5 <= float(p) <= 1 for _, p, _ in rows)
@@ -143,6 +153,9 @@ def test_predict_stores_queryable_attributes(library):
     assert sorted(library.listed("$path", "mood:=mellow")) == sorted(mellow)
     # Without --write the files are left alone.
     assert {path: path.stat().st_mtime_ns for path in library.songs()} == files
+    # Predictions are not labels: a run never trains on them.
+    done = library("tunetag-train", "--model", "logreg", "-o", "again", ok=False)
+    assert "no items of the query are labelled mood" in done.stdout + done.stderr
 
 
 def test_a_task_named_as_a_beets_field_is_refused_before_anything_is_stored(library):
@@ -189,10 +202,18 @@ def test_import_labels_copies_the_csv_alone(library):
     csv_path = library.root / "beets" / "tunetag-songs.csv"
     table = SongTable.read(csv_path, check_files=False)
     table.rows[2]["energy"] = "calm"
+    table.columns.append("mood")
+    for row in table.rows:
+        row["mood"] = ""
+    table.rows[3]["mood"] = "not mellow"  # a person's label over a prediction
     table.write()
-    done = library("tunetag-label", "--task", "energy", "--import-labels")
-    assert "labels of 1 items copied" in done.stdout
+    done = library("tunetag-label", "--task", "energy", "--task", "mood", "--import-labels")
+    assert "labels of 2 items copied" in done.stdout
     assert library.listed("$path", "energy:calm") == [str(table.audio_path(table.rows[2]))]
+    relabelled = str(table.audio_path(table.rows[3]))
+    assert library.listed("$mood|$mood_probability", f"path:{relabelled}") == [
+        "not mellow|$mood_probability"
+    ]
 
 
 def test_playlists_lists_the_items_then_songs_like_them(library):
@@ -229,7 +250,7 @@ def test_write_tags_files_and_tells_a_missing_and_a_read_only_one(library):
     told = (done.stdout + done.stderr).splitlines()
     assert f"error: {gone}: file not found" in told
     assert any(line.startswith(f"error: {read_only}: read-only") for line in told)
-    assert "7 items predicted, changed 7, 6 files written, 2 errors" in done.stdout
+    assert "7 items predicted, changed 7, 0 labels kept, 6 files written, 2 errors" in done.stdout
     moods = dict(line.split("|", 1)[::-1] for line in library.listed("$mood|$path"))
     assert moods[str(gone)] == "$mood"  # not predicted: left as it was
     assert moods[str(read_only)] in MOODS  # beets knows it; its file could not take it
