@@ -205,11 +205,11 @@ def like_playlist(
     space = _embed(library, [*liked, *unliked], run, cache_dir, executor, progress)
     liked_mean = space.mean_of(liked)
     query = _direction(liked_mean)
-    distances = cosine_distances(space.search, query)
     if unliked:
         unliked_mean = space.mean_of(unliked)
         query = _direction(query - UNLIKED_WEIGHT * _direction(unliked_mean))
-        distances = cosine_distances(space.search, query)
+    distances = cosine_distances(space.search, query)
+    if unliked:
         nearer_unliked = cosine_distances(space.search, unliked_mean) < cosine_distances(
             space.search, liked_mean
         )
