@@ -122,6 +122,8 @@ def test_predict_leaves_a_persons_labels(library):
     done = library("tunetag", "--run", str(library.root / "run"))
     assert "8 items predicted, changed 0, 8 labels kept, 0 errors" in done.stdout
     assert library.listed("$mood|$mood_probability|$path") == before
+    done = library("tunetag", "--run", str(library.root / "run"), "--force", "--pretend")
+    assert "8 items predicted, would change 8, 0 labels kept" in done.stdout
     assert {line.split("|")[1] for line in before} == {"$mood_probability"}
 
 
