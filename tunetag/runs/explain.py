@@ -33,7 +33,7 @@ from tunetag.features.patches import spread_patches
 from tunetag.features.views import VIEWS
 from tunetag.library.tasks import Task
 from tunetag.models.inputs import crop_starts, load_views, song_inputs
-from tunetag.runs.probabilities import autocast
+from tunetag.runs.probabilities import batched_logits
 
 PATCH_S = 3.0  # the per-patch views' stretch (musicnn's 187 frames at 16 kHz, hop 256)
 IMAGE_BATCH = 4  # occluded pictures per forward pass (10 MB each)
@@ -244,12 +244,8 @@ def _covered(arrays, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
 
 def _logits(model, tasks, inputs, device, batch: int) -> dict[str, np.ndarray]:
     """Logits of each row of ``inputs`` (a part, or a whole song), float64."""
-    n = len(next(iter(inputs.values())))
     found: dict[str, list[np.ndarray]] = {task.name: [] for task in tasks}
-    for start in range(0, n, batch):
-        chunk = {k: v[start : start + batch].to(device) for k, v in inputs.items()}
-        with autocast(device):
-            logits = model(chunk)
+    for logits in batched_logits(model, inputs, device, batch):
         for task in tasks:
             found[task.name].append(logits[task.name].double().cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in found.items()}

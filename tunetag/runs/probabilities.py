@@ -127,10 +127,7 @@ def probability_function(
             inputs = song_inputs(load_views(views), input_kind, crop_frames)
             n_crops = len(next(iter(inputs.values())))
             sums = {task.name: 0.0 for task in tasks}
-            for start in range(0, n_crops, batch_size):
-                chunk = {k: v[start : start + batch_size].to(device) for k, v in inputs.items()}
-                with autocast(device):
-                    logits = model(chunk)
+            for logits in batched_logits(model, inputs, device, batch_size):
                 for task in tasks:
                     probs = _probabilities(logits[task.name], task)
                     sums[task.name] = sums[task.name] + probs.sum(0)
@@ -140,6 +137,18 @@ def probability_function(
         yield score
     finally:
         model.train(was_training)
+
+
+def batched_logits(
+    model: nn.Module, inputs: Mapping[str, torch.Tensor], device: torch.device, batch_size: int
+) -> Iterator[dict[str, torch.Tensor]]:
+    """The model's logits per task for ``inputs`` (a leading axis of crops, patches or
+    songs), ``batch_size`` rows a forward pass on ``device``, in `autocast`."""
+    rows = len(next(iter(inputs.values())))
+    for start in range(0, rows, batch_size):
+        chunk = {k: v[start : start + batch_size].to(device) for k, v in inputs.items()}
+        with autocast(device):
+            yield model(chunk)
 
 
 def _probabilities(logits: torch.Tensor, task: Task) -> torch.Tensor:
