@@ -82,14 +82,12 @@ class TaskFit:
 
     def logits_of(self, z: np.ndarray) -> np.ndarray:
         """Logits (rows, classes) of songs' standardised coordinates (rows, d)."""
-        with np.errstate(invalid="ignore"):
-            return z @ self.weight.T + self.bias
+        return _logits(z, self.weight, self.bias)
 
     def probabilities_of(self, z: np.ndarray) -> np.ndarray:
         """Probabilities (rows, classes) of songs' standardised coordinates (rows, d), as
         ``probabilities`` holds them for the songs fitted on."""
-        logits = self.logits_of(z)
-        return expit(logits) if self.multi_label else softmax(logits, axis=1)
+        return _probabilities(z, self.weight, self.bias, self.multi_label)
 
     def guesses(self) -> np.ndarray:
         """Every song's probabilities from a model that never saw its label: a labelled
@@ -183,12 +181,11 @@ def _fit_single_label(
     hundred labels. The songs of a class heard once are learnt, but neither held out nor
     scored."""
     seen, counts = np.unique(y, return_counts=True)
-    probabilities = np.zeros((len(z), len(classes)))
     weight = np.zeros((len(classes), z.shape[1]))
     bias = np.full(len(classes), -np.inf)
     if seen.size == 1:
-        probabilities[:, seen[0]] = 1.0
         bias[seen[0]] = 0.0
+        probabilities = _probabilities(z, weight, bias, False)
         return TaskFit(classes, False, probabilities, rows, None, (), None, 0, 1, weight, bias)
     twice = seen[counts >= 2]
     held = np.isin(y, twice)
@@ -201,10 +198,9 @@ def _fit_single_label(
         held_out[np.ix_(held, twice)] = softmax(logits, axis=1)
         held_out[np.ix_(held, np.setdiff1d(np.arange(len(classes)), twice))] = 0.0
     weight[seen], bias[seen] = probe_logits(fit_probe(z[rows], np.searchsorted(seen, y), c, seed))
-    probabilities[:, seen] = softmax(z @ weight[seen].T + bias[seen], axis=1)
     scored = twice.size if scores else 0
     fitted = (scores, c, scored, seen.size, weight, bias)
-    return TaskFit(classes, False, probabilities, rows, held_out, *fitted)
+    return TaskFit(classes, False, _probabilities(z, weight, bias, False), rows, held_out, *fitted)
 
 
 def _fit_multi_label(
@@ -212,14 +208,12 @@ def _fit_multi_label(
 ) -> TaskFit:
     """A binary probe per class, each with its own C; the task's fold scores are the mean
     over the classes that had folds."""
-    probabilities = np.zeros((len(z), len(classes)))
     held_out = np.full((len(rows), len(classes)), np.nan)
     per_class_scores, cs = [], []
     weight, bias = np.zeros((len(classes), z.shape[1])), np.zeros(len(classes))
     for k in range(len(classes)):
         column = holds[:, k].astype(int)
         if np.unique(column).size == 1:
-            probabilities[:, k] = float(column[0])
             held_out[:, k] = float(column[0])
             bias[k] = np.inf if column[0] else -np.inf
             continue
@@ -230,7 +224,6 @@ def _fit_multi_label(
             per_class_scores.append(scores)
         model = fit_probe(z[rows], column, c, seed)
         weight[k], bias[k] = model.coef_[0], model.intercept_[0]
-        probabilities[:, k] = expit(z @ weight[k] + bias[k])
     folds = min((len(s) for s in per_class_scores), default=0)
     scores = tuple(float(np.mean([s[i] for s in per_class_scores])) for i in range(folds))
     usable = held_out if per_class_scores and not np.isnan(held_out).any() else None
@@ -238,7 +231,22 @@ def _fit_multi_label(
     scored = len(per_class_scores) if scores else 0
     held = int(holds.any(axis=0).sum())
     fitted = (scores, c, scored, held, weight, bias)
-    return TaskFit(classes, True, probabilities, rows, usable, *fitted)
+    return TaskFit(classes, True, _probabilities(z, weight, bias, True), rows, usable, *fitted)
+
+
+def _logits(z: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``z @ weight.T + bias``, where an infinite bias stands for a class never or always
+    given (see `TaskFit`)."""
+    with np.errstate(invalid="ignore"):
+        return z @ weight.T + bias
+
+
+def _probabilities(
+    z: np.ndarray, weight: np.ndarray, bias: np.ndarray, multi_label: bool
+) -> np.ndarray:
+    """A fit's probabilities of songs: softmax over the classes, or a sigmoid per class."""
+    logits = _logits(z, weight, bias)
+    return expit(logits) if multi_label else softmax(logits, axis=1)
 
 
 def _choose_c(
