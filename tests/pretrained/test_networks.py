@@ -19,7 +19,7 @@ from musicnn_reference import MEL_SAMPLE, SR, reference_clip
 from tunetag.errors import ParameterError, TunetagError
 from tunetag.features.views import mel_spectrogram
 from tunetag.pretrained import taggers
-from tunetag.pretrained.networks import PATCH_FRAMES, Musicnn, Vgg
+from tunetag.pretrained.networks import PATCH_FRAMES, Musicnn, Vgg, _block_over_frequency
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "musicnn.json").read_text())
 
@@ -63,6 +63,24 @@ def test_our_embedding_is_the_original_penultimate_layer(patches, tagger):
     expected = np.asarray(REFERENCE["models"][tagger]["penultimate"])
     assert embedding.shape == expected.shape == (3, 200)
     np.testing.assert_allclose(embedding, expected, atol=2e-4)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_a_front_block_pooled_before_its_norm_gives_the_same_numbers(training):
+    """Pooling over frequency before ReLU and the norm is exact in evaluation, for channels
+    the norm scales up and down alike, and training still normalises every value."""
+    torch.manual_seed(0)
+    conv, norm = torch.nn.Conv2d(1, 8, kernel_size=(5, 3)), torch.nn.BatchNorm2d(8, eps=1e-3)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([1.5, -0.7, 0.2, -2.0, 1.0, -0.1, 0.9, -1.3]))
+        norm.bias.uniform_(-1.0, 1.0)
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.5, 2.0)
+    norm.train(training)
+    x = torch.randn(4, 1, 20, 30)
+    with torch.no_grad():
+        plain = norm(torch.relu(conv(x))).amax(dim=2)
+        assert torch.equal(_block_over_frequency(conv, norm, x), plain)
 
 
 def test_parameter_counts_are_the_published_ones():

@@ -89,12 +89,12 @@ class Musicnn(nn.Module):
         x = self.input_norm(x)
         front = []
         for conv, norm in zip(self.timbral, self.timbral_norms, strict=True):
-            y = norm(F.relu(conv(F.pad(x, (3, 3)))))  # 'same' in time, 'valid' in frequency
-            front.append(y.amax(dim=2))
+            # 'same' in time, 'valid' in frequency
+            front.append(_block_over_frequency(conv, norm, F.pad(x, (3, 3))))
         for conv, norm in zip(self.temporal, self.temporal_norms, strict=True):
             width = conv.kernel_size[1]
-            y = norm(F.relu(conv(F.pad(x, ((width - 1) // 2, width // 2)))))  # TF 'same'
-            front.append(y.amax(dim=2))
+            padded = F.pad(x, ((width - 1) // 2, width // 2))  # TF 'same'
+            front.append(_block_over_frequency(conv, norm, padded))
         layers = [torch.cat(front, dim=1)]  # (batch, 561, frames)
         y = layers[0]
         for k, (conv, norm) in enumerate(zip(self.mid, self.mid_norms, strict=True)):
@@ -135,6 +135,25 @@ class Musicnn(nn.Module):
             _copy_norm(norm, tensors, _numbered("batch_normalization", k))
         _copy_dense(self.dense, tensors, "dense")
         _copy_dense(self.tags, tensors, "dense_1")
+
+
+def _block_over_frequency(conv: nn.Conv2d, norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """``norm(relu(conv(x)))`` at its largest over frequency: (batch, channels, frames).
+
+    In evaluation the norm is one affine map per channel, increasing or decreasing, and ReLU
+    is increasing, so pooling first gives the same numbers with ReLU and the norm applied to
+    a band's share of the values (a tenth of a patch's work saved). A channel the norm scales
+    by a negative number is convolved with its weights negated, so that its largest value
+    is minus its smallest; negating is exact in floating point.
+    """
+    if norm.training:
+        return norm(F.relu(conv(x))).amax(dim=2)
+    sign = torch.where(norm.weight < 0, -1.0, 1.0)
+    flipped = F.conv2d(x, conv.weight * sign[:, None, None, None], conv.bias * sign)
+    pooled = F.relu(flipped.amax(dim=2) * sign[:, None])
+    return F.batch_norm(
+        pooled, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps
+    )
 
 
 class Vgg(nn.Module):
