@@ -1016,8 +1016,8 @@ def cache_command(
         if keep_run:
             from tunetag.runs.folder import RunFolder
 
-            kept = {
-                view for run in keep_run for view in RunFolder(run).load_config().features.views
+            kept = {  # the views each model reads, fewer than its run's where it chose
+                view for run in keep_run for view in RunFolder(run).load_for_scoring()[1].views
             }
             views += [u.view for u in cache_usage(root) if u.view not in kept]
         for usage in evict_views(root, views):

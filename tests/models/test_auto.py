@@ -209,6 +209,53 @@ def test_one_class_is_predicted_and_few_songs_fall_back():
     np.testing.assert_allclose(probabilities(model, x, "genre", False)[:, 2], 1.0)
 
 
+def logits(model: torch.nn.Module, x: np.ndarray) -> dict[str, np.ndarray]:
+    with torch.no_grad():
+        return {
+            task: found.numpy() for task, found in model({"summary": torch.from_numpy(x)}).items()
+        }
+
+
+def test_a_model_that_chose_one_view_reads_it_alone_and_scores_the_same_from_it():
+    x, y = signal_in_b(160, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["probe:b"])
+
+    assert model.views_read() == ("b",)
+    pruned = model.reading_only(["b"])
+    np.testing.assert_allclose(
+        logits(pruned, x[:, COLUMNS["b"]])["mood"], logits(model, x)["mood"], atol=1e-5
+    )
+    with pytest.raises(ParameterError, match="cannot leave out"):
+        model.reading_only(["a", "c"])
+
+
+def test_a_model_reads_the_union_of_its_tasks_views_and_drops_the_rest_exactly():
+    x, y = signal_in_b(160, seed=0)
+    rng = np.random.default_rng(1)
+    from_a = rng.integers(0, 2, size=160)
+    x[:, 0:4] += 5.0 * from_a[:, None]
+    model = AutoProbe({"tags": 2, "mood": 2}, VIEW_ROWS)
+    targets = {"tags": np.stack([from_a, y], axis=1).astype(np.float32), "mood": one_hot(y, 2)}
+    model.fit_summaries(
+        x, targets, {"tags": True, "mood": False}, candidates=["probe:a", "probe:b"]
+    )
+
+    assert model.views_read() == ("a", "b")
+    kept = np.r_[COLUMNS["a"], COLUMNS["b"]]
+    pruned, whole = logits(model.reading_only(["a", "b"]), x[:, kept]), logits(model, x)
+    for task in ("tags", "mood"):
+        np.testing.assert_allclose(pruned[task], whole[task], atol=1e-5)
+
+
+def test_a_stack_reads_every_view():
+    x, y = complementary(160, seed=0)
+    model = AutoProbe({"genre": 4}, VIEW_ROWS)
+    model.fit_summaries(x, {"genre": one_hot(y, 4)}, {"genre": False}, candidates=["stack"])
+
+    assert model.views_read() == ("a", "b", "c")
+
+
 def test_multilabel_chooses_per_label():
     x, y = signal_in_b(160, seed=0)
     rng = np.random.default_rng(1)

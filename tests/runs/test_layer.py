@@ -30,7 +30,8 @@ def test_a_networks_layer_is_its_heads_input_averaged_over_the_crops(write_audio
     song = write_audio("song.wav", duration_s=8.0)
     views = extract_files([song], CONFIG.features, tmp_path / "cache", progress=False).ok[song]
 
-    layer = layer_function(folder)(views)
+    features, layer_of = layer_function(folder)
+    layer = layer_of(views)
 
     frames = crop_frames(CONFIG.train.crop_s, CONFIG.features.frames_per_second())
     crops = song_inputs(load_views(views), "crop", frames)["mel"]
@@ -63,6 +64,6 @@ def test_a_layer_is_refused_for_a_network_without_task_heads(tmp_path, monkeypat
     folder = RunFolder(tmp_path / "run")
     folder.save_config(CONFIG)
     folder.save_tasks(TASKS[:1])
-    monkeypatch.setattr(RunFolder, "load_model", lambda self: torch.nn.Linear(2, 2))
+    monkeypatch.setattr(RunFolder, "load_model", lambda self, device=None: torch.nn.Linear(2, 2))
     with pytest.raises(ParameterError, match="model shortchunk has no task heads to read"):
         layer_function(folder)

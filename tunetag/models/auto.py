@@ -209,6 +209,64 @@ class AutoProbe(nn.Module):
                 self.stackers[task].bias.copy_(torch.from_numpy(stacker[1]))
         self.selection = selection
 
+    def views_read(self) -> tuple[str, ...]:
+        """The views some task's logits depend on, in input order: a task that chose the
+        probe of one view reads that view alone, so scoring need not compute the others."""
+        read = set()
+        for task, members in self.members.items():
+            k = self.stackers[task].out_features
+            for m in range(self.n_members):
+                if not self.stackers[task].weight[:, m * k : (m + 1) * k].any():
+                    continue
+                weight = members.weight[m * k : (m + 1) * k]
+                read |= {view for view, cols in self.view_columns.items() if weight[:, cols].any()}
+        return tuple(view for view in self.view_columns if view in read)
+
+    def reading_only(self, views: Sequence[str]) -> AutoProbe:
+        """The same model fed the summary of ``views`` alone (every view `views_read`
+        names, at least): the members of the other views, whose outputs are constants
+        then, are folded into the stackers' biases, and every column is cut to ``views``.
+
+        Raises
+        ------
+        ParameterError
+            When a view the logits depend on is left out, or a view is unknown.
+        """
+        missing = sorted(set(self.views_read()) - set(views))
+        unknown = sorted(set(views) - set(self.view_columns))
+        if missing or unknown:
+            raise ParameterError(
+                f"auto: cannot leave out {missing} it reads"
+                if missing
+                else f"unknown views {unknown}"
+            )
+        kept = [view for view in self.view_columns if view in views]
+        spans = {view: self.view_columns[view] for view in kept}
+        rows = {view: (span.stop - span.start) // 2 for view, span in spans.items()}
+        tasks = {task: stacker.out_features for task, stacker in self.stackers.items()}
+        pruned = AutoProbe(tasks, rows)
+        columns = torch.cat([torch.arange(span.start, span.stop) for span in spans.values()])
+        members_kept = [list(self.view_columns).index(view) for view in kept]
+        members_kept.append(self.n_members - 1)  # the probe of all views
+        with torch.no_grad():
+            pruned.mean.copy_(self.mean[columns])
+            pruned.scale.copy_(self.scale[columns])
+            pruned.multilabel.copy_(self.multilabel)
+            for index, (task, k) in enumerate(tasks.items()):
+                members, stacker = self.members[task], self.stackers[task]
+                outputs = torch.cat([torch.arange(m * k, (m + 1) * k) for m in members_kept])
+                pruned.members[task].weight.copy_(members.weight[outputs][:, columns])
+                pruned.members[task].bias.copy_(members.bias[outputs])
+                pruned.stackers[task].weight.copy_(stacker.weight[:, outputs])
+                bias = stacker.bias.clone()
+                for m in sorted(set(range(self.n_members)) - set(members_kept)):
+                    constant = members.bias[m * k : (m + 1) * k]
+                    if not self.multilabel[index]:
+                        constant = F.log_softmax(constant, dim=0)
+                    bias += stacker.weight[:, m * k : (m + 1) * k] @ constant
+                pruned.stackers[task].bias.copy_(bias)
+        return pruned.eval()
+
     def _candidate_names(self, only: Sequence[str] | None) -> list[str]:
         """The candidates, simplest first; those of ``only`` when given."""
         views = sorted(

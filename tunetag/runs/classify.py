@@ -100,7 +100,8 @@ def stream_probabilities(
     """Each song scored as soon as its features are cached: scoring here overlaps the
     workers' decoding, and nothing grows with the number of songs. Order: as
     `stream_extract` gives them. With ``explain``, each song's `Explanation` as well
-    (its length read from the file's tags, to place the window's seconds).
+    (its length read from the file's tags, to place the window's seconds). Only the views
+    the model reads are computed (`RunFolder.load_for_scoring`).
 
     Songs are scored on a thread of their own, whose memory glibc keeps apart from the
     main thread's (see `tunetag.runtime.malloc`). While the local process pool computes a song's
@@ -109,18 +110,19 @@ def stream_probabilities(
     """
     reuse_freed_blocks()
     config = run.load_config()
-    model = fold_batch_norms(run.load_model(pick_device()))
+    model, features = run.load_for_scoring(pick_device())
+    model = fold_batch_norms(model)
     device = next(model.parameters()).device
     scoring = {
         "input_kind": models.model_class(config.train.model).input_kind,
-        "crop_frames": crop_frames(config.train.crop_s, config.features.frames_per_second()),
+        "crop_frames": crop_frames(config.train.crop_s, features.frames_per_second()),
         "device": device,
     }
     tasks = run.load_tasks()
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     all_threads = torch.get_num_threads()
     explaining = (
-        explanation_function(model, tasks, config.features, **scoring)
+        explanation_function(model, tasks, features, **scoring)
         if explain
         else contextlib.nullcontext()
     )
@@ -140,7 +142,7 @@ def stream_probabilities(
             explaining as explain_views,
             ThreadPoolExecutor(1, thread_name_prefix="tunetag-score") as scorer,
         ):
-            for outcome in stream_extract(paths, config.features, cache, executor):
+            for outcome in stream_extract(paths, features, cache, executor):
                 if outcome.views is None:
                     yield ScoredSong(outcome.path, None, outcome.reason)
                     continue

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,20 @@ class RunFolder:
             made_by = self._json(self.config_path).get(VERSION_KEY)
             raise self._other_version(self.model_path, made_by, exc) from exc
         return model.to(device or "cpu").eval()
+
+    def load_for_scoring(
+        self, device: torch.device | None = None
+    ) -> tuple[torch.nn.Module, FeatureConfig]:
+        """The model and the features a song needs to be scored by it: the run's own,
+        cut to the views the model reads where it reads fewer (``auto`` that chose the
+        probe of one view), so scoring never computes views whose weights are all zero.
+        The logits are the full model's."""
+        model, features = self.load_model(device), self.load_config().features
+        views_read = getattr(model, "views_read", None)
+        views = views_read() if views_read else features.views
+        if not views or tuple(views) == tuple(features.views):
+            return model, features
+        return model.reading_only(views).to(device or "cpu"), replace(features, views=views)
 
     def run_id(self) -> str:
         """``<folder name>@<12 hex of model.pt's sha256>``: which weights made a prediction.

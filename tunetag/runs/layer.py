@@ -24,6 +24,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from tunetag import models
+from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.library.tasks import Task
 from tunetag.models.heads import TaskHeads
@@ -58,8 +59,11 @@ def summary_layer(model: nn.Module, tasks: list[Task], summaries: np.ndarray) ->
     return torch.cat(parts, dim=1).clamp(min=LOG_PROBABILITY_FLOOR).numpy()
 
 
-def layer_function(run: RunFolder) -> Callable[[Mapping[str, Path]], np.ndarray]:
-    """A function from one song's cached views (of the run's features) to its layer (1-D).
+def layer_function(
+    run: RunFolder,
+) -> tuple[FeatureConfig, Callable[[Mapping[str, Path]], np.ndarray]]:
+    """The features to extract a song with, and a function from its cached views to its
+    layer (1-D): the views the run's model reads (`RunFolder.load_for_scoring`).
 
     Raises
     ------
@@ -67,7 +71,7 @@ def layer_function(run: RunFolder) -> Callable[[Mapping[str, Path]], np.ndarray]
         When the run's network has no task heads to read the input of.
     """
     config, tasks = run.load_config(), run.load_tasks()
-    model = run.load_model()
+    model, features = run.load_for_scoring()
     kind = models.model_class(config.train.model).input_kind
     if kind == "summary":
 
@@ -75,11 +79,11 @@ def layer_function(run: RunFolder) -> Callable[[Mapping[str, Path]], np.ndarray]
             inputs = song_inputs(load_views(views), kind, 0)
             return summary_layer(model, tasks, inputs["summary"].numpy())[0]
 
-        return summary
+        return features, summary
     heads = next((module for module in model.modules() if isinstance(module, TaskHeads)), None)
     if heads is None:
         raise ParameterError(f"{run.path}: model {config.train.model} has no task heads to read")
-    frames = crop_frames(config.train.crop_s, config.features.frames_per_second())
+    frames = crop_frames(config.train.crop_s, features.frames_per_second())
     head = next(iter(heads.values()))
     found: list[torch.Tensor] = []
     head.register_forward_pre_hook(lambda _module, args: found.append(args[0].float()))
@@ -93,4 +97,4 @@ def layer_function(run: RunFolder) -> Callable[[Mapping[str, Path]], np.ndarray]
                 model({k: v[start : start + CROPS_PER_PASS] for k, v in inputs.items()})
             return torch.cat(found).mean(dim=0).double().numpy()
 
-    return network
+    return features, network

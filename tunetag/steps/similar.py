@@ -311,8 +311,7 @@ def _embed(
     """Every readable song of the library and every seed embedded, in unit rows."""
     features, layer = PRETRAINED_FEATURES, None
     if run is not None:
-        folder = RunFolder(run)
-        features, layer = folder.load_config().features, layer_function(folder)
+        features, layer = layer_function(RunFolder(run))
     songs = library_songs(library, progress)
     if not songs:
         raise ParameterError(f"{library}: no songs in the library")
