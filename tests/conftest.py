@@ -128,3 +128,31 @@ def logreg_run(small_library, tmp_path_factory):
     files = _files(run.path)
     yield run
     assert _files(run.path) == files, f"a test changed {run.path}"
+
+
+@pytest.fixture(scope="session")
+def link_library():
+    """Function: like ``copy_library``, but each song in ``to/music`` is a symbolic link to
+    the shared library's file. The feature cache keys a song by its resolved path, size and
+    mtime, so every linked copy of one library shares one cache's arrays (``shared_cache``);
+    a test that changes a song's bytes replaces its link first (``path.unlink()``)."""
+
+    def _link(root: Path, to: Path) -> Path:
+        for song in sorted((root / "music").rglob("*")):
+            link = to / "music" / song.relative_to(root / "music")
+            if song.is_dir():
+                link.mkdir(parents=True, exist_ok=True)
+            else:
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(song)
+        shutil.copy2(root / "songs.csv", to / "songs.csv")
+        return to
+
+    return _link
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One feature cache folder for the session: the tests that prepare the same (linked)
+    songs under the same settings compute their views once and read them after."""
+    return tmp_path_factory.mktemp("shared-cache")

@@ -22,9 +22,10 @@ MOODS = ["mellow", "not mellow"]
 
 
 @pytest.fixture
-def unlabelled(mood_library, copy_library, tmp_path) -> tuple[Path, list[str]]:
-    """A copy of twelve 6 s demo songs with the mood column blanked, and the true moods."""
-    root = copy_library(mood_library("live", songs_per_class=6, duration_s=6.0, seed=4), tmp_path)
+def unlabelled(mood_library, link_library, tmp_path) -> tuple[Path, list[str]]:
+    """A linked copy of twelve 6 s demo songs with the mood column blanked, and the true
+    moods (its songs' views come from ``shared_cache`` once one test has prepared them)."""
+    root = link_library(mood_library("live", songs_per_class=6, duration_s=6.0, seed=4), tmp_path)
     table = SongTable.read(root / "songs.csv")
     truth = [row["mood"] for row in table.rows]
     for row in table.rows:
@@ -44,10 +45,10 @@ def settle(learner: LiveLearner, timeout_s: float = 120.0) -> None:
     assert learner.wait_for(version, timeout_s), "no fit after the labels"
 
 
-def test_the_live_model_prepares_every_song_and_follows_the_labels(unlabelled, tmp_path):
+def test_the_live_model_prepares_every_song_and_follows_the_labels(unlabelled, shared_cache):
     csv_path, truth = unlabelled
     store = LabelStore(csv_path, [("mood", MOODS)])
-    learner = LiveLearner(store, range(len(store)), tmp_path / "cache").start()
+    learner = LiveLearner(store, range(len(store)), shared_cache).start()
     try:
         settle(learner)
         assert learner.state.prepared == 12 and learner.state.failed == 0
@@ -78,14 +79,15 @@ def test_the_live_model_prepares_every_song_and_follows_the_labels(unlabelled, t
         learner.close()
 
 
-def test_a_song_that_cannot_be_read_is_counted_and_the_rest_learn(unlabelled, tmp_path):
+def test_a_song_that_cannot_be_read_is_counted_and_the_rest_learn(unlabelled, shared_cache):
     csv_path, truth = unlabelled
     broken = csv_path.parent / SongTable.read(csv_path).rows[3]["path"]
+    broken.unlink()  # a link to the shared library's song: this copy's song alone breaks
     broken.write_bytes(b"not audio at all")
     store = LabelStore(csv_path, [("mood", MOODS)])
     for song_id in range(12):
         store.set_labels(song_id, "mood", [truth[song_id]])
-    learner = LiveLearner(store, range(12), tmp_path / "cache").start()
+    learner = LiveLearner(store, range(12), shared_cache).start()
     try:
         settle(learner)
         assert learner.state.failed == 1 and learner.state.prepared == 11
@@ -96,13 +98,13 @@ def test_a_song_that_cannot_be_read_is_counted_and_the_rest_learn(unlabelled, tm
 
 
 @pytest.mark.slow
-def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path):
+def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path, shared_cache):
     csv_path, truth = unlabelled
     table = SongTable.read(csv_path)
     for row, mood in zip(table.rows, truth, strict=True):
         row["mood"] = mood
     table.write()
-    keeper = Keeper(csv_path, tmp_path / "cache", seed=0)
+    keeper = Keeper(csv_path, shared_cache, seed=0)
 
     status = keeper.start(["mood"])
 
@@ -117,7 +119,7 @@ def test_keeping_writes_a_run_folder_that_predicts(unlabelled, tmp_path):
     assert done["state"] == "done", done["message"]
     run = Path(done["run"])
     assert run.parent == csv_path.parent / "runs" and (run / "model.pt").is_file()
-    tunetag.predict(run, [csv_path], tmp_path / "predictions.csv", cache_dir=tmp_path / "cache")
+    tunetag.predict(run, [csv_path], tmp_path / "predictions.csv", cache_dir=shared_cache)
     assert len(read_predictions(tmp_path / "predictions.csv").songs) == 12
 
 
@@ -153,10 +155,12 @@ def test_preparing_that_stops_is_told_and_the_labels_stay_safe(
         learner.close()
 
 
-def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(unlabelled, tmp_path, monkeypatch):
+def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(
+    unlabelled, shared_cache, monkeypatch
+):
     csv_path, truth = unlabelled
     store = LabelStore(csv_path, [("mood", MOODS)])
-    learner = LiveLearner(store, range(12), tmp_path / "cache").start()
+    learner = LiveLearner(store, range(12), shared_cache).start()
     try:
         settle(learner)
         broken = True  # every fit fails until mended: a fit woken early cannot pass unseen
@@ -177,14 +181,14 @@ def test_a_fit_that_fails_is_told_until_the_next_one_succeeds(unlabelled, tmp_pa
         learner.close()
 
 
-def test_the_live_model_explains_a_half_mellow_song_by_its_mellow_half(unlabelled, tmp_path):
+def test_the_live_model_explains_a_half_mellow_song_by_its_mellow_half(unlabelled, shared_cache):
     csv_path, truth = unlabelled
     table = SongTable.read(csv_path)
     half = half_and_half(csv_path.parent / "music" / "half.flac", "mellow", "not mellow", 7)
     table.rows.append({**table.rows[0], "path": "music/half.flac", "mood": "", "title": "half"})
     table.write()
     store = LabelStore(csv_path, [("mood", MOODS)])
-    learner = LiveLearner(store, range(len(store)), tmp_path / "cache").start()
+    learner = LiveLearner(store, range(len(store)), shared_cache).start()
     try:
         settle(learner)
         assert learner.explain(12, 12.0) is None  # nothing labelled: no model to explain
