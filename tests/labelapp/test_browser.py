@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import time
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from browser_page import shown_song, wait_for_song, wait_until
+from playwright.sync_api import expect
 
 from tunetag.labelapp.server import LabelServer
 from tunetag.labelapp.session import open_session
@@ -16,42 +12,6 @@ from tunetag.library.songtable import SongTable
 
 # drives Chromium: `make check` leaves it out
 pytestmark = pytest.mark.slow
-
-CHROMIUM_FLAGS = [  # as root, in a sandbox, with no network: what headless Chromium needs
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-def chromium_path() -> str | None:
-    """Debian's Chromium (installed by `make browser`), or the one $TUNETAG_CHROMIUM names."""
-    named = os.environ.get("TUNETAG_CHROMIUM")
-    return named or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@contextlib.contextmanager
-def chromium():
-    """A headless Chromium (the test is skipped on a machine without one)."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium on this machine: `make browser` installs Debian's chromium")
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def serve(tmp_path, write_audio, tasks: list[str], multi_label: set[str] = frozenset()):
@@ -85,28 +45,8 @@ def multi_label_server(tmp_path, write_audio):
         yield up
 
 
-def shown_song(page) -> str:
-    return page.get_attribute("#song", "data-song-id")
-
-
-def wait_until(page, function: str, timeout_s: float = 10.0) -> None:
-    """Poll a JS function from outside the page: its CSP forbids the eval that
-    `page.wait_for_function` relies on, and that refusal is worth keeping."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(function):
-        assert time.monotonic() < deadline, f"timed out waiting for {function}"
-        time.sleep(0.05)
-
-
-def wait_for_song(page, song_id: str) -> None:
-    expect(page.locator("#song")).to_have_attribute("data-song-id", song_id)
-
-
-def test_a_person_plays_a_song_and_labels_three_by_keyboard(browser, server):
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
+def test_a_person_plays_a_song_and_labels_three_by_keyboard(open_page, server):
+    page, errors = open_page(server.url)
     page.wait_for_selector('#song[data-song-id="0"]')
     wait_until(page, "() => document.getElementById('spectrogram').naturalWidth > 0")
     assert page.inner_text("#position").replace(" ", "") == "1/5"
@@ -142,9 +82,8 @@ def test_a_person_plays_a_song_and_labels_three_by_keyboard(browser, server):
     assert errors == []
 
 
-def test_undo_and_a_new_class_typed_on_the_page_reach_the_csv(browser, server):
-    page = browser.new_page()
-    page.goto(server.url)
+def test_undo_and_a_new_class_typed_on_the_page_reach_the_csv(open_page, server):
+    page, _ = open_page(server.url)
     page.wait_for_selector('#song[data-song-id="0"]')
     page.keyboard.press("2")
     page.wait_for_selector('button.label[data-class="not mellow"][aria-pressed="true"]')
@@ -161,9 +100,8 @@ def test_undo_and_a_new_class_typed_on_the_page_reach_the_csv(browser, server):
     assert (row["mood"], row["genre"]) == ("not mellow", "")
 
 
-def test_keys_toggle_labels_of_a_multi_label_task(browser, multi_label_server):
-    page = browser.new_page()
-    page.goto(multi_label_server.url)
+def test_keys_toggle_labels_of_a_multi_label_task(open_page, multi_label_server):
+    page, _ = open_page(multi_label_server.url)
     page.wait_for_selector('#song[data-song-id="0"]')
     csv_path = multi_label_server.session.store.csv_path
     page.keyboard.press("1")

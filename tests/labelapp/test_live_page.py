@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_page import shown_song, wait_for_song, wait_until
 from playwright.sync_api import expect
-from test_browser import chromium, shown_song, wait_for_song, wait_until
 
 import tunetag
 from tunetag.labelapp.server import LabelServer
@@ -39,16 +39,10 @@ KEEP_S = 300.0  # tunetag train with the auto model: about 20 s on 2 cores
 
 
 @pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def library(tmp_path, mood_library, copy_library) -> tuple[Path, list[str]]:
-    """The demo library's copy with every mood blanked, and the moods put aside."""
+def library(tmp_path, mood_library, link_library) -> tuple[Path, list[str]]:
+    """The demo library's linked copy with every mood blanked, and the moods put aside."""
     shared = mood_library("live", songs_per_class=8, duration_s=6.0, seed=3)
-    root = copy_library(shared, tmp_path / "library")
+    root = link_library(shared, tmp_path / "library")
     table = SongTable.read(root / "songs.csv")
     truth = [row["mood"] for row in table.rows]
     for row in table.rows:
@@ -59,14 +53,15 @@ def library(tmp_path, mood_library, copy_library) -> tuple[Path, list[str]]:
 
 
 @pytest.fixture
-def server(tmp_path, library):
-    """The page as `tunetag label songs.csv --task "mood=mellow,not mellow"` serves it."""
+def server(library, shared_cache):
+    """The page as `tunetag label songs.csv --task "mood=mellow,not mellow"` serves it (the
+    songs' views shared with test_why_page, which serves the same library)."""
     csv_path, _ = library
     session, _ = open_session(
         csv_path,
         ["mood=mellow,not mellow"],
         order="teach",
-        cache_dir=tmp_path / "cache",
+        cache_dir=shared_cache,
         progress=False,
     )
     with LabelServer(session) as up:
@@ -133,14 +128,11 @@ def score_text(page) -> str:
 
 
 def test_the_page_learns_while_a_person_labels_and_keeps_the_model(
-    browser, server, library, tmp_path
+    open_page, server, library, shared_cache, tmp_path
 ):
     csv_path, truth = library
     session = server.session
-    page = browser.new_page(viewport={"width": 1100, "height": 1400})
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
+    page, errors = open_page(server.url, viewport={"width": 1100, "height": 1400})
     wait_until(page, "() => document.getElementById('song').dataset.songId !== ''")
     page.evaluate("() => { window.stillThisPage = true; }")  # a reload would forget it
 
@@ -275,7 +267,7 @@ def test_the_page_learns_while_a_person_labels_and_keeps_the_model(
     assert kept["command"].startswith("tunetag train ")
     tunetag.predict(
         kept["run"], [csv_path], tmp_path / "predictions.csv",
-        cache_dir=tmp_path / "cache", progress=False,
+        cache_dir=shared_cache, progress=False,
     )  # fmt: skip
     predicted = read_predictions(tmp_path / "predictions.csv").songs
     table = SongTable.read(csv_path)

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_page import shown_song, wait_until
 from playwright.sync_api import expect
-from test_browser import chromium, shown_song, wait_until
 
 from tunetag.evaluation.report import report
 from tunetag.labelapp.server import LabelServer
@@ -29,22 +29,17 @@ KEYS = {"mellow": "1", "not mellow": "2"}  # the keys of "mood=mellow,not mellow
 
 
 @pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def server(tmp_path, mood_library, copy_library):
-    """The page of the live demo library with every mood blanked; the moods put aside."""
+def server(tmp_path, mood_library, link_library, shared_cache):
+    """The page of the live demo library (linked) with every mood blanked; the moods put
+    aside (the songs' views shared with test_live_page, which serves the same library)."""
     shared = mood_library("live", songs_per_class=8, duration_s=6.0, seed=3)
-    table = SongTable.read(copy_library(shared, tmp_path / "library") / "songs.csv")
+    table = SongTable.read(link_library(shared, tmp_path / "library") / "songs.csv")
     truth = [row["mood"] for row in table.rows]
     for row in table.rows:
         row["mood"] = ""
     table.write()
     session, _ = open_session(
-        table.csv_path, ["mood=mellow,not mellow"], cache_dir=tmp_path / "cache", progress=False
+        table.csv_path, ["mood=mellow,not mellow"], cache_dir=shared_cache, progress=False
     )
     with LabelServer(session) as up:
         yield up, truth
@@ -54,13 +49,10 @@ def box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
-def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(browser, server):
+def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(open_page, server):
     server, truth = server
     session = server.session
-    page = browser.new_page(viewport={"width": 1100, "height": 1200})
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
+    page, errors = open_page(server.url, viewport={"width": 1100, "height": 1200})
     wait_until(page, "() => document.getElementById('song').dataset.songId !== ''")
     expect(page.locator("#why")).to_be_hidden()  # no model yet: no strip
 
@@ -117,7 +109,7 @@ def test_the_strip_under_the_spectrogram_plays_the_seconds_it_argues_with(browse
     assert errors == []
 
 
-def test_a_click_on_a_reports_strip_plays_its_row_from_there(browser, small_library, tmp_path):
+def test_a_click_on_a_reports_strip_plays_its_row_from_there(open_page, small_library, tmp_path):
     table = SongTable.read(small_library / "songs.csv")
     out = tmp_path / "predictions.csv"
     why = WhyStrips(out)
@@ -138,10 +130,7 @@ def test_a_click_on_a_reports_strip_plays_its_row_from_there(browser, small_libr
                        "pushes": {"mood": [[0.5, -0.5], [-0.5, 0.5]]}})  # fmt: skip
     write_predictions(out, {"mood": ["mellow", "not mellow"]}, songs)
     why.write()
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(report(out).as_uri())
+    page, errors = open_page(report(out).as_uri())
     rows = page.locator("table.songs tr:has(audio)")
     expect(rows).to_have_count(2)
     rows.nth(1).locator(".why-seg[data-start='3']").click()
