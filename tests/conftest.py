@@ -156,3 +156,14 @@ def shared_cache(tmp_path_factory) -> Path:
     """One feature cache folder for the session: the tests that prepare the same (linked)
     songs under the same settings compute their views once and read them after."""
     return tmp_path_factory.mktemp("shared-cache")
+
+
+@pytest.fixture(scope="session")
+def http():
+    """An HTTP client for tests that send many requests: ``httpx2.post`` and the like build
+    a client, TLS context included (some 20 ms), for every call; this one is built once. It
+    keeps no connection alive, so each request goes on a connection of its own, as theirs."""
+    import httpx2
+
+    with httpx2.Client(limits=httpx2.Limits(max_keepalive_connections=0)) as client:
+        yield client

@@ -208,7 +208,7 @@ def _start_label_server(csv_path: Path, cache: Path) -> tuple[subprocess.Popen, 
     raise AssertionError("the label server printed no URL")
 
 
-def test_the_label_server_killed_while_saving_keeps_every_answered_label(library, tmp_path):
+def test_the_label_server_killed_while_saving_keeps_every_answered_label(library, tmp_path, http):
     """Labels are sent one after another while a timer kills the server at a random
     moment; each restart goes on from the first label not answered."""
     csv_path = tmp_path / "songs.csv"
@@ -230,7 +230,7 @@ def test_the_label_server_killed_while_saving_keeps_every_answered_label(library
                 if song_id in answered:
                     continue
                 try:
-                    response = httpx2.post(
+                    response = http.post(
                         f"{base}/api/songs/{song_id}/labels",
                         json={"task": "mood", "labels": [mood]},
                         headers={TOKEN_HEADER: token},

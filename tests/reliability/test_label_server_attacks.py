@@ -147,14 +147,14 @@ def test_random_bytes_are_refused_and_the_server_stays_up(served, data):
 @pytest.mark.slow  # 150 refused requests take seconds
 @FUZZ
 @given(token=st.text(max_size=200))
-def test_any_wrong_token_is_refused(served, token):
+def test_any_wrong_token_is_refused(served, http, token):
     server = served["server"]
     if token == server.session.token:
         return
     for name, value in ((TOKEN_HEADER, token), ("Cookie", f"token={token}")):
         try:
             headers = {name: value}
-            response = httpx2.post(
+            response = http.post(
                 f"http://127.0.0.1:{server.port}/api/songs/0/labels",
                 json={"task": "mood", "labels": ["mellow"]},
                 headers=headers,
