@@ -119,6 +119,7 @@ def test_a_port_in_use_is_a_clear_error(server, songs_csv, tmp_path):
 SAVE_FOREVER = """
 import sys
 from tunetag.labelapp.store import LabelStore
+sys.stdin.readline()  # imported: the CSV is opened once the test says go
 store = LabelStore(sys.argv[1], [("mood", ["mellow", "not mellow"])])
 print("ready", flush=True)
 k = 0
@@ -131,22 +132,35 @@ while True:
 def test_killing_the_server_mid_save_leaves_a_whole_csv(songs_csv):
     """SIGKILL at random moments while labels are saved as fast as possible."""
     rng = random.Random(0)
-    for _ in range(6):
-        saver = subprocess.Popen(
+    # the six savers import together (one after another, each would wait out its own
+    # import), and each opens the CSV once the one before it has been killed
+    savers = [
+        subprocess.Popen(
             [sys.executable, "-c", SAVE_FOREVER, str(songs_csv)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert saver.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.4))
-        os.kill(saver.pid, signal.SIGKILL)
-        saver.wait()
-        table = SongTable.read(songs_csv)
-        assert len(table) == SONGS
-        assert {row["mood"] for row in table.rows} <= {"", *MOODS}
-        assert [row["path"] for row in table.rows] == [
-            f"music/song{k:02d}.wav" for k in range(SONGS)
-        ]
+        for _ in range(6)
+    ]
+    try:
+        for saver in savers:
+            saver.stdin.write("go\n")
+            saver.stdin.flush()
+            assert saver.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0.05, 0.4))
+            os.kill(saver.pid, signal.SIGKILL)
+            saver.wait()
+            table = SongTable.read(songs_csv)
+            assert len(table) == SONGS
+            assert {row["mood"] for row in table.rows} <= {"", *MOODS}
+            assert [row["path"] for row in table.rows] == [
+                f"music/song{k:02d}.wav" for k in range(SONGS)
+            ]
+    finally:
+        for saver in savers:
+            saver.kill()
+            saver.wait()
     assert any(row["mood"] for row in SongTable.read(songs_csv).rows)
 
 
