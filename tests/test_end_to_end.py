@@ -16,6 +16,9 @@ from tunetag.cli import app
 from tunetag.demo.library import make_demo_library
 
 runner = CliRunner()
+SONGS = 12  # labelled songs of the library trained on, six of each mood, and a broken file
+UNSEEN = 12  # songs of another library, evaluated and predicted
+DURATION_S = 6.0
 
 
 def invoke(*args: str) -> str:
@@ -29,8 +32,11 @@ def pipeline(tmp_path_factory) -> dict[str, Path]:
     """One tiny library, trained on once; the tests below read what it left."""
     root = tmp_path_factory.mktemp("e2e")
     cache = root / "cache"
-    make_demo_library(root / "music", songs_per_class=10, duration_s=12.0, seed=0, progress=False)
-    make_demo_library(root / "unseen", songs_per_class=6, duration_s=12.0, seed=1, progress=False)
+    for folder, songs, seed in (("music", SONGS, 0), ("unseen", UNSEEN, 1)):
+        make_demo_library(
+            root / folder, songs_per_class=songs // 2, duration_s=DURATION_S, seed=seed,
+            progress=False,
+        )  # fmt: skip
     (root / "music" / "mellow" / "broken.mp3").write_text("not audio at all", encoding="utf-8")
     songs, unseen = root / "songs.csv", root / "unseen.csv"
     invoke("scan", root / "music", "-o", songs, "--label-from-folder", "mood")
@@ -46,16 +52,16 @@ def pipeline(tmp_path_factory) -> dict[str, Path]:
 def test_scan_labels_every_song_from_its_folder(pipeline):
     with open(pipeline["songs"], newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 21
+    assert len(rows) == SONGS + 1
     assert {row["mood"] for row in rows} == {"mellow", "not mellow"}
-    assert sum(1 for row in rows if row["genre"] and row["artist"]) == 20
+    assert sum(1 for row in rows if row["genre"] and row["artist"]) == SONGS
 
 
 def test_extract_writes_the_proposals_images(pipeline):
     from PIL import Image
 
     pngs = sorted((pipeline["root"] / "png").rglob("*.png"))
-    assert len(pngs) == 20
+    assert len(pngs) == SONGS
     with Image.open(pngs[0]) as image:
         assert image.size == (1600, 400) and image.mode == "RGBA"
 
@@ -76,8 +82,8 @@ def test_run_folder_is_complete(pipeline):
     assert config["features"]["views"] == ["musicnn-msd", "musicnn-mtt", "descriptors"]
     metrics = json.loads((run / "metrics.json").read_text())
     songs = metrics["songs"]
-    assert (songs["labelled"], songs["used"], songs["skipped"]) == (21, 20, 1)
-    assert songs["scored"] == 20  # five folds: every song scored by a model that never saw it
+    assert (songs["labelled"], songs["used"], songs["skipped"]) == (SONGS + 1, SONGS, 1)
+    assert songs["scored"] == SONGS  # five folds: every song scored by a model that never saw it
     assert metrics["selection"]["model"]["mood"]["chosen"]
     assert (run / "learning-curve.png").stat().st_size > 1000
     page = (run / "report.html").read_text(encoding="utf-8")
@@ -87,7 +93,7 @@ def test_run_folder_is_complete(pipeline):
 def test_model_beats_chance_on_unseen_songs(pipeline):
     metrics = json.loads((pipeline["root"] / "eval" / "metrics.json").read_text())
     mood = metrics["tasks"]["mood"]
-    assert mood["n_songs"] == 12
+    assert mood["n_songs"] == UNSEEN
     assert mood["accuracy"] >= 0.75 > mood["chance_accuracy"]
     assert (pipeline["root"] / "eval" / "confusion-mood.png").is_file()
 
@@ -95,14 +101,14 @@ def test_model_beats_chance_on_unseen_songs(pipeline):
 def test_predictions_cover_every_song_with_probabilities(pipeline):
     with open(pipeline["root"] / "predictions.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 12
+    assert len(rows) == UNSEEN
     probs = np.array([[float(r["mood:mellow"]), float(r["mood:not mellow"])] for r in rows])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     assert all(r["mood"] in ("mellow", "not mellow") for r in rows)
     assert all((pipeline["root"] / r["path"]).is_file() for r in rows)
     top = [float(r["mood_probability"]) for r in rows]
     np.testing.assert_allclose(top, probs.max(axis=1), atol=1e-4)
-    assert all(r["artist"] and r["title"] and float(r["duration_s"]) == 12.0 for r in rows)
+    assert all(r["artist"] and r["title"] and float(r["duration_s"]) == DURATION_S for r in rows)
     assert len({r["run"] for r in rows}) == 1 and rows[0]["run"].startswith("run@")
 
 
@@ -123,7 +129,8 @@ def test_predict_again_decodes_nothing_and_writes_the_same_file(pipeline, monkey
 
 def test_second_extract_is_served_from_the_cache(pipeline):
     output = invoke("extract", pipeline["songs"], "--cache", pipeline["cache"])
-    assert "20 songs ready" in output and "20 from the cache" in output and "1 skipped" in output
+    assert f"{SONGS} songs ready" in output and f"{SONGS} from the cache" in output
+    assert "1 skipped" in output
 
 
 def test_playlists_hold_every_predicted_song_most_probable_first(pipeline):
