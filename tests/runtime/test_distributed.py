@@ -178,24 +178,41 @@ def train_command(songs: Path, run: Path, cache: Path) -> list[str]:
     )  # fmt: skip
 
 
-def run_quietly(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run on the CPU (gloo) even on a machine with one GPU, which two ranks cannot share."""
+def start_quietly(command: list[str], cwd: Path) -> subprocess.Popen:
+    """Start on the CPU (gloo) even on a machine with one GPU, which two ranks cannot share."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
-    return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-@pytest.mark.slow  # torchrun with two processes, then one process, training a network
+def finished(*processes: subprocess.Popen) -> list[subprocess.CompletedProcess]:
+    """Wait for each process, its output captured; a hang fails after 300 s, killing them."""
+    done = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=300)
+            done.append(
+                subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+            )
+    finally:
+        for process in processes:
+            process.kill()
+    return done
+
+
+@pytest.mark.slow  # torchrun with two processes, and one process, training a network
 def test_two_processes_train_a_model_as_good_as_one_process(demo_songs, tmp_path):
-    cache = tmp_path / "cache"
     ddp_run, single_run = tmp_path / "ddp", tmp_path / "single"
-    command = train_command(demo_songs, ddp_run, cache)
-    ddp = run_quietly([str(TORCHRUN), "--standalone", "--nproc_per_node=2", *command], tmp_path)
+    # at once, each with a cache of its own: each process has one thread (OMP_NUM_THREADS)
+    command = train_command(demo_songs, ddp_run, tmp_path / "ddp-cache")
+    ddp = start_quietly([str(TORCHRUN), "--standalone", "--nproc_per_node=2", *command], tmp_path)
+    command = train_command(demo_songs, single_run, tmp_path / "single-cache")
+    single = start_quietly([sys.executable, *command], tmp_path)
+    ddp, single = finished(ddp, single)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    single = run_quietly([sys.executable, *train_command(demo_songs, single_run, cache)], tmp_path)
     assert single.returncode == 0, single.stderr[-3000:]
 
     assert {path.name for path in ddp_run.iterdir()} == RUN_FILES
