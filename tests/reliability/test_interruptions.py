@@ -186,7 +186,8 @@ def test_tag_write_killed_damages_nothing_and_undo_restores_every_file(library, 
         kill_while_working(args, grows(lambda: len(logs())), rng, wait_s=0.3)
         for path in files:  # every file whole, its audio untouched
             np.testing.assert_array_equal(decode(path, 22050), samples[path])
-        time.sleep(1.01)  # the next run's log gets a name of its own (one per second)
+        # the next run's log gets a name of its own (one per second): wait for the next second
+        time.sleep(1.01 - time.time() % 1)
     finish("tag", csv_path, "--write")
     found = {p.relative_to(tmp_path / "killed"): read_fields(p, TAG_FIELDS) for p in files}
     assert found == expected
