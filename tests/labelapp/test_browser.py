@@ -116,3 +116,30 @@ def test_keys_toggle_labels_of_a_multi_label_task(open_page, multi_label_server)
     expect(page.locator("#status")).to_contain_text("saved tags = vocal, sad")
     assert shown_song(page) == "0"  # several labels may follow: no moving on by itself
     assert SongTable.read(csv_path).rows[0]["tags"] == "vocal;sad"
+
+
+# the page's own drawing, fed a made-up explanation of the song's two stretches
+DRAW_WHY = """(guess) => {
+    app.song.guess = guess;
+    app.why = {songId: app.song.id, why: {version: 1, starts_s: [0, 3], lengths_s: [3, 3],
+        classes: {tags: ["calm", "vocal"]}, pushes: {tags: [[0.5, -0.2], [-0.1, 0.4]]}}};
+    renderWhy();
+    return [...document.querySelectorAll("#why .why")].map((strip) => strip.dataset.class);
+}"""
+
+
+def test_a_multi_label_song_has_a_why_strip_for_each_label_it_holds(open_page, multi_label_server):
+    page, errors = open_page(multi_label_server.url)
+    page.wait_for_selector('#song[data-song-id="0"]')
+    guessed = {"tags": {"calm": 0.9, "vocal": 0.7}}
+    assert page.evaluate(DRAW_WHY, {}) == []  # neither labelled nor guessed: no strip
+    assert page.evaluate(DRAW_WHY, guessed) == ["calm", "vocal"]  # every label past a half
+    assert page.evaluate(DRAW_WHY, {"tags": {"calm": 0.2, "vocal": 0.4}}) == ["vocal"]
+
+    page.keyboard.press("2")
+    expect(page.locator("#status")).to_contain_text("saved tags = vocal")
+    assert page.evaluate(DRAW_WHY, guessed) == ["vocal"]  # the person's labels come first
+    page.keyboard.press("1")
+    expect(page.locator("#status")).to_contain_text("saved tags = vocal, calm")
+    assert page.evaluate(DRAW_WHY, {}) == ["vocal", "calm"]
+    assert errors == []

@@ -837,23 +837,31 @@ async function loadWhy(id) {
   renderWhy();
 }
 
-/** The shown song's strips, one per task, for the class it is labelled or else guessed. */
+/** The shown song's strips: per task, one for each class it is labelled or else guessed. */
 function renderWhy() {
   const box = $("why");
   const why = app.song && app.why && app.why.songId === app.song.id ? app.why.why : null;
   const strips = why
-    ? app.state.tasks.map((task) => whyStrip(why, task.name, whyClass(task.name), app.song.window))
+    ? app.state.tasks.flatMap((task) =>
+        whyClasses(task).map((cls) => whyStrip(why, task.name, cls, app.song.window)),
+      )
     : [];
   box.replaceChildren(...strips.filter(Boolean));
   box.hidden = box.childElementCount === 0;
 }
 
-/** The class a task's strip is drawn for: the song's label, else the guess's best class. */
-function whyClass(taskName) {
-  const labels = app.song.labels[taskName] || [];
-  if (labels.length) return labels[0];
-  const guess = (app.song.guess || {})[taskName];
-  return guess ? Object.entries(guess).sort((a, b) => b[1] - a[1])[0][0] : null;
+/**
+ * The classes a task's strips are drawn for: the song's labels (every one a multi-label task
+ * gives it), else the guess's: its best class, or every label it gives past one half.
+ */
+function whyClasses(task) {
+  const labels = app.song.labels[task.name] || [];
+  if (labels.length) return task.multi_label ? labels : labels.slice(0, 1);
+  const guess = (app.song.guess || {})[task.name];
+  if (!guess) return [];
+  const ranked = Object.entries(guess).sort((a, b) => b[1] - a[1]);
+  const given = task.multi_label ? ranked.filter(([, p]) => p >= 0.5) : [];
+  return (given.length ? given : ranked.slice(0, 1)).map(([cls]) => cls);
 }
 
 /**
