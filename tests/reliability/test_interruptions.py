@@ -21,11 +21,9 @@ import torch
 from commands import run_tunetag, start_tunetag
 
 from tunetag.audio.decode import decode
-from tunetag.config import RunConfig, TrainConfig
 from tunetag.labelapp.app import TOKEN_HEADER
 from tunetag.library.fields import read_fields
 from tunetag.library.songtable import SongTable
-from tunetag.steps.train import train
 
 # kills real commands over and over, trains twice: minutes; `make check` leaves it out
 pytestmark = pytest.mark.slow
@@ -37,23 +35,24 @@ TRAIN_ARGS = ["--model", "shortchunk", "--folds", "2", "--epochs", "3", "--patie
 TAG_FIELDS = ["mood", "TUNETAG_MOOD_P", "TUNETAG_RUN"]
 
 
-@pytest.fixture(scope="module")
-def library(mood_library, copy_library, tmp_path_factory):
-    """16 short songs in mood folders, their CSV, a warm cache and a trained run (in a copy
-    of the shared library: the tests write predictions beside the songs)."""
-    shared = mood_library("killed", songs_per_class=8, duration_s=12.0, seed=7)
-    root = copy_library(shared, tmp_path_factory.mktemp("killed"))
-    songs = root / "songs.csv"
-    config = RunConfig(train=TrainConfig(model="shortchunk", tasks=("mood",), epochs=1, folds=1))
-    run = train(songs, root / "run", config, cache_dir=root / "cache", progress=False)
-    return {"root": root, "songs": songs, "cache": root / "cache", "run": run.path}
-
-
 def finish(*args) -> subprocess.CompletedProcess:
     """Run ``tunetag ARGS`` to its end; it must succeed."""
     done = run_tunetag(*args, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+@pytest.fixture(scope="module")
+def library(mood_library, copy_library, tmp_path_factory):
+    """16 short songs in mood folders, their CSV, a warm cache and a trained run (in a copy
+    of the shared library: the tests write predictions beside the songs). The run is
+    `tunetag train` with TRAIN_ARGS run once, uninterrupted: the run the killed training
+    must give, and the model the killed predictions use."""
+    shared = mood_library("killed", songs_per_class=8, duration_s=12.0, seed=7)
+    root = copy_library(shared, tmp_path_factory.mktemp("killed"))
+    songs = root / "songs.csv"
+    finish("train", songs, "--cache", root / "cache", *TRAIN_ARGS, "-o", root / "run")
+    return {"root": root, "songs": songs, "cache": root / "cache", "run": root / "run"}
 
 
 def kill_while_working(
@@ -112,9 +111,8 @@ def test_extract_killed_and_run_again_fills_the_same_cache(library, tmp_path):
 
 
 def test_train_killed_and_resumed_gives_the_uninterrupted_run(library, tmp_path):
-    whole = tmp_path / "whole"
+    whole = library["run"]  # the same command, uninterrupted
     train_args = [library["songs"], "--cache", library["cache"], *TRAIN_ARGS]
-    finish("train", *train_args, "-o", whole)
     out = tmp_path / "killed"
     checkpoint = out / "checkpoint.pt"
     rng = random.Random(2)
