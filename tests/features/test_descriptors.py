@@ -32,9 +32,9 @@ def clicks(duration_s: float, bpm: float, sr: int = SR) -> np.ndarray:
     return y
 
 
-def test_77_rows_named_means_then_deviations_then_tempo():
-    assert len(DESCRIPTOR_ROWS) == 77 == view_rows("descriptors", FeatureConfig())
-    assert DESCRIPTOR_ROWS[0] == "mean mfcc0" and DESCRIPTOR_ROWS[38] == "std mfcc0"
+def test_93_rows_named_means_then_deviations_then_tempo_and_key():
+    assert len(DESCRIPTOR_ROWS) == 93 == view_rows("descriptors", FeatureConfig())
+    assert DESCRIPTOR_ROWS[0] == "mean mfcc0" and DESCRIPTOR_ROWS[45] == "std mfcc0"
     assert DESCRIPTOR_ROWS[20:26] == (
         "mean centroid",
         "mean bandwidth",
@@ -43,7 +43,9 @@ def test_77_rows_named_means_then_deviations_then_tempo():
         "mean rms",
         "mean chroma-C",
     )
-    assert DESCRIPTOR_ROWS[37] == "mean onset" and DESCRIPTOR_ROWS[-1] == "tempo"
+    assert DESCRIPTOR_ROWS[37] == "mean onset" and DESCRIPTOR_ROWS[38] == "mean contrast0"
+    assert DESCRIPTOR_ROWS[44] == "mean contrast6" and DESCRIPTOR_ROWS[90] == "tempo"
+    assert DESCRIPTOR_ROWS[-2:] == ("key clarity", "mode")
     assert patch_views(["mel", "descriptors"]) == ["descriptors"]
 
 
@@ -53,7 +55,7 @@ def test_77_rows_named_means_then_deviations_then_tempo():
 def test_one_column_per_whole_3_s_patch_and_one_for_a_short_song(seconds, patches):
     y = sine(seconds, SR, 440.0)
     view = compute_view("descriptors", y, FeatureConfig())
-    assert view.shape == (77, patches) and view.dtype == np.float32
+    assert view.shape == (len(DESCRIPTOR_ROWS), patches) and view.dtype == np.float32
     assert np.isfinite(view).all()
 
 
@@ -83,6 +85,35 @@ def test_white_noise_is_brighter_and_crosses_more_than_a_sine():
     assert noisy[ROW["mean zcr"]] == pytest.approx(0.5, abs=0.02)  # every other sample
 
 
+def test_a_tone_has_more_spectral_contrast_than_noise_in_its_band():
+    noise = (0.1 * np.random.default_rng(0).standard_normal(6 * SR)).astype(np.float32)
+    noisy = patch_descriptors(y=noise, sr=SR)
+    tone = patch_descriptors(y=sine(6.0, SR, 1000.0, 0.1), sr=SR)  # band 3: 800-1600 Hz
+    assert (tone[ROW["mean contrast3"]] > noisy[ROW["mean contrast3"]] + 20).all()
+
+
+def notes(semitones_from_c4: list[int], note_s: float = 0.25, rounds: int = 4) -> np.ndarray:
+    """A scale played ``rounds`` times, each note three harmonics under a Hann envelope."""
+    t = np.arange(int(SR * note_s)) / SR
+    played = []
+    for n in semitones_from_c4 * rounds:
+        hz = 261.63 * 2 ** (n / 12)
+        tone = sum(0.3 / k * np.sin(2 * np.pi * k * hz * t) for k in (1, 2, 3))
+        played.append(tone * np.hanning(len(t)))
+    return np.concatenate(played).astype(np.float32)
+
+
+def test_key_rows_tell_a_major_scale_from_a_minor_one_and_both_from_noise():
+    major = patch_descriptors(y=notes([0, 2, 4, 5, 7, 9, 11, 12]), sr=SR)  # C major
+    minor = patch_descriptors(y=notes([-3, -1, 0, 2, 4, 5, 8, 9]), sr=SR)  # A harmonic minor
+    noise = (0.1 * np.random.default_rng(0).standard_normal(6 * SR)).astype(np.float32)
+    noisy = patch_descriptors(y=noise, sr=SR)
+    assert (major[ROW["mode"]] > 0.1).all() and (minor[ROW["mode"]] < -0.1).all()
+    for scale in (major, minor):
+        assert (scale[ROW["key clarity"]] > 0.6).all()
+        assert (scale[ROW["key clarity"]] > noisy[ROW["key clarity"]].max() + 0.3).all()
+
+
 @pytest.mark.parametrize("bpm", [90.0, 100.0, 128.0])
 def test_a_click_track_gives_its_tempo_in_every_patch(bpm):
     view = patch_descriptors(y=clicks(15.0, bpm), sr=SR)
@@ -94,8 +125,9 @@ def test_a_click_track_gives_its_tempo_in_every_patch(bpm):
 
 def test_silence_gives_finite_descriptors():
     view = patch_descriptors(y=np.zeros(4 * SR, np.float32), sr=SR)
-    assert view.shape == (77, 1) and np.isfinite(view).all()
+    assert view.shape == (len(DESCRIPTOR_ROWS), 1) and np.isfinite(view).all()
     assert view[ROW["mean rms"], 0] == 0 and view[ROW["mean zcr"], 0] == 0
+    assert view[ROW["key clarity"], 0] == 0 and view[ROW["mode"], 0] == 0
 
 
 def test_the_run_frame_grid_does_not_change_the_view():
@@ -166,7 +198,7 @@ def test_a_few_patches_are_those_columns_of_the_whole_window(patches):
     whole = patch_descriptors(y=y, sr=SR)
     assert whole.shape[1] == 13
     some = patch_descriptors(y=y, sr=SR, patches=patches)
-    assert some.shape == (77, patches) and some.dtype == np.float32
+    assert some.shape == (len(DESCRIPTOR_ROWS), patches) and some.dtype == np.float32
     # the same frames of the same samples, the same onsets for every tempo frame: equal
     # but for float rounding (in practice bit for bit)
     np.testing.assert_allclose(some, whole[:, chosen(13, patches)], rtol=1e-6, atol=1e-6)
@@ -174,12 +206,13 @@ def test_a_few_patches_are_those_columns_of_the_whole_window(patches):
 
 def test_without_a_noise_floor_only_the_log_mel_rows_may_move():
     """Bins 80 dB under the loudest are floored there, the loudest of what is analysed;
-    every row that does not read the log-mel (MFCCs, onsets, tempo) is still the window's."""
+    every row that does not read the log-mel (MFCCs, onsets, tempo) or the contrast's
+    decibels (librosa's floor alike) is still the window's."""
     y = changing(40.0, noise=0.0)
     whole = patch_descriptors(y=y, sr=SR)[:, chosen(13, 2)]
     some = patch_descriptors(y=y, sr=SR, patches=2)
     for name in DESCRIPTOR_ROWS:
-        if not any(word in name for word in ("mfcc", "onset", "tempo")):
+        if not any(word in name for word in ("mfcc", "onset", "tempo", "contrast")):
             np.testing.assert_allclose(some[ROW[name]], whole[ROW[name]], rtol=1e-6, err_msg=name)
 
 
@@ -210,7 +243,7 @@ def test_the_view_reads_patches_per_window_with_or_without_the_run_stft():
     np.testing.assert_allclose(beside_mel, alone, rtol=1e-6, atol=1e-6)
     resampled = FeatureConfig(audio=AudioConfig(sample_rate=16000), patches_per_window=4)
     at_16k = compute_view("descriptors", sine(30.0, 16000, 440.0, 0.3), resampled)
-    assert at_16k.shape == (77, 4) and np.isfinite(at_16k).all()
+    assert at_16k.shape == (len(DESCRIPTOR_ROWS), 4) and np.isfinite(at_16k).all()
 
 
 def test_the_key_names_the_patches_only_when_set(tmp_path):

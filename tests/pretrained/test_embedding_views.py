@@ -100,7 +100,7 @@ def test_extract_caches_the_views_under_their_own_keys(tmp_path, write_audio):
     report = extract_files([song], features, tmp_path / "cache", progress=False)
     assert report.errors == {} and report.computed == 1
     assert np.load(report.ok[song]["musicnn-msd"]).shape == (200, 2)
-    assert np.load(report.ok[song]["descriptors"]).shape == (77, 2)
+    assert np.load(report.ok[song]["descriptors"]).shape == (93, 2)
     again = extract_files([song], features, tmp_path / "cache", progress=False)
     assert (again.computed, again.cached) == (0, 1)
     mtt_configured = FeatureConfig(audio=AT_16K.audio, musicnn=MusicnnConfig("MTT_musicnn"))
@@ -117,7 +117,7 @@ def test_the_extract_command_caches_them(tmp_path, write_audio):
     cache = FeatureCache(tmp_path / "cache")
     features = FeatureConfig(views=("musicnn-msd", "descriptors"))
     assert cache.load(song, features, "musicnn-msd").shape == (200, 1)
-    assert cache.load(song, features, "descriptors").shape == (77, 1)
+    assert cache.load(song, features, "descriptors").shape == (93, 1)
 
 
 def test_fewer_patches_are_those_columns_of_every_patch_and_keyed_apart(tmp_path):

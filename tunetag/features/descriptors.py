@@ -1,10 +1,15 @@
 """Hand-crafted descriptors of a song per 3 s patch: timbre, brightness, level, harmony, rhythm.
 
 The classic small set a classifier of a few hundred songs can read (MFCCs, spectral shape,
-zero crossings, RMS, chroma, onsets and a tempo), each as its mean and standard deviation
-over the frames of a patch. They are computed at one fixed analysis (`ANALYSIS`: 22050 Hz,
-2048-sample FFT, hop 512), whatever the run's sample rate or frame grid, so the view means
-the same in every run and its cache key names that analysis, not the run's settings.
+zero crossings, RMS, chroma, onsets, spectral contrast), each as its mean and standard
+deviation over the frames of a patch, then per patch a tempo and how clearly it sits in a
+key, and in a major or a minor one (Krumhansl-Schmuckler key profiles). Spectral contrast
+(peaks against valleys per octave band; Jiang et al., 2002) and key clarity and mode (mood
+descriptors of Eerola, Lartillot and Toiviainen, 2009) raised what a probe of the
+descriptors learns on every real set (README, *Which model learns your taste*). They are
+computed at one fixed analysis (`ANALYSIS`: 22050 Hz, 2048-sample FFT, hop 512), whatever
+the run's sample rate or frame grid, so the view means the same in every run and its cache
+key names that analysis, not the run's settings.
 
 With `FeatureConfig.patches_per_window` set they are computed for only that many patches,
 evenly spaced, each from the few seconds of samples its frames and its tempo read (a
@@ -37,6 +42,8 @@ class DescriptorAnalysis:
     n_mels: int = 128  # bands of the log-mel the MFCCs and the onset strength read
     roll_percent: float = 0.85  # share of the spectral magnitude below the roll-off
     tempo_window_s: float = 8.0  # seconds of onsets each frame's tempo autocorrelation reads
+    contrast_bands: int = 6  # octave bands of the spectral contrast, above one below 200 Hz
+    key_profiles: str = "krumhansl-kessler"  # what the key rows correlate each patch's chroma with
 
 
 ANALYSIS = DescriptorAnalysis()
@@ -53,13 +60,19 @@ FRAME_DESCRIPTORS = (
         for note in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
     ),
     "onset",  # spectral flux of the log-mel
+    *(f"contrast{k}" for k in range(ANALYSIS.contrast_bands + 1)),  # dB, lowest band first
 )
 # rows of the view: every frame descriptor's mean over a patch, then every one's deviation
 DESCRIPTOR_ROWS = (
     *(f"mean {name}" for name in FRAME_DESCRIPTORS),
     *(f"std {name}" for name in FRAME_DESCRIPTORS),
     "tempo",  # BPM
+    "key clarity",  # the patch's mean chroma's best correlation with the 24 key profiles
+    "mode",  # its best major key's correlation less its best minor key's: > 0 major
 )
+# Krumhansl and Kessler's (1982) probe-tone ratings of the 12 pitch classes from the tonic
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 PATCH_FRAMES = round(ANALYSIS.patch_s * ANALYSIS.sample_rate / ANALYSIS.hop_length)  # 129
@@ -91,9 +104,9 @@ def patch_descriptors(
         Analyse only this many patches, evenly spaced from the first to the last
         (`spread_patches`, as the musicnn views pick theirs),
         each from the samples around it that its frames and its tempo read: its column is
-        the whole-window one but for the log-mel's 80 dB floor, which is then relative to
-        the loudest bin of what is analysed (see `_some_patches`). None, or at least the
-        window's patches: every patch.
+        the whole-window one but for the 80 dB floors of the log-mel and the contrast, then
+        relative to the loudest bin of what is analysed (see `_some_patches`). None, or at
+        least the window's patches: every patch.
 
     Returns
     -------
@@ -118,8 +131,8 @@ def patch_descriptors(
     frames = _frame_descriptors(power, log_mel, _sample_rows(y), _onset(log_mel))
     blocks = frames[:, : count * width].reshape(len(frames), count, width)
     onset = frames[FRAME_DESCRIPTORS.index("onset")]
-    rows = [blocks.mean(axis=2), blocks.std(axis=2), _patch_tempo(onset, count, width)[None]]
-    return np.concatenate(rows).astype(np.float32)
+    tempo = _patch_tempo(onset, count, width)
+    return _patch_rows(blocks, tempo)
 
 
 def _some_patches(
@@ -128,10 +141,11 @@ def _some_patches(
     """The columns of the patches of ``width`` frames from ``starts``, each computed from
     the stretch of frames its tempo reads (its frames, ``tempo_window_s`` of onsets around
     them and the log-mel frames those onsets are the flux of), clipped at the window's ends
-    as the whole window's computation is: so every number but the log-mel's floor is the
-    whole window's. That floor (80 dB under the loudest bin, as librosa's) is taken over
-    every stretch together, which holds the whole window's loudest bin unless it lies
-    between them; it decides only bins that far under, as in silence or a pure tone."""
+    as the whole window's computation is: so every number but the log-mel's floor and the
+    spectral contrast's is the whole window's. Those floors (80 dB under the loudest bin,
+    as librosa's) are taken over every stretch together, which holds the whole window's
+    loudest bin unless it lies between them; they decide only bins that far under, as in
+    silence or a pure tone."""
     n_frames = 1 + len(y) // ANALYSIS.hop_length
     window = _tempo_window()
     before = window // 2 + _ONSET_DELAY  # tempogram frame t reads onsets t - window // 2 ...
@@ -171,8 +185,33 @@ def _some_patches(
     )
     blocks = frames.reshape(len(frames), len(starts), width)
     per_patch = np.stack([tempogram.mean(axis=1) for tempogram in tempograms], axis=1)
-    rows = [blocks.mean(axis=2), blocks.std(axis=2), _tempo(per_patch)[None]]
+    return _patch_rows(blocks, _tempo(per_patch))
+
+
+def _patch_rows(blocks: np.ndarray, tempo: np.ndarray) -> np.ndarray:
+    """`DESCRIPTOR_ROWS` of frame descriptors (descriptors, patches, frames) and the
+    patches' tempi: means, deviations, tempo, then the key rows of the mean chroma."""
+    means = blocks.mean(axis=2)
+    chroma = slice(FRAME_DESCRIPTORS.index("chroma-C"), FRAME_DESCRIPTORS.index("chroma-B") + 1)
+    rows = [means, blocks.std(axis=2), tempo[None], _key_strengths(means[chroma])]
     return np.concatenate(rows).astype(np.float32)
+
+
+def _key_strengths(chroma: np.ndarray) -> np.ndarray:
+    """(2, patches): key clarity and mode of (12, patches) mean chroma, from the Pearson
+    correlations with the 12 rotations of each key profile (Krumhansl-Schmuckler); a patch
+    whose chroma is flat (silence) correlates with nothing and gets 0 for both."""
+    centred = chroma - chroma.mean(axis=0, keepdims=True)
+    norms = np.linalg.norm(centred, axis=0, keepdims=True)
+    unit = np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 1e-12)
+    best = []
+    for profile in (MAJOR_PROFILE, MINOR_PROFILE):
+        keys = np.stack([np.roll(profile, tonic) for tonic in range(12)])
+        keys = keys - keys.mean(axis=1, keepdims=True)
+        keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+        best.append((keys @ unit).max(axis=0))
+    major, minor = best
+    return np.stack([np.maximum(major, minor), major - minor])
 
 
 def _frame_descriptors(
@@ -194,6 +233,9 @@ def _frame_descriptors(
         sample_rows,
         librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, tuning=0.0),
         onset[None],
+        librosa.feature.spectral_contrast(
+            S=magnitude, sr=sr, n_fft=n_fft, n_bands=ANALYSIS.contrast_bands
+        ),
     ]
     return np.concatenate(rows).astype(np.float64)
 

@@ -298,7 +298,7 @@ def view_rows(name: str, features: FeatureConfig) -> int:
     Returns
     -------
     int
-        Mel bands, pitch classes, tempogram lags, 3 for the waveform envelope, 77
+        Mel bands, pitch classes, tempogram lags, 3 for the waveform envelope, 93
         descriptors, or a network layer's units.
     """
     _check_view_name(name)
