@@ -24,6 +24,10 @@ VIEW_ROWS = {"a": 10, "b": 15, "c": 5}  # columns a: 0-19, b: 20-49, c: 50-59
 D = 2 * sum(VIEW_ROWS.values())
 COLUMNS = {"a": slice(0, 20), "b": slice(20, 50), "c": slice(50, 60)}
 READS = {"a": {"probe:a", "probe:all", "stack"}, "b": {"probe:b", "probe:all", "stack"}}
+# what probe:all multiplies each view's columns by: sqrt(60 / (3 views x its columns))
+ALL_VIEWS_SCALE = np.concatenate(
+    [np.full(20, 1.0), np.full(30, np.sqrt(2 / 3)), np.full(10, np.sqrt(2))]
+)
 
 
 def one_hot(y: np.ndarray, k: int) -> np.ndarray:
@@ -181,6 +185,25 @@ def test_the_choice_depends_on_the_given_songs_only():
     assert len(held_out) == 50  # never passed with `given`: nothing else can reach the fit
 
 
+def test_the_probe_of_all_views_gives_each_view_an_equal_share_of_the_variance():
+    # view c (10 columns) holds the signal; a (20) and b (30) are noise that, unscaled,
+    # would hold 5 / 6 of the variance under the probe's one penalty
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 2
+    x = rng.normal(size=(120, D)).astype(np.float32)
+    x[:, 50:52] += 1.5 * y[:, None]
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, candidates=["probe:all"])
+
+    report = model.selection["mood"]
+    read = standardised(x) * ALL_VIEWS_SCALE
+    assert (read[:, COLUMNS["a"]] ** 2).sum() == pytest.approx((read[:, COLUMNS["c"]] ** 2).sum())
+    expected = probe(report["C"]).fit(read, y).predict_proba(read)
+    np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
+    unscaled = probe(report["C"]).fit(standardised(x), y).predict_proba(standardised(x))
+    assert np.abs(unscaled - expected).max() > 0.01  # the scaling changes the fit
+
+
 def test_a_class_too_small_for_inner_folds_gets_the_fixed_probe_on_all_views():
     x, y = signal_in_b(40, seed=0)
     y[:] = 0
@@ -192,7 +215,8 @@ def test_a_class_too_small_for_inner_folds_gets_the_fixed_probe_on_all_views():
     report = model.selection["mood"]
     assert report["chosen"] == "probe:all" and report["C"] == FALLBACK_C
     assert report["inner_folds"] == 0 and report["note"]
-    expected = probe(FALLBACK_C).fit(standardised(x), y).predict_proba(standardised(x))
+    read = standardised(x) * ALL_VIEWS_SCALE
+    expected = probe(FALLBACK_C).fit(read, y).predict_proba(read)
     np.testing.assert_allclose(probabilities(model, x, "mood", False), expected, atol=1e-5)
 
 

@@ -135,16 +135,17 @@ class AutoProbe(nn.Module):
         multi-label task, with binary probes and sigmoids), on the songs labelled for it,
         the candidates are, simplest first: ``probe:<view>`` for each view (narrowest view
         first), ``probe:all`` and ``stack`` (with two views or more). A probe is a
-        class-balanced logistic regression; every (input, C) pair of `C_GRID` is scored by
-        its mean balanced log loss over the same stratified inner folds (`inner_folds`,
-        shuffled by ``seed``; `fold_log_losses` says why not balanced accuracy), and a
-        probe's score is that of its best C (ties to the stronger penalty). ``stack``
-        combines the per-view probes at their best C: a class-balanced logistic regression
-        (C = `STACK_C`) of their standardised out-of-inner-fold log-probabilities (logits
-        for a label), scored over the same folds. The lowest loss wins, ties to the simpler
-        candidate, and is refitted on all
-        the labelled songs (a stack's stacker keeps its fit on the out-of-fold
-        log-probabilities, as stacking does).
+        class-balanced logistic regression (``probe:all``'s reads each view's columns
+        scaled to an equal share of the variance, `_read_scale`); every (input, C) pair of
+        `C_GRID` is scored by its mean balanced log loss over the same stratified inner
+        folds (`inner_folds`, shuffled by ``seed``; `fold_log_losses` says why not balanced
+        accuracy), and a probe's score is that of its best C (ties to the stronger
+        penalty). ``stack`` combines the per-view probes at their best C: a class-balanced
+        logistic regression (C = `STACK_C`) of their standardised out-of-inner-fold
+        log-probabilities (logits for a label), scored over the same folds. The lowest loss
+        wins, ties to the simpler candidate, and is refitted on all the labelled songs (a
+        stack's stacker keeps its fit on the out-of-fold log-probabilities, as stacking
+        does).
 
         A task (or label) with a class of fewer than 2 songs, or fewer than
         `MIN_SONGS_FOR_CV` songs, gets ``probe:all`` at `FALLBACK_C` without selection; one
@@ -288,6 +289,24 @@ class AutoProbe(nn.Module):
             ALL_VIEWS: slice(0, d)
         }
 
+    def _read_scale(self, name: str) -> np.ndarray | float:
+        """What probe ``name`` multiplies its standardised columns by before fitting (and
+        its fitted weights by, so the model reads them unscaled): 1 for a view's own probe;
+        for the probe of all views, each view's columns sqrt(d / (views x their number)),
+        so every view holds the same share of the variance, and weighs the same under the
+        probe's one L2 penalty, whatever its width (the equal-trace combination of the
+        views' linear kernels), while the total stays d, as C's grid expects. Unscaled,
+        the 400 columns of each tagger's embedding outweighed the 186 of the descriptors;
+        scaled, the probe of all views learnt more on the source set and the same
+        elsewhere (README, *Which model learns your taste*)."""
+        if name != ALL_VIEWS:
+            return 1.0
+        d, views = self.mean.shape[0], len(self.view_columns)
+        scale = np.empty(d)
+        for columns in self.view_columns.values():
+            scale[columns] = np.sqrt(d / (views * (columns.stop - columns.start)))
+        return scale
+
     def _member(self, name: str) -> int:
         """The member head of a probe candidate: its view's, or the last for all views."""
         if name == ALL_VIEWS:
@@ -322,7 +341,8 @@ class AutoProbe(nn.Module):
             if found and _past(deadline):
                 left_out.append(name)
                 continue
-            logits = out_of_fold_logits(z[:, inputs[name]], y, folds, C_GRID, seed)
+            read = z[:, inputs[name]] * self._read_scale(name)
+            logits = out_of_fold_logits(read, y, folds, C_GRID, seed)
             losses = fold_log_losses(y, logits, folds)
             best = lowest_loss(losses)
             found[name] = {"C": C_GRID[best], "features": _member_features(logits[best], binary)}
@@ -388,10 +408,12 @@ class AutoProbe(nn.Module):
         inputs = self._inputs(z.shape[1])
         probes = [f"probe:{view}" for view in self.view_columns] if chosen == STACK else [chosen]
         for name in probes:
-            columns, block = inputs[name], self._member(name) * k
-            weight, bias = probe_logits(fit_probe(z[:, columns], y, _c(report, name), seed))
+            columns, block, scale = inputs[name], self._member(name) * k, self._read_scale(name)
+            read = z[:, columns] * scale
+            weight, bias = probe_logits(fit_probe(read, y, _c(report, name), seed))
             full_w, full_b = head_rows(weight, bias, seen, k)
-            members_w[block : block + k, columns], members_b[block : block + k] = full_w, full_b
+            members_w[block : block + k, columns] = full_w * scale
+            members_b[block : block + k] = full_b
         if chosen == STACK:
             weight, bias = _fit_stacker(found[STACK]["features"], y, seed)
             # The stacker reads the seen classes' log-probabilities of each view's member.
@@ -429,8 +451,10 @@ class AutoProbe(nn.Module):
             )
             for name in probes:
                 row, columns = self._member(name) * k + label, inputs[name]
-                model = fit_probe(z[:, columns], column, _c(report, name), seed)
-                members_w[row, columns], members_b[row] = model.coef_[0], model.intercept_[0]
+                scale = self._read_scale(name)
+                model = fit_probe(z[:, columns] * scale, column, _c(report, name), seed)
+                members_w[row, columns] = model.coef_[0] * scale
+                members_b[row] = model.intercept_[0]
             if chosen == STACK:
                 weight, bias = _fit_stacker(found[STACK]["features"], column, seed)
                 reads = [self._member(name) * k + label for name in probes]
