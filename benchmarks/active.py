@@ -23,7 +23,8 @@ of four orders, and the live model is refitted as the page would refit it:
 Inputs are the page's: `tunetag.labelapp.live.LIVE_FEATURES` views from tunetag's feature
 cache (``--cache``; made if missing), `summary_statistics` per song, standardised over
 every song of the set (pool and held-out alike, no label read: the page standardises over
-the whole library), then the songs' coordinates on the set's main directions
+the whole library), each view given the same share of the variance (`live_view_balance`),
+then the songs' coordinates on the set's main directions
 (`tunetag.labelapp.learner.principal_directions`, at most ``LIVE_DIMENSIONS``, as the
 page's ``live._coordinates`` once every song is prepared). The live model is
 `tunetag.labelapp.learner.fit_task` (class-balanced logistic regression, C by inner folds)
@@ -218,7 +219,7 @@ def prepare(csv_path: Path, task: str, cache: Path):
     column or with one value in it) and what was left out, with the summary's length."""
     from tunetag.features.extract import extract_files
     from tunetag.labelapp.learner import principal_directions
-    from tunetag.labelapp.live import LIVE_FEATURES
+    from tunetag.labelapp.live import LIVE_FEATURES, live_view_balance
     from tunetag.library.songtable import SongTable
     from tunetag.models.inputs import load_views, summary_statistics
     from tunetag.models.logreg import standardise
@@ -238,7 +239,7 @@ def prepare(csv_path: Path, task: str, cache: Path):
     if len(set(groups.tolist())) < 2:
         groups = None
     left_out = {"empty_cell": len(table.rows) - len(labelled), "no_features": len(report.errors)}
-    z = standardise("active", x, x.shape[1])[0]
+    z = standardise("active", x, x.shape[1])[0] * live_view_balance()
     return z @ principal_directions(z), y, classes, groups, {"left_out": left_out, "d": x.shape[1]}
 
 

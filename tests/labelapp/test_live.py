@@ -7,16 +7,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from signals import half_and_half
 
 import tunetag
 from tunetag.labelapp.keep import Keeper
 from tunetag.labelapp.learner import fit_task
-from tunetag.labelapp.live import LiveLearner
+from tunetag.labelapp.live import LiveLearner, live_view_balance
 from tunetag.labelapp.store import LabelStore
 from tunetag.library.predictions import read_predictions
 from tunetag.library.songtable import SongTable
+from tunetag.models.inputs import load_views, summary_statistics
 
 MOODS = ["mellow", "not mellow"]
 
@@ -202,5 +204,21 @@ def test_the_live_model_explains_a_half_mellow_song_by_its_mellow_half(unlabelle
         lively = found.pushes["mood"][:, MOODS.index("not mellow")]
         assert mellow[:2].mean() > mellow[2:].mean()
         assert lively[2:].mean() > lively[:2].mean()
+        # the explainer scores the whole unlabelled song as the fit guessed it (the views'
+        # balance folded into its scale, as into the fit's coordinates)
+        explainer, fit = learner._explainer, learner._explainer.fits["mood"]
+        x = summary_statistics(load_views(learner._views[12]))[None]
+        z = (x - explainer.mean) / explainer.scale @ explainer.directions
+        guessed = [learner.state.guesses[12]["mood"][mood] for mood in fit.classes]
+        np.testing.assert_allclose(fit.probabilities_of(z)[0], guessed, atol=1e-4)
     finally:
         learner.close()
+
+
+def test_every_live_view_holds_the_same_share_of_the_variance():
+    balance = live_view_balance()
+    shares = [
+        float((balance[columns] ** 2).sum())
+        for columns in (slice(0, 400), slice(400, 800), slice(800, None))
+    ]
+    assert len(balance) == 986 and shares == pytest.approx([986 / 3] * 3)

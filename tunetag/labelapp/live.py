@@ -10,6 +10,7 @@ whole after each fit.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -23,12 +24,13 @@ from tunetag.config import FeatureConfig
 from tunetag.errors import TunetagError
 from tunetag.evaluation.learning import MORE_LABELS, gain_of_more_labels, gain_per_doubling
 from tunetag.features.extract import stream_extract
+from tunetag.features.views import view_rows
 from tunetag.labelapp.guesses import task_uncertainty
 from tunetag.labelapp.learner import TaskFit, doubted_labels, fit_task, principal_directions
 from tunetag.labelapp.queue import spread_points, teaching_order
 from tunetag.labelapp.store import LabelStore
 from tunetag.models.auto import AutoProbe
-from tunetag.models.inputs import load_views, summary_statistics
+from tunetag.models.inputs import load_views, summary_statistics, view_balance
 from tunetag.models.logreg import standardise
 from tunetag.runs.explain import (
     PATCH_S,
@@ -44,6 +46,14 @@ WAKE_EVERY_S = 2.0  # while songs are being prepared, refit at most this often f
 NEW_DIRECTIONS_AT = 1.25  # the main directions are found again once the songs grow by this
 CURVE_FROM_SONGS = 10  # curve points with fewer labelled songs say little of the slope
 SHOWN_DOUBTS = 20  # doubted labels offered for a second listen
+
+
+@functools.cache
+def live_view_balance() -> np.ndarray:
+    """`view_balance` of the live summaries: the directions and the fits weigh each of
+    `LIVE_FEATURES`' views alike (on the real sets' replays, the live model's score with
+    every pool song labelled rose on every set; README, *The page learns while you label*)."""
+    return view_balance({view: view_rows(view, LIVE_FEATURES) for view in LIVE_FEATURES.views})
 
 
 @dataclass(frozen=True)
@@ -277,9 +287,11 @@ class LiveLearner:
         )
         if x is None:
             return base
-        # standardised over every prepared song, as auto standardises (no label is read)
+        # standardised over every prepared song, as auto standardises (no label is read),
+        # each view then given the same share of the variance, as auto's probe of all views
         standardised, mean, scale = standardise("live model", x, x.shape[1])
-        z = self._coordinates(standardised)
+        balance = live_view_balance()
+        z = self._coordinates(standardised * balance)
         labels = [self.store.labels(song_id) for song_id in ids]
         fits = {}
         for task in self.store.tasks:
@@ -288,7 +300,7 @@ class LiveLearner:
             if fit is not None:
                 fits[task.name] = fit
         labelled = np.array([any(song.values()) for song in labels])
-        self._explainer = _Explainer(mean, scale, self._directions, fits)
+        self._explainer = _Explainer(mean, scale / balance, self._directions, fits)
         uncertainty = _uncertainty(fits)
         # the k-means++ draws get a fresh seed per label count: one seed for every fit would
         # draw at the same quantile each time, always favouring the same end of the CSV

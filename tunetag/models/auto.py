@@ -21,6 +21,7 @@ from torch import nn
 from tunetag.config import FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.models.heads import TaskHeads
+from tunetag.models.inputs import view_balance
 from tunetag.models.logreg import (
     ABSENT_CLASS_BIAS,
     C_GRID,
@@ -292,20 +293,15 @@ class AutoProbe(nn.Module):
     def _read_scale(self, name: str) -> np.ndarray | float:
         """What probe ``name`` multiplies its standardised columns by before fitting (and
         its fitted weights by, so the model reads them unscaled): 1 for a view's own probe;
-        for the probe of all views, each view's columns sqrt(d / (views x their number)),
-        so every view holds the same share of the variance, and weighs the same under the
-        probe's one L2 penalty, whatever its width (the equal-trace combination of the
-        views' linear kernels), while the total stays d, as C's grid expects. Unscaled,
-        the 400 columns of each tagger's embedding outweighed the 186 of the descriptors;
-        scaled, the probe of all views learnt more on the source set and the same
-        elsewhere (README, *Which model learns your taste*)."""
+        for the probe of all views `view_balance`, every view the same share of the
+        variance (the equal-trace combination of the views' linear kernels), the total
+        staying d, as C's grid expects: on the real sets it learnt more on source and the
+        same elsewhere (README, *Which model learns your taste*)."""
         if name != ALL_VIEWS:
             return 1.0
-        d, views = self.mean.shape[0], len(self.view_columns)
-        scale = np.empty(d)
-        for columns in self.view_columns.values():
-            scale[columns] = np.sqrt(d / (views * (columns.stop - columns.start)))
-        return scale
+        return view_balance(
+            {view: (cols.stop - cols.start) // 2 for view, cols in self.view_columns.items()}
+        )
 
     def _member(self, name: str) -> int:
         """The member head of a probe candidate: its view's, or the last for all views."""

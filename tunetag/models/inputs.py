@@ -61,6 +61,20 @@ def summary_statistics(views: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
+def view_balance(view_rows: Mapping[str, int]) -> np.ndarray:
+    """Per column of a summary of views of these rows (`summary_statistics`: two columns a
+    row), what gives each view of standardised summaries the same share of the variance,
+    the total staying the number of columns d: sqrt(d / (views x the view's columns)).
+
+    A probe under one L2 penalty, or a distance, over all views then weighs each view
+    alike, whatever its width: unscaled, the 400 columns of each tagger's embedding
+    outweigh the 186 of the descriptors (README, *Which model learns your taste*).
+    """
+    widths = [2 * rows for rows in view_rows.values()]
+    d = sum(widths)
+    return np.concatenate([np.full(width, np.sqrt(d / (len(widths) * width))) for width in widths])
+
+
 def song_inputs(
     views: Mapping[str, np.ndarray], input_kind: str, crop_frames: int
 ) -> dict[str, torch.Tensor]:
