@@ -208,16 +208,22 @@ class TunetagPlugin(BeetsPlugin):
     def _train(self, lib, opts, args) -> None:
         import tunetag
         from tunetag.config import RunConfig, TrainConfig
+        from tunetag.runs.folder import RunFolder
+        from tunetag.steps.train import finished_before
 
         tasks = opts.task or ["mood"]
         out = Path(opts.out or self._path("run", lib, "tunetag-run"))
+        model = opts.model or self.config["model"].as_str()
+        config = RunConfig(train=TrainConfig(model=model, tasks=tuple(tasks)))
+        try:  # a run already there is refused before its song CSV is written again
+            finished_before(RunFolder(out), config, resume=False, overwrite=opts.overwrite)
+        except tunetag.TunetagError as exc:
+            raise ui.UserError(str(exc)) from exc
         items = [item for item in lib.items(args) if any(_is_label(item, t) for t in tasks)]
         if not items:
             raise ui.UserError(f"no items of the query are labelled {' or '.join(tasks)}")
         csv_path = out.with_name(out.name + "-songs.csv")
         self._write_song_table(csv_path, items, tasks, keep=False)
-        model = opts.model or self.config["model"].as_str()
-        config = RunConfig(train=TrainConfig(model=model, tasks=tuple(tasks)))
         try:
             run = tunetag.train(csv_path, out, config, overwrite=opts.overwrite)
         except tunetag.TunetagError as exc:

@@ -107,12 +107,15 @@ def test_train_refuses_a_query_whose_items_lack_the_task(library):
     assert not (library.root / "nothing").exists()
 
 
-def test_train_keeps_a_run_unless_told_to_overwrite(library):
+def test_train_keeps_a_run_and_its_songs_unless_told_to_overwrite(library):
     model = (library.root / "run" / "model.pt").read_bytes()
+    songs = (library.root / "run-songs.csv").stat()
     done = library("tunetag-train", "--model", "logreg", "-o", str(library.root / "run"), ok=False)
     assert done.returncode != 0
     assert "--overwrite" in done.stdout + done.stderr
     assert (library.root / "run" / "model.pt").read_bytes() == model
+    after = (library.root / "run-songs.csv").stat()  # refused first: never written again
+    assert (after.st_ino, after.st_mtime_ns) == (songs.st_ino, songs.st_mtime_ns)
 
 
 def test_predict_leaves_a_persons_labels(library):

@@ -111,7 +111,7 @@ def train(
         config, features=models.run_features(config.train.model, config.features)
     )
     _check_gain(config)
-    if _finished_before(RunFolder(out_dir), config, resume=resume, overwrite=overwrite):
+    if finished_before(RunFolder(out_dir), config, resume=resume, overwrite=overwrite):
         if progress:
             print(f"{out_dir}: finished with these settings; nothing to resume")
         return RunFolder(out_dir)
@@ -171,7 +171,7 @@ def _checkpoint(
     return checkpoint
 
 
-def _finished_before(run: RunFolder, config: RunConfig, *, resume: bool, overwrite: bool) -> bool:
+def finished_before(run: RunFolder, config: RunConfig, *, resume: bool, overwrite: bool) -> bool:
     """Whether ``run`` already holds this finished run, so resuming has nothing to do.
 
     Checked before any work, so that a run is never replaced unasked: a finished or
