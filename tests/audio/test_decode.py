@@ -375,3 +375,18 @@ def test_load_window_reads_the_header_once(tmp_path, monkeypatch):
     monkeypatch.setattr(sf, "info", lambda *args, **kw: headers.append(1) or real_info(*args, **kw))
     assert len(load_window(path, AudioConfig(sample_rate=44100, window_s=2.0))) == 2 * 44100
     assert len(headers) == 1
+
+
+def test_decoded_frames_are_joined_exactly_however_many_and_wherever_their_planes_end():
+    """FFmpeg's frames, copied plane by plane into one array that grows past its first
+    size, give the samples joined as they were (odd lengths: planes padded past them)."""
+    decode_module = importlib.import_module("tunetag.audio.decode")
+    rng = np.random.default_rng(0)
+    parts = [rng.standard_normal((2, n)).astype(np.float32) for n in (1, 1023, 70_001, 7, 50_000)]
+    buffer = decode_module._SampleBuffer()
+    for part in parts:
+        buffer.add(av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo"))
+    np.testing.assert_array_equal(buffer.array(), np.concatenate(parts, axis=1))
+    mono = av.AudioFrame.from_ndarray(parts[0][:1], format="fltp", layout="mono")
+    with pytest.raises(ValueError, match="a frame of 1 channels after 2"):
+        buffer.add(mono)

@@ -35,6 +35,7 @@ PATCH_FRAMES = 187  # frames per 3 s patch (16 kHz, hop 256)
 N_TAGS = 50
 TF_EPSILON = 1e-3  # TensorFlow's batch norm default
 PATCH_BATCH = 64  # patches per forward pass when a whole song is run
+FREQUENCY_ROWS = 16  # output rows of a front-end convolution computed (and pooled) at a time
 
 
 def cut_patches(mel: np.ndarray) -> np.ndarray:
@@ -144,13 +145,21 @@ def _block_over_frequency(conv: nn.Conv2d, norm: nn.BatchNorm2d, x: torch.Tensor
     is increasing, so pooling first gives the same numbers with ReLU and the norm applied to
     a band's share of the values (a patch 39 -> 37 ms on one core). A channel the norm scales
     by a negative number is convolved with its weights negated, so that its largest value
-    is minus its smallest; negating is exact in floating point.
+    is minus its smallest; negating is exact in floating point. The convolution runs over
+    `FREQUENCY_ROWS` output rows at a time, each block's maximum taken while it is still in
+    the core's cache (the same numbers; a patch 35.4 -> 34.2 ms).
     """
     if norm.training:
         return norm(F.relu(conv(x))).amax(dim=2)
     sign = torch.where(norm.weight < 0, -1.0, 1.0)
-    flipped = F.conv2d(x, conv.weight * sign[:, None, None, None], conv.bias * sign)
-    pooled = F.relu(flipped.amax(dim=2) * sign[:, None])
+    weight, bias = conv.weight * sign[:, None, None, None], conv.bias * sign
+    height, rows = weight.shape[2], x.shape[2] - weight.shape[2] + 1
+    largest = None
+    for first in range(0, rows, FREQUENCY_ROWS):
+        block = x[:, :, first : min(rows, first + FREQUENCY_ROWS) + height - 1]
+        found = F.conv2d(block, weight, bias).amax(dim=2)
+        largest = found if largest is None else torch.maximum(largest, found)
+    pooled = F.relu(largest * sign[:, None])
     return F.batch_norm(
         pooled, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps
     )
