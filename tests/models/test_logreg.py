@@ -318,3 +318,20 @@ def test_many_classes_among_few_songs_fit_without_warnings():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             model.fit_summaries(x, {"composer": np.eye(15)[y]}, {"composer": False})
+
+
+def test_inner_folds_fitted_side_by_side_give_the_logits_of_one_fold_after_another(monkeypatch):
+    """The folds' paths of fits run in worker processes once the summaries are large enough;
+    each fold's logits are the same numbers as fitted here, in order."""
+    from tunetag.models import logreg
+
+    x, y = summaries()
+    z = logreg.standardise("test", x, D)[0]
+    folds = logreg.inner_folds(y, seed=0)
+    monkeypatch.setattr(logreg, "PARALLEL_FROM_VALUES", z.size + 1)
+    one_after_another = logreg.out_of_fold_logits(z, y, folds, C_GRID, seed=0)
+    monkeypatch.setattr(logreg, "PARALLEL_FROM_VALUES", 0)
+    monkeypatch.setattr(logreg, "fitting_cores", lambda: 2)
+    side_by_side = logreg.out_of_fold_logits(z, y, folds, C_GRID, seed=0)
+    np.testing.assert_array_equal(side_by_side, one_after_another)
+    assert np.isfinite(side_by_side).all() and side_by_side.shape == (len(C_GRID), N, 3)

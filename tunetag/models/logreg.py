@@ -10,6 +10,7 @@ with the `auto` model.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,9 @@ C_GRID = tuple(float(c) for c in np.logspace(-4, 2, 13))
 FALLBACK_C = 0.01
 INNER_FOLDS = 5  # stratified inner folds (fewer when a class has fewer songs)
 MIN_SONGS_FOR_CV = 10  # fewer labelled songs (or a class with < 2) -> FALLBACK_C, no selection
+# summaries (songs x values) from which the inner folds are fitted in parallel: below it a
+# whole path of fits takes milliseconds and starting workers would cost more
+PARALLEL_FROM_VALUES = 20_000
 TIE = 1e-9  # inner scores closer than this are a tie, won by the first (stronger, simpler)
 MAX_ITER = 2000  # lbfgs iterations allowed per fit
 
@@ -272,18 +276,53 @@ def out_of_fold_logits(
 ) -> np.ndarray:
     """(len(cs), n, c) head logits (see `probe_logits`) of every song over the c classes of
     ``y``, from the probe fitted on the other folds' songs at each C. Each fold's fits go
-    from the strongest regularisation to the weakest, each starting from the one before."""
-    from sklearn.linear_model import LogisticRegression
+    from the strongest regularisation to the weakest, each starting from the one before.
+
+    The folds are fitted side by side, one process per core (joblib's reused workers): the
+    fits are most of `auto`'s time and hold the GIL, so threads would not help. Every fold
+    gives the same numbers wherever it runs.
+    """
+    from joblib import Parallel, delayed
 
     out = np.empty((len(cs), len(y), np.unique(y).size))
-    for train, test in folds:
-        model = LogisticRegression(
-            class_weight="balanced", max_iter=MAX_ITER, warm_start=True, random_state=seed
-        )
-        for i, c in enumerate(cs):
-            weight, bias = probe_logits(model.set_params(C=c).fit(z[train], y[train]))
-            out[i, test] = z[test] @ weight.T + bias
+    workers = min(len(folds), fitting_cores()) if z.size >= PARALLEL_FROM_VALUES else 1
+    paths = Parallel(n_jobs=workers)(
+        delayed(_fold_path)(z[train], y[train], z[test], np.unique(y).size, cs, seed)
+        for train, test in folds
+    )
+    for (_, test), logits in zip(folds, paths, strict=True):
+        out[:, test] = logits
     return out
+
+
+def _fold_path(
+    z_train: np.ndarray,
+    y_train: np.ndarray,
+    z_test: np.ndarray,
+    classes: int,
+    cs: Sequence[float],
+    seed: int,
+) -> np.ndarray:
+    """(len(cs), test songs, classes) logits of one fold's path of fits over ``cs``."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(
+        class_weight="balanced", max_iter=MAX_ITER, warm_start=True, random_state=seed
+    )
+    out = np.empty((len(cs), len(z_test), classes))
+    with quiet_fits():
+        for i, c in enumerate(cs):
+            weight, bias = probe_logits(model.set_params(C=c).fit(z_train, y_train))
+            out[i] = z_test @ weight.T + bias
+    return out
+
+
+def fitting_cores() -> int:
+    """The cores this process may run on (its affinity where the system says it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def fold_scores(
