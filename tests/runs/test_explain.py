@@ -183,3 +183,28 @@ def test_a_song_called_beyond_doubt_is_still_explained(tmp_path, kind):
     quiet = found.most_telling("mood", 0)
     assert found.starts_s[quiet] == pytest.approx(6.0, abs=0.1)
     assert loud[quiet] < -1.0  # the quiet seconds argued against loud, though p stayed 1
+
+
+def test_predict_with_explain_reads_each_file_tags_once(logreg_run, small_library, tmp_path,
+                                                         monkeypatch):  # fmt: skip
+    """The tags that place a song's seconds also fill its row: one read of the file each."""
+    import tunetag
+    from tunetag.library import metadata
+    from tunetag.runs import classify
+    from tunetag.steps import predict as predict_step
+
+    reads = []
+
+    def counted(path):
+        reads.append(Path(path))
+        return metadata.read_metadata(path)
+
+    monkeypatch.setattr(classify, "read_metadata", counted)
+    monkeypatch.setattr(predict_step, "read_metadata", counted)
+    songs = sorted((small_library / "music").rglob("*.flac"))[:3]
+    out = tmp_path / "predictions.csv"
+    tunetag.predict(logreg_run.path, songs, out, explain=True, progress=False)
+    assert sorted(reads) == sorted(songs)
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 and all(float(row["duration_s"]) > 0 for row in rows)

@@ -81,12 +81,14 @@ def classify_songs(
 
 class ScoredSong(NamedTuple):
     """One song through `stream_probabilities`: its probabilities (task -> (n_outputs,)) or
-    the reason it has none, and with ``explain`` which of its seconds made the call."""
+    the reason it has none, and with ``explain`` which of its seconds made the call and the
+    file's tags that placed them (`read_metadata`: read once, for the caller too)."""
 
     path: Path
     probabilities: dict[str, np.ndarray] | None
     reason: str | None
     explanation: Explanation | None = None
+    tags: dict | None = None
 
 
 def stream_probabilities(
@@ -134,7 +136,9 @@ def stream_probabilities(
         probabilities = score_views(views)
         if not explain:
             return ScoredSong(path, probabilities, None)
-        return ScoredSong(path, probabilities, None, explain_views(views, _duration(path)))
+        tags = read_metadata(path)
+        explanation = explain_views(views, _duration(tags))
+        return ScoredSong(path, probabilities, None, explanation, tags)
 
     try:
         with (
@@ -164,9 +168,9 @@ def explain_songs(
     return found
 
 
-def _duration(path: Path) -> float | None:
-    """The song's length from its tags, None when they do not say."""
-    length = read_metadata(path)["duration_s"]
+def _duration(tags: dict) -> float | None:
+    """The song's length from its tags (`read_metadata`), None when they do not say."""
+    length = tags["duration_s"]
     return float(length) if length else None
 
 

@@ -12,7 +12,12 @@ from tunetag.library.metadata import read_metadata
 from tunetag.library.predictions import PredictedSong, prediction_writer
 from tunetag.library.scan import collect_audio
 from tunetag.library.why import WHY_SUFFIX, WhyStrips
-from tunetag.runs.classify import predicted_song, stream_probabilities, telling_seconds
+from tunetag.runs.classify import (
+    ScoredSong,
+    predicted_song,
+    stream_probabilities,
+    telling_seconds,
+)
 from tunetag.runs.folder import RunFolder
 from tunetag.runtime.progress import progress_bar
 
@@ -57,7 +62,7 @@ def predict(
                 summary.errors[scored.path] = scored.reason
                 rows.put(scored.path, None)
             else:
-                song = _predicted_song(scored.path, run_id, tasks, scored.probabilities)
+                song = _predicted_song(scored, run_id, tasks)
                 why = []
                 if scored.explanation is not None:
                     why = telling_seconds(scored.explanation, tasks, scored.probabilities)
@@ -112,14 +117,15 @@ class _InputOrder:
                 yield song
 
 
-def _predicted_song(path: Path, run_id: str, tasks, probabilities) -> PredictedSong:
-    """The row of a song scored by predict, with the artist, title and length in its file."""
-    tags = read_metadata(path)
+def _predicted_song(scored: ScoredSong, run_id: str, tasks) -> PredictedSong:
+    """The row of a song scored by predict, with the artist, title and length in its file
+    (its tags as scoring read them, where it did)."""
+    tags = scored.tags if scored.tags is not None else read_metadata(scored.path)
     duration = float(tags["duration_s"]) if tags["duration_s"] else None
     return predicted_song(
-        path,
+        scored.path,
         tasks,
-        probabilities,
+        scored.probabilities,
         artist=tags["artist"],
         title=tags["title"],
         duration_s=duration,
