@@ -30,6 +30,7 @@ from tunetag.library.tasks import Task
 from tunetag.models.heads import TaskHeads
 from tunetag.models.inputs import crop_frames, load_views, song_inputs
 from tunetag.runs.folder import RunFolder
+from tunetag.runs.probabilities import batched_logits
 
 LOG_PROBABILITY_FLOOR = -10.0  # a class the run rules out counts as this sure, not -1e4
 CROPS_PER_PASS = 8  # crops of one song per forward pass
@@ -88,13 +89,14 @@ def layer_function(
     found: list[torch.Tensor] = []
     head.register_forward_pre_hook(lambda _module, args: found.append(args[0].float()))
 
+    device = next(model.parameters()).device
+
     def network(views: Mapping[str, Path]) -> np.ndarray:
         found.clear()
         with torch.inference_mode():
             inputs = song_inputs(load_views(views), kind, frames)
-            n_crops = len(next(iter(inputs.values())))
-            for start in range(0, n_crops, CROPS_PER_PASS):
-                model({k: v[start : start + CROPS_PER_PASS] for k, v in inputs.items()})
-            return torch.cat(found).mean(dim=0).double().numpy()
+            for _ in batched_logits(model, inputs, device, CROPS_PER_PASS):
+                pass  # the hook keeps each pass's head input
+            return torch.cat(found).mean(dim=0).double().cpu().numpy()
 
     return features, network
