@@ -331,7 +331,7 @@ def test_inner_folds_fitted_side_by_side_give_the_logits_of_one_fold_after_anoth
     monkeypatch.setattr(logreg, "PARALLEL_FROM_VALUES", z.size + 1)
     one_after_another = logreg.out_of_fold_logits(z, y, folds, C_GRID, seed=0)
     monkeypatch.setattr(logreg, "PARALLEL_FROM_VALUES", 0)
-    monkeypatch.setattr(logreg, "fitting_cores", lambda: 2)
+    monkeypatch.setattr("joblib.cpu_count", lambda: 2)
     side_by_side = logreg.out_of_fold_logits(z, y, folds, C_GRID, seed=0)
     np.testing.assert_array_equal(side_by_side, one_after_another)
     assert np.isfinite(side_by_side).all() and side_by_side.shape == (len(C_GRID), N, 3)

@@ -10,7 +10,6 @@ with the `auto` model.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -282,12 +281,13 @@ def out_of_fold_logits(
     fits are most of `auto`'s time and hold the GIL, so threads would not help. Every fold
     gives the same numbers wherever it runs.
     """
-    from joblib import Parallel, delayed
+    import joblib
 
-    out = np.empty((len(cs), len(y), np.unique(y).size))
-    workers = min(len(folds), fitting_cores()) if z.size >= PARALLEL_FROM_VALUES else 1
-    paths = Parallel(n_jobs=workers)(
-        delayed(_fold_path)(z[train], y[train], z[test], np.unique(y).size, cs, seed)
+    classes = np.unique(y).size
+    out = np.empty((len(cs), len(y), classes))
+    workers = min(len(folds), joblib.cpu_count()) if z.size >= PARALLEL_FROM_VALUES else 1
+    paths = joblib.Parallel(n_jobs=workers)(
+        joblib.delayed(_fold_path)(z[train], y[train], z[test], classes, cs, seed)
         for train, test in folds
     )
     for (_, test), logits in zip(folds, paths, strict=True):
@@ -315,14 +315,6 @@ def _fold_path(
             weight, bias = probe_logits(model.set_params(C=c).fit(z_train, y_train))
             out[i] = z_test @ weight.T + bias
     return out
-
-
-def fitting_cores() -> int:
-    """The cores this process may run on (its affinity where the system says it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def fold_scores(
