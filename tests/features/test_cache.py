@@ -232,3 +232,72 @@ def test_a_new_cache_format_is_a_miss(tmp_path, song, monkeypatch):
     cache.save(song, FEATURES, "mel", ARRAY)
     monkeypatch.setattr(cache_module, "CACHE_FORMAT_VERSION", cache_module.CACHE_FORMAT_VERSION + 1)
     assert cache.load(song, FEATURES, "mel") is None
+
+
+def _touch(path):
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_a_touched_file_adopted_keeps_its_arrays(tmp_path, song):
+    cache = FeatureCache(tmp_path / "cache")
+    assert cache.adopt(song) is False  # new audio: recorded, nothing to link
+    cache.save(song, FEATURES, "mel", ARRAY)
+    key = cache.key(song, FEATURES, "mel")
+    _touch(song)
+    assert cache.load(song, FEATURES, "mel") is None
+    assert cache.adopt(song) is True
+    assert cache.key(song, FEATURES, "mel") == key
+    np.testing.assert_array_equal(cache.load(song, FEATURES, "mel"), ARRAY)
+    assert cache.adopt(song) is False  # linked once
+
+
+def test_a_copy_in_another_folder_adopted_shares_the_arrays(tmp_path, song):
+    cache = FeatureCache(tmp_path / "cache")
+    cache.adopt(song)
+    cache.save(song, FEATURES, "mel", ARRAY)
+    copy = tmp_path / "moved" / "renamed.wav"
+    copy.parent.mkdir()
+    copy.write_bytes(song.read_bytes())
+    assert cache.adopt(copy) is True
+    np.testing.assert_array_equal(cache.load(copy, FEATURES, "mel"), ARRAY)
+
+
+def test_other_audio_of_the_same_name_is_not_adopted(tmp_path, song, write_audio):
+    cache = FeatureCache(tmp_path / "cache")
+    cache.adopt(song)
+    cache.save(song, FEATURES, "mel", ARRAY)
+    other = write_audio("song.wav", duration_s=0.5, freq_hz=880.0, folder=tmp_path / "other")
+    assert cache.adopt(other) is False
+    assert cache.load(other, FEATURES, "mel") is None
+
+
+def test_a_changed_file_is_not_adopted_by_its_old_arrays(tmp_path, write_audio):
+    cache = FeatureCache(tmp_path / "cache")
+    song = write_audio("song.wav", duration_s=0.5)
+    cache.adopt(song)
+    cache.save(song, FEATURES, "mel", ARRAY)
+    write_audio("song.wav", duration_s=0.5, freq_hz=880.0)  # new audio under the same name
+    _touch(song)
+    assert cache.adopt(song) is False
+    assert cache.load(song, FEATURES, "mel") is None
+
+
+def test_a_file_ffmpeg_cannot_read_is_left_alone(tmp_path):
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio\n")
+    cache = FeatureCache(tmp_path / "cache")
+    assert cache.adopt(text) is False
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("damage", ["", "[1, 2]", '{"path": "x"}', "{not json"])
+def test_a_damaged_link_is_ignored(tmp_path, song, damage):
+    cache = FeatureCache(tmp_path / "cache")
+    cache.adopt(song)
+    cache.save(song, FEATURES, "mel", ARRAY)
+    _touch(song)
+    cache.adopt(song)
+    (link,) = (tmp_path / "cache" / "songs" / "file").glob("*/*.json")
+    link.write_text(damage)
+    assert cache.load(song, FEATURES, "mel") is None  # the file's own identity again

@@ -18,6 +18,7 @@ from tunetag.config import AudioConfig, FeatureConfig
 from tunetag.errors import ParameterError
 from tunetag.features import FRAME_VIEWS, ExtractReport, FeatureCache, extract_files
 from tunetag.features.views import view_rows
+from tunetag.library.fields import write_fields
 
 # a short window keeps every test fast
 FEATURES = FeatureConfig(audio=AudioConfig(window_s=1.0, min_duration_s=0.5))
@@ -49,6 +50,30 @@ def test_first_run_computes_and_second_run_is_all_cached(tmp_path, songs):
         stored = np.load(first.ok[song]["mel"])
         assert stored.shape == (128, 1 + 22050 // 512)
         np.testing.assert_array_equal(cache.load(song, FEATURES, "mel"), stored)
+
+
+def test_songs_whose_tags_were_written_or_that_moved_keep_their_views(tmp_path, songs):
+    first = extract_files(songs, FEATURES, tmp_path / "cache", progress=False)
+    write_fields(songs[0], {"mood": "tense", "TUNETAG_RUN": "run-1"})
+    write_fields(songs[1], {"mood": "calm " * 500})
+    moved = tmp_path / "moved" / songs[2].name
+    moved.parent.mkdir()
+    songs[2].rename(moved)
+    again = [*songs[:2], moved]
+    second = extract_files(again, FEATURES, tmp_path / "cache", progress=False)
+    assert (second.computed, second.cached, second.errors) == (0, len(songs), {})
+    for before, after in zip(songs, again, strict=True):
+        assert second.ok[after] == first.ok[before]
+    third = extract_files(again, FEATURES, tmp_path / "cache", progress=False)
+    assert (third.computed, third.cached) == (0, len(songs))  # linked: found without decoding
+
+
+def test_a_song_with_new_audio_under_its_old_name_is_computed_again(tmp_path, songs, write_audio):
+    first = extract_files(songs, FEATURES, tmp_path / "cache", progress=False)
+    write_audio("low.wav", duration_s=1.4, freq_hz=330.0)
+    second = extract_files(songs, FEATURES, tmp_path / "cache", progress=False)
+    assert (second.computed, second.cached) == (1, len(songs) - 1)
+    assert second.ok[songs[0]]["mel"] != first.ok[songs[0]]["mel"]
 
 
 def test_all_four_views_are_cached_per_song_from_one_decoding(tmp_path, songs, monkeypatch):
@@ -234,9 +259,11 @@ class OtherDisk(ThreadPoolExecutor):
 
     def submit(self, fn, path, missing, job):
         def on_their_disk():
-            paths, reason = fn(path, missing, dataclasses.replace(job, cache_root=self.their_cache))
+            paths, reason, computed = fn(
+                path, missing, dataclasses.replace(job, cache_root=self.their_cache)
+            )
             moved = {v: job.cache_root / p.relative_to(self.their_cache) for v, p in paths.items()}
-            return moved, reason
+            return moved, reason, computed
 
         return super().submit(on_their_disk)
 

@@ -44,8 +44,8 @@ def folder(tmp_path):
     root = tmp_path
     music = root / "music"
     (music / "locked-folder").mkdir(parents=True)
-    for name in ("a.wav", "b.wav", "locked.wav", "locked-folder/c.wav"):
-        sf.write(music / name, sine(3.0, 22050, 330.0, amplitude=0.3), 22050)
+    for k, name in enumerate(("a.wav", "b.wav", "locked.wav", "locked-folder/c.wav")):
+        sf.write(music / name, sine(3.0, 22050, 330.0 + 110.0 * k, amplitude=0.3), 22050)
     (music / "locked.wav").chmod(0)
     (music / "locked-folder").chmod(0)
     yield root

@@ -153,7 +153,7 @@ def stream_extract(
             if not (missing or pictures_missing):
                 yield SongOutcome(path, _cached_views(cache, path, features), None, False)
             elif workers.pool is None and k == len(songs) - 1:
-                yield _outcome(path, _extract_song(path, missing, job), bool(missing))
+                yield _outcome(path, _extract_song(path, missing, job))
             else:
                 workers.submit(path, missing)
                 while workers.full():
@@ -199,7 +199,7 @@ def extract(
 
 SHARED_CACHE_WAIT_S = 10.0  # seconds a worker's first stored file may take to show here
 MAX_IN_FLIGHT = 1024  # songs submitted to the executor and not yet collected
-_Outcome = tuple[dict[str, Path] | None, str | None]
+_Outcome = tuple[dict[str, Path] | None, str | None, bool]  # views, reason, computed
 
 
 @dataclass(frozen=True)
@@ -238,14 +238,14 @@ class _Workers:
         self.pool = executor
         self._own_pool = executor is None
         self._job = job
-        self.pending: dict[Future, tuple[Path, bool]] = {}  # the song; whether views are due
+        self.pending: dict[Future, Path] = {}
         self._seen_here = False
 
     def submit(self, path: Path, missing: tuple[str, ...]) -> None:
         if self.pool is None:
             self.pool = local_pool(os.cpu_count() or 1)
         future = self.pool.submit(_extract_song, path.absolute(), missing, self._job)
-        self.pending[future] = path, bool(missing)
+        self.pending[future] = path
 
     def full(self) -> bool:
         return len(self.pending) >= MAX_IN_FLIGHT
@@ -255,11 +255,11 @@ class _Workers:
         one instead let a song wait behind hundreds of later ones, and `predict`, which
         writes rows in input order, held them all meanwhile."""
         future = next(iter(self.pending))  # the oldest: songs come back in the order given
-        path, computed = self.pending.pop(future)
+        path = self.pending.pop(future)
         try:
-            views, reason = future.result()
+            views, reason, computed = future.result()
         except Exception as exc:  # the worker itself died (killed, out of memory)
-            views, reason = None, _one_line(f"{type(exc).__name__}: {exc}")
+            views, reason, computed = None, _one_line(f"{type(exc).__name__}: {exc}"), False
         if views and not self._seen_here:
             stored = next(iter(views.values()))
             if not _appears(stored, SHARED_CACHE_WAIT_S):
@@ -268,7 +268,7 @@ class _Workers:
                     "cache (--cache) must be a folder every worker shares at the same path"
                 )
             self._seen_here = True
-        return _outcome(path, (views, reason), computed)
+        return _outcome(path, (views, reason, computed))
 
     def close(self) -> None:
         """Cancel the songs not started; shut down the pool if it is ours."""
@@ -301,7 +301,12 @@ def _plan(
 
 
 def _extract_song(path: Path, missing: tuple[str, ...], job: _Job) -> _Outcome:
-    """Worker: compute, cache and draw one song; return its cached paths or a reason.
+    """Worker: compute, cache and draw one song; return its cached paths or a reason, and
+    whether any view was computed.
+
+    A song whose audio the cache holds under another identity (its tags written since, or
+    the file moved) is linked to those arrays first (`FeatureCache.adopt`), and only what
+    they lack is computed.
 
     Every exception is turned into a one-line reason here, so nothing unpicklable travels.
     BLAS and OpenMP run on one thread (songs are the parallel unit), which also makes the
@@ -313,11 +318,13 @@ def _extract_song(path: Path, missing: tuple[str, ...], job: _Job) -> _Outcome:
     try:
         with threadpool_limits(limits=1), time_limit(job.time_limit_s, str(path)):
             cache = FeatureCache(job.cache_root)
-            return _compute_song(path, job, cache, missing), None
+            if missing and cache.adopt(path):
+                missing = tuple(v for v in missing if cache.load(path, job.features, v) is None)
+            return _compute_song(path, job, cache, missing), None, bool(missing)
     except TunetagError as exc:
-        return None, _reason(exc, path)
+        return None, _reason(exc, path), False
     except Exception as exc:
-        return None, _one_line(f"{type(exc).__name__}: {exc}")
+        return None, _one_line(f"{type(exc).__name__}: {exc}"), False
 
 
 def _compute_song(
@@ -351,8 +358,8 @@ def _cached_views(cache: FeatureCache, path: Path, features: FeatureConfig) -> d
     return {view: cache.path_for(path, features, view) for view in features.views}
 
 
-def _outcome(path: Path, outcome: _Outcome, computed: bool) -> SongOutcome:
-    views, reason = outcome
+def _outcome(path: Path, outcome: _Outcome) -> SongOutcome:
+    views, reason, computed = outcome
     if views is None:
         return _failed(path, reason or "unknown error")
     return SongOutcome(path, views, None, computed)

@@ -86,6 +86,8 @@ def spectrogram_png(path: Path, features: FeatureConfig, cache: FeatureCache) ->
         If the song cannot be decoded or is too short.
     """
     log_mel = cache.load(path, features, "mel")
+    if log_mel is None and cache.adopt(path):
+        log_mel = cache.load(path, features, "mel")
     if log_mel is None:
         log_mel = compute_view("mel", load_window(path, features.audio), features)
         cache.save(path, features, "mel", log_mel)
