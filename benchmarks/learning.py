@@ -38,8 +38,9 @@ Features are cached: tunetag's in ``<data>/cache`` (``--cache``), the baselines'
 under ``<data>/cache/baselines`` and per set in ``<data>/<set>/baselines-<N>s.npz``, so a rerun
 only trains. ``--window`` sets the seconds analysed per song for every model and baseline
 alike (tunetag's default 130; on 2 shared cores the real sets were run at 30).
-Writes ``benchmarks/results/learning.json`` and ``learning.md``.
-Usage: ``python benchmarks/learning.py [--sets demo,source,mood,composer] [--models
+Writes ``benchmarks/results/learning.json`` and ``learning.md``, keeping the rows of the sets,
+windows and models not run this time from the last file of as many folds.
+Usage: ``python benchmarks/learning.py [--sets demo,source,mood,mood-wide,composer] [--models
 logreg,musicnn-probe,auto] [--shortchunk] [--folds 5] [--repeats 3] [--window 130]
 [--data /work/bench-data]``.
 """
@@ -62,7 +63,7 @@ import numpy as np
 from machine import machine_info
 
 DATA = Path("/work/bench-data")
-SETS = ("demo", "source", "mood", "composer")
+SETS = ("demo", "source", "mood", "mood-wide", "composer")
 SLOW_MODELS = ("shortchunk", "multiview", "seed", "musicnn-finetune")  # networks trained
 DEMO_TASKS = ("mood", "genre")
 HAND_SR = 22050  # Hz, librosa's default rate

@@ -3,9 +3,10 @@
 Judging what tunetag learns needs real music labelled by something outside the audio. Debian
 main ships thousands of game music tracks under free licences; this script fetches the
 packages (``apt-get download`` and ``dpkg -x``: nothing is installed), takes the music
-tracks of at least ``MIN_SECONDS`` as they are shipped (Ogg Vorbis, Opus; a game's zip
-archive, ``.pk3``, is unpacked member by member, the audio bytes untouched; nothing is
-converted), drops exact duplicates, and writes three labelled song CSVs:
+tracks of at least ``MIN_SECONDS`` as they are shipped (Ogg Vorbis, Opus; MP3 and WAV for
+two games of ``WIDE``; a game's zip archive, ``.pk3``, is unpacked member by member, the
+audio bytes untouched; nothing is converted), drops exact duplicates, and writes four
+labelled song CSVs:
 
 - **source** (``/work/bench-data/source/songs.csv``): which game's soundtrack a track comes
   from, for the games of at least ``MIN_SOURCE_TRACKS`` tracks, ``SOURCE_PER_GAME`` of each
@@ -20,6 +21,11 @@ converted), drops exact duplicates, and writes three labelled song CSVs:
   lists, or of neither, is dropped. Tracks of every game of ``SOURCES`` are used and the
   ``artist`` column is the *game*, so a game's tracks are all scored by a model that never
   heard that game: a mood cannot be learnt by recognising a soundtrack.
+- **mood-wide** (``mood-wide/songs.csv``): the same rule and groups over the tracks of every
+  game of ``SOURCES`` and of ``WIDE``, more games of Debian main whose music has titles with
+  words of `MOOD_WORDS` (``mood`` has under a hundred tracks: a difference under 0.1 is
+  noise there). ``WIDE`` is used by this set alone (its files are not even fetched for the
+  others), so ``source``, ``composer`` and ``mood`` stay as they were.
 - **composer** (``composer/songs.csv``): the composer named by the file's own tags (the
   ``composer`` comment, else ``artist``, spellings merged by `COMPOSER_ALIASES`), for the
   composers with at least ``MIN_COMPOSER_TRACKS`` tracks, at most ``COMPOSER_PER_CLASS``
@@ -29,12 +35,13 @@ converted), drops exact duplicates, and writes three labelled song CSVs:
 Each CSV is what ``tunetag scan <set>/music -o <set>/songs.csv --label-from-folder <task>``
 writes (the set's ``music/<class>/`` folder holds symbolic links to the shipped files), then
 ``artist`` is set to the group and a ``game`` column (and ``tag_artist``, the tag's artist)
-is added. ``<set>/labels.json`` records the rules and the counts per class (and, for mood,
-per word). Every package is in Debian main (free licences; drascula's is the
+is added. ``<set>/labels.json`` records the rules and the counts per class (and, for the
+mood sets, per word). Every package is in Debian main (free licences; drascula's is the
 DFSG-free licence Debian accepts for BASS and FOTAQ).
 Idempotent: downloads only packages missing from ``/work/bench-data/debs``, remakes a set's
 links only when the set changed, and writes the same CSVs each time.
-Usage: ``python benchmarks/real_sets.py [--data /work/bench-data] [--sets source,mood,composer]``.
+Usage: ``python benchmarks/real_sets.py [--data /work/bench-data] [--sets
+source,mood,composer,mood-wide]``.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from pathlib import Path
 
 DATA = Path("/work/bench-data")
 MIN_SECONDS = 20.0  # shorter files are jingles, stings and loops, not songs
-SETS = ("source", "mood", "composer")
+SETS = ("source", "mood", "composer", "mood-wide")
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,53 @@ SOURCES = {
     ),  # fmt: skip
 }
 
+# ---- mood-wide only: the other games of Debian main found to ship music (Ogg, MP3, WAV) of
+# which at least one title holds a word of MOOD_WORDS (the rest add nothing to that set)
+WIDE = {
+    "0ad": Game(
+        ("0ad-data",),
+        ("pk3/audio/music/*.ogg",),
+        "usr/share/games/0ad/mods/public/public.zip",
+        "audio/music/*.ogg",
+    ),
+    "unknown-horizons": Game(
+        ("unknown-horizons",), ("usr/share/unknown-horizons/content/audio/music/**/*.ogg",)
+    ),
+    "berusky2": Game(("berusky2-data",), ("usr/share/games/berusky2/music/*.ogg",)),
+    "tumiki-fighters": Game(
+        ("tumiki-fighters-data",), ("usr/share/games/tumiki-fighters/sounds/*.ogg",)
+    ),  # its music and sound effects share a folder: the effects are under MIN_SECONDS
+    "ardentryst": Game(("ardentryst",), ("usr/share/games/ardentryst/Music/*.ogg",)),
+    "davegnukem": Game(("davegnukem-data",), ("usr/share/games/davegnukem/music/**/*.ogg",)),
+    "marsshooter": Game(
+        ("marsshooter-data",),
+        (
+            "usr/share/games/marsshooter/audio/*.ogg",  # the menu's and the tutorial's music
+            "usr/share/games/marsshooter/audio/music/*.ogg",
+        ),
+    ),
+    "plee-the-bear": Game(("plee-the-bear-data",), ("usr/share/games/plee-the-bear/music/*.ogg",)),
+    "searchandrescue": Game(
+        ("searchandrescue-data",), ("usr/share/games/searchandrescue/music/*.wav",)
+    ),
+    "glob2": Game(("glob2-data",), ("usr/share/games/glob2/data/zik/*.ogg",)),
+    "lordsawar": Game(("lordsawar-data",), ("usr/share/games/lordsawar/music/*.ogg",)),
+    "asc": Game(("asc-music",), ("usr/share/games/asc/music/*.mp3",)),
+    "fillets-ng": Game(("fillets-ng-data",), ("usr/share/games/fillets-ng/music/*.ogg",)),
+    "powermanga": Game(
+        ("powermanga-data",), ("usr/share/games/powermanga/sound/handheld_console/music_*.ogg",)
+    ),
+    "enigma": Game(("enigma-data",), ("usr/share/games/enigma/music/**/*.ogg",)),
+    "wizznic": Game(
+        ("wizznic-data",),
+        (
+            "usr/share/games/wizznic/data/menu-music.ogg",
+            "usr/share/games/wizznic/packs/*/music/*.ogg",
+        ),
+    ),
+    "amoebax": Game(("amoebax-data",), ("usr/share/games/amoebax/music/*.ogg",)),
+}
+
 
 @dataclass
 class Track:
@@ -189,11 +243,7 @@ def _unpack_members(archive: Path, pattern: str, out: Path) -> None:
 
 
 def inventory(data: Path, games: dict[str, Game]) -> list[Track]:
-    """Every music file of the games, at least ``MIN_SECONDS`` long, duplicates dropped.
-
-    A file whose bytes another game also ships is dropped from both (its source is
-    ambiguous); within a game the first copy is kept. Cached in ``<data>/tracks.json``.
-    """
+    """Every music file of the games, described (cached in ``<data>/tracks.json``)."""
     cache_path = data / "tracks.json"
     cached = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     tracks, fresh = [], {}
@@ -213,6 +263,13 @@ def inventory(data: Path, games: dict[str, Game]) -> list[Track]:
             title = info["title"] if info["title"] != path.stem else stem
             tracks.append(Track(name, path, **(info | {"title": title}), stem=stem))
     cache_path.write_text(json.dumps(fresh, indent=0))
+    return tracks
+
+
+def distinct(tracks: list[Track]) -> list[Track]:
+    """The tracks of at least ``MIN_SECONDS``, duplicates dropped: a file whose bytes another
+    of these games also ships is dropped from both (its source is ambiguous); within a game
+    the first copy is kept."""
     games_of = {}
     for track in tracks:
         games_of.setdefault(track.sha1, set()).add(track.game)
@@ -362,28 +419,10 @@ class LabelledSet:
 
 
 def label_sets(tracks: list[Track]) -> dict[str, LabelledSet]:
-    """The three sets (mood and composer first: source prefers the tracks they use)."""
-    mood, both, neither = [], 0, 0
-    word_counts: dict[str, Counter] = {name: Counter() for name in MOOD_WORDS}
-    for track in tracks:
-        hits = mood_matches(track)
-        moods = [name for name, words in hits.items() if words]
-        if len(moods) == 1:
-            mood.append((track, moods[0], track.game))
-            word_counts[moods[0]].update(hits[moods[0]])
-        elif moods:
-            both += 1
-        else:
-            neither += 1
-    sets = {
-        "mood": LabelledSet(
-            "mood", "mood", mood,
-            "title words (tag and file name) of MOOD_WORDS; group: the game",
-            {"words of both moods": both, "no mood word": neither},
-            {name: dict(counts.most_common()) for name, counts in word_counts.items()},
-        )
-    }  # fmt: skip
-    used = {id(track) for track, _, _ in mood}
+    """The three sets of ``SOURCES`` (mood and composer first: source prefers the tracks they
+    use)."""
+    sets = {"mood": mood_set("mood", tracks, "")}
+    used = {id(track) for track, _, _ in sets["mood"].rows}
     by_composer: dict[str, list[Track]] = {}
     for track in tracks:
         if composer_of(track):
@@ -417,6 +456,29 @@ def label_sets(tracks: list[Track]) -> dict[str, LabelledSet]:
             n for n in counts.values() if n < MIN_SOURCE_TRACKS)},
     )  # fmt: skip
     return sets
+
+
+def mood_set(name: str, tracks: list[Track], scope: str) -> LabelledSet:
+    """The tracks whose title holds words of one mood's list alone, grouped by game; ``scope``
+    (which games) is added to the rule."""
+    rows, both, neither = [], 0, 0
+    word_counts: dict[str, Counter] = {mood: Counter() for mood in MOOD_WORDS}
+    for track in tracks:
+        hits = mood_matches(track)
+        moods = [mood for mood, words in hits.items() if words]
+        if len(moods) == 1:
+            rows.append((track, moods[0], track.game))
+            word_counts[moods[0]].update(hits[moods[0]])
+        elif moods:
+            both += 1
+        else:
+            neither += 1
+    return LabelledSet(
+        name, "mood", rows,
+        f"title words (tag and file name) of MOOD_WORDS{scope}; group: the game",
+        {"words of both moods": both, "no mood word": neither},
+        {mood: dict(counts.most_common()) for mood, counts in word_counts.items()},
+    )  # fmt: skip
 
 
 def _prefer(own: list[Track], used: set[int]) -> list[Track]:
@@ -480,21 +542,28 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--list", action="store_true", help="print every track and stop")
     args = parser.parse_args()
-    fetch(args.data, SOURCES)
-    tracks = inventory(args.data, SOURCES)
-    minutes = sum(track.seconds for track in tracks) / 60
-    print(f"{len(tracks)} tracks of >= {MIN_SECONDS:.0f} s from {len(SOURCES)} games, "
-          f"{minutes:.0f} min")  # fmt: skip
+    names = args.sets.split(",")
+    unknown = [name for name in names if name not in SETS]
+    if unknown:
+        sys.exit(f"error: unknown sets {unknown}; known: {', '.join(SETS)}")
+    games = SOURCES | (WIDE if "mood-wide" in names else {})
+    fetch(args.data, games)
+    every = inventory(args.data, games)
+    tracks = distinct([track for track in every if track.game in SOURCES])
+    wide = distinct(every) if "mood-wide" in names else []
+    _stock(tracks, "")
+    if wide:
+        _stock(wide, " for mood-wide")
     if args.list:
-        for track in tracks:
+        for track in wide or tracks:
             print(f"{track.game:15s} {track.seconds:6.0f} {track.stem[:32]:32s} "
                   f"{track.title[:36]:36s} | {track.composer[:30]}")  # fmt: skip
         return
     sets = label_sets(tracks)
+    if wide:
+        sets["mood-wide"] = mood_set("mood-wide", wide, " (the games of SOURCES and WIDE)")
     everything = set()
-    for name in args.sets.split(","):
-        if name not in sets:
-            sys.exit(f"error: unknown set {name!r}; known: {', '.join(SETS)}")
+    for name in names:
         labelled = sets[name]
         csv_path = write_set(args.data, labelled)
         everything |= {id(track) for track, _, _ in labelled.rows}
@@ -508,6 +577,13 @@ def main() -> None:
         for mood, counts in (labelled.words or {}).items():
             print(f"  {mood} words: " + ", ".join(f"{w} {n}" for w, n in counts.items()))
     print(f"{len(everything)} different tracks in these sets")
+
+
+def _stock(tracks: list[Track], what: str) -> None:
+    """One line: how many tracks, of how many games, and their minutes."""
+    minutes = sum(track.seconds for track in tracks) / 60
+    print(f"{len(tracks)} tracks of >= {MIN_SECONDS:.0f} s from "
+          f"{len({track.game for track in tracks})} games{what}, {minutes:.0f} min")  # fmt: skip
 
 
 if __name__ == "__main__":
