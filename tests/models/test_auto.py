@@ -15,7 +15,7 @@ from tunetag import models
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import ParameterError
 from tunetag.library.predictions import read_predictions
-from tunetag.models.auto import STACK_C, AutoProbe
+from tunetag.models.auto import STACK_C, AutoProbe, kept_candidate
 from tunetag.models.logreg import C_GRID, FALLBACK_C, inner_folds
 from tunetag.steps.predict import predict
 from tunetag.steps.train import train
@@ -90,7 +90,9 @@ def test_signal_in_one_view_picks_a_candidate_reading_it():
     assert list(scores) == ["probe:c", "probe:a", "probe:b", "probe:all", "stack"]
     assert max(scores["probe:a"], scores["probe:c"]) < 0.65 < scores["probe:b"]
     losses = {name: found["log_loss"] for name, found in report["candidates"].items()}
-    assert report["log_loss"] == min(losses.values())
+    assert report["log_loss"] == losses[report["chosen"]]
+    if report["chosen"] != "probe:all":  # only a clearly lower loss replaces it
+        assert report["log_loss"] == min(losses.values()) < losses["probe:all"]
     fresh_x, fresh_y = signal_in_b(200, seed=9)
     predicted = probabilities(model, fresh_x, "mood", False).argmax(axis=1)
     assert (predicted == fresh_y).mean() > 0.85
@@ -108,6 +110,20 @@ def test_complementary_views_pick_the_concatenation_or_the_stack():
     assert single < 0.6 and report["balanced_accuracy"] > 0.85
     fresh_x, fresh_y = complementary(200, seed=9)
     assert (probabilities(model, fresh_x, "genre", False).argmax(axis=1) == fresh_y).mean() > 0.85
+
+
+def test_the_probe_of_all_views_stays_unless_another_is_lower_by_a_standard_error():
+    all_views = np.array([0.50, 0.60, 0.55, 0.52, 0.58])
+    # probe:a is lower on average, by less than a standard error of the differences
+    noisy = all_views + np.array([-0.10, 0.08, -0.09, 0.07, -0.06])
+    assert noisy.mean() < all_views.mean()
+    assert kept_candidate({"probe:a": noisy, "probe:all": all_views}) == "probe:all"
+    # lower in every fold: a clear gain
+    steady = all_views - np.array([0.04, 0.05, 0.03, 0.04, 0.05])
+    assert kept_candidate({"probe:a": steady, "probe:all": all_views, "stack": noisy}) == "probe:a"
+    # without the probe of all views the lowest wins, ties to the first (simpler)
+    assert kept_candidate({"probe:a": all_views, "probe:b": noisy}) == "probe:b"
+    assert kept_candidate({"probe:a": all_views, "probe:b": all_views.copy()}) == "probe:a"
 
 
 def test_a_chosen_probe_gives_its_own_probabilities_and_survives_saving():

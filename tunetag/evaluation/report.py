@@ -263,7 +263,8 @@ def _choice(selection: Mapping, task: str) -> str:
             for name, loss, mean, std in rows
         )
         parts.append(
-            "<table><tr><th>candidate (lowest inner log loss chosen)</th><th>inner log loss"
+            "<table><tr><th>candidate (all views kept unless another's inner log loss is "
+            "lower by more than a standard error)</th><th>inner log loss"
             f"</th><th>inner balanced accuracy</th></tr>{cells}</table>"
         )
     counts = fold_choices(selection.get("folds", []), task)
