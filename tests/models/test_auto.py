@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from tunetag import models
 from tunetag.config import FeatureConfig, RunConfig, TrainConfig
 from tunetag.errors import ParameterError
+from tunetag.evaluation.choice import choice_sentence
 from tunetag.library.predictions import read_predictions
 from tunetag.models.auto import STACK_C, AutoProbe, kept_candidate
 from tunetag.models.logreg import C_GRID, FALLBACK_C, inner_folds
@@ -124,6 +125,21 @@ def test_the_probe_of_all_views_stays_unless_another_is_lower_by_a_standard_erro
     # without the probe of all views the lowest wins, ties to the first (simpler)
     assert kept_candidate({"probe:a": all_views, "probe:b": noisy}) == "probe:b"
     assert kept_candidate({"probe:a": all_views, "probe:b": all_views.copy()}) == "probe:a"
+
+
+def test_a_kept_probe_of_all_views_says_which_lower_loss_it_was_kept_over():
+    x, y = signal_in_b(80, seed=0)
+    model = AutoProbe({"mood": 2}, VIEW_ROWS)
+
+    model.fit_summaries(x, {"mood": one_hot(y, 2)}, {"mood": False}, seed=1)
+
+    report = model.selection["mood"]
+    losses = {name: found["log_loss"] for name, found in report["candidates"].items()}
+    assert report["chosen"] == "probe:all" and losses["probe:b"] < losses["probe:all"]
+    assert report["note"] == (
+        "kept over probe:b, whose inner log loss was lower by less than 1 standard error"
+    )
+    assert "kept over probe:b" in choice_sentence(report)
 
 
 def test_a_chosen_probe_gives_its_own_probabilities_and_survives_saving():

@@ -367,7 +367,15 @@ class AutoProbe(nn.Module):
             }
             found[STACK] = {"features": features}
         tried = [name for name in names if name in scored]
-        chosen = kept_candidate({name: scored[name]["losses"] for name in tried})
+        losses = {name: scored[name]["losses"] for name in tried}
+        chosen = kept_candidate(losses)
+        lowest = tried[lowest_loss(np.stack(list(losses.values())))]
+        notes = ["time budget spent: candidates left out"] if left_out else []
+        if lowest != chosen:
+            notes.append(
+                f"kept over {lowest}, whose inner log loss was lower by less than "
+                f"{SWITCH_STANDARD_ERRORS:g} standard error"
+            )
         report = {
             "chosen": chosen,
             "C": scored[chosen]["C"],
@@ -385,7 +393,7 @@ class AutoProbe(nn.Module):
                 for name in tried
             },
             "left_out": [name for name in names if name in left_out],
-            "note": "time budget spent: candidates left out" if left_out else "",
+            "note": "; ".join(notes),
         }
         return chosen, report, found
 
