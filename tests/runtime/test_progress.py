@@ -29,6 +29,10 @@ def test_in_a_log_progress_is_plain_lines_ending_with_how_far_it_got():
         "extract: 0/3 songs, T",
         "extract: 3/3 songs, T",
     ]
+    batches = io.StringIO()
+    for _ in progress_bar(range(2), desc="epoch 1/3", unit="batch", file=batches):
+        pass
+    assert batches.getvalue().splitlines()[-1].startswith("epoch 1/3: 2/2 batches, ")
 
 
 def test_on_a_terminal_it_is_tqdm_s_bar_drawn_in_place():

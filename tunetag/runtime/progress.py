@@ -16,7 +16,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 LOG_INTERVAL_S = 30.0  # seconds between two lines of progress in a log
-LOG_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit}s, {elapsed}"
+LOG_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit}, {elapsed}"  # unit: the plural
 
 
 def progress_bar(
@@ -40,7 +40,7 @@ def progress_bar(
         iterable,
         desc=desc,
         total=total,
-        unit=unit,
+        unit=unit + ("es" if unit.endswith(("ch", "sh", "s", "x")) else "s"),
         leave=True,  # in a log the last line stays: it says how far the step got
         file=_Lines(out),
         mininterval=LOG_INTERVAL_S,
