@@ -118,13 +118,15 @@ def test_the_probe_of_all_views_stays_unless_another_is_lower_by_a_standard_erro
     # probe:a is lower on average, by less than a standard error of the differences
     noisy = all_views + np.array([-0.10, 0.08, -0.09, 0.07, -0.06])
     assert noisy.mean() < all_views.mean()
-    assert kept_candidate({"probe:a": noisy, "probe:all": all_views}) == "probe:all"
+    assert kept_candidate({"probe:a": noisy, "probe:all": all_views}) == ("probe:all", "probe:a")
     # lower in every fold: a clear gain
     steady = all_views - np.array([0.04, 0.05, 0.03, 0.04, 0.05])
-    assert kept_candidate({"probe:a": steady, "probe:all": all_views, "stack": noisy}) == "probe:a"
+    found = kept_candidate({"probe:a": steady, "probe:all": all_views, "stack": noisy})
+    assert found == ("probe:a", "probe:a")
     # without the probe of all views the lowest wins, ties to the first (simpler)
-    assert kept_candidate({"probe:a": all_views, "probe:b": noisy}) == "probe:b"
-    assert kept_candidate({"probe:a": all_views, "probe:b": all_views.copy()}) == "probe:a"
+    assert kept_candidate({"probe:a": all_views, "probe:b": noisy}) == ("probe:b", "probe:b")
+    same = {"probe:a": all_views, "probe:b": all_views.copy()}
+    assert kept_candidate(same) == ("probe:a", "probe:a")
 
 
 def test_a_kept_probe_of_all_views_says_which_lower_loss_it_was_kept_over():

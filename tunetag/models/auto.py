@@ -367,9 +367,7 @@ class AutoProbe(nn.Module):
             }
             found[STACK] = {"features": features}
         tried = [name for name in names if name in scored]
-        losses = {name: scored[name]["losses"] for name in tried}
-        chosen = kept_candidate(losses)
-        lowest = tried[lowest_loss(np.stack(list(losses.values())))]
+        chosen, lowest = kept_candidate({name: scored[name]["losses"] for name in tried})
         notes = ["time budget spent: candidates left out"] if left_out else []
         if lowest != chosen:
             notes.append(
@@ -475,12 +473,12 @@ class AutoProbe(nn.Module):
         return ((members_w, members_b), (stacker_w, stacker_b)), {"labels": reports}
 
 
-def kept_candidate(losses: Mapping[str, np.ndarray]) -> str:
-    """The candidate to keep, from each one's (folds,) inner log losses (in the order of
-    the candidates, simplest first): the probe of all views, unless the candidate of the
-    lowest mean loss beats it on the same folds by more than `SWITCH_STANDARD_ERRORS`
-    standard errors of their per-fold differences; without ``probe:all``, the lowest (ties
-    to the simpler).
+def kept_candidate(losses: Mapping[str, np.ndarray]) -> tuple[str, str]:
+    """The candidate to keep and the one of the lowest mean loss (ties to the simpler),
+    from each one's (folds,) inner log losses (in the order of the candidates, simplest
+    first). The one kept is the probe of all views, unless the lowest beats it on the same
+    folds by more than `SWITCH_STANDARD_ERRORS` standard errors of their per-fold
+    differences; without ``probe:all``, the lowest.
 
     Why not simply the lowest: with a hundred songs the candidates' inner losses differ by
     less than their noise, and a choice that follows the noise learns less than the one
@@ -492,12 +490,13 @@ def kept_candidate(losses: Mapping[str, np.ndarray]) -> str:
     names = list(losses)
     best = names[lowest_loss(np.stack([losses[name] for name in names]))]
     if ALL_VIEWS not in losses or best == ALL_VIEWS:
-        return best
+        return best, best
     gain = losses[ALL_VIEWS] - losses[best]
     if len(gain) < 2:
-        return ALL_VIEWS
+        return ALL_VIEWS, best
     standard_error = gain.std(ddof=1) / np.sqrt(len(gain))
-    return best if gain.mean() > SWITCH_STANDARD_ERRORS * standard_error else ALL_VIEWS
+    clear = gain.mean() > SWITCH_STANDARD_ERRORS * standard_error
+    return (best if clear else ALL_VIEWS), best
 
 
 def _one_class(songs: int) -> dict:
