@@ -217,6 +217,7 @@ def fetch(data: Path, games: dict[str, Game]) -> None:
     """Download and unpack each package not unpacked yet (``<data>/pkgs/<deb>/.unpacked``)."""
     debs, pkgs = data / "debs", data / "pkgs"
     debs.mkdir(parents=True, exist_ok=True)
+    pkgs.mkdir(exist_ok=True)  # dpkg -x makes the target, not its parent
     for game in games.values():
         for deb in game.debs:
             target = pkgs / deb
