@@ -46,7 +46,7 @@ lint: $(STAMP)
 # shared fixtures are built once: 5 minutes on 2 cores where one process took 8.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
 
-# The quick loop: lint and every test not marked slow (under 2 minutes on 2 cores).
+# The quick loop: lint and every test not marked slow (about 2.5 minutes on 2 cores).
 check: $(STAMP) lint
 	$(PYTEST) -m "not slow" -q -p no:cacheprovider
 
