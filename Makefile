@@ -42,8 +42,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check tunetag beetsplug tests benchmarks
 	$(BIN)/lint-imports
 
-# Tests run one process per core (pytest-xdist), a file's tests in one process, so each file's
-# shared fixtures are built once: 5 minutes on 2 cores where one process took 8.
+# Tests run one process per core (pytest-xdist), each file's tests in one process (its fixtures
+# built once, the session's once a process): 5 minutes on 2 cores where one process took 8.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
 
 # The quick loop: lint and every test not marked slow (about 2.5 minutes on 2 cores).
