@@ -42,9 +42,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check tunetag beetsplug tests benchmarks
 	$(BIN)/lint-imports
 
-# Tests run one process per core (pytest-xdist), each file's tests in one process (its fixtures
-# built once, the session's once a process): 5 minutes on 2 cores where one process took 8.
-PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
+# Tests run one process per core (pytest-xdist; the cores this process may use, at most 4, as
+# each holds PyTorch and its own demo libraries), each file's tests in one process (its
+# fixtures built once, the session's once a process): 5 minutes on 2 cores where one took 8.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quick loop: lint and every test not marked slow (about 2.5 minutes on 2 cores).
 check: $(STAMP) lint
