@@ -543,6 +543,8 @@ def paired_differences(found: dict, task: str, model: str = "auto") -> dict[str,
         theirs = by_task.get(task)
         if other == model or theirs is None or "repeats" not in theirs:
             continue  # rows of an earlier format, run apart, are not paired
+        if len(mine["fold_balanced_accuracy"]) != len(theirs["fold_balanced_accuracy"]):
+            continue  # other repeats or folds: not the same splits
         folds = np.subtract(mine["fold_balanced_accuracy"], theirs["fold_balanced_accuracy"])
         if len(folds) < 2:
             continue

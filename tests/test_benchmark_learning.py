@@ -25,6 +25,7 @@ def test_auto_is_paired_with_each_model_fold_by_fold():
         "auto": _row(0.80, [0.8, 0.9, 0.7]),
         "plain": _row(0.70, [0.7, 0.7, 0.7]),
         "old": _row(0.50, [0.5, 0.5, 0.5], repeats=False),  # an earlier format's row
+        "once": _row(0.60, [0.6]),  # one fold: other splits
     })["sets"]["mood@130s"]  # fmt: skip
     paired = learning.paired_differences(found, "mood")
     assert set(paired) == {"plain"}
