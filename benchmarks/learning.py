@@ -392,10 +392,7 @@ def repeated(runs) -> dict:
     for task, first in runs[0].items():
         each = [run[task] for run in runs]
         folds = [score for run in each for score in run["fold_balanced_accuracy"]]
-        k, mean = len(folds), float(np.mean(folds))
-        from scipy.stats import t
-
-        half = float(t.ppf(0.975, k - 1) * np.std(folds, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
+        mean, half = float(np.mean(folds)), _half_width(folds)
         found[task] = first | {
             "balanced_accuracy": float(np.mean([run["balanced_accuracy"] for run in each])),
             "accuracy": float(np.mean([run["accuracy"] for run in each])),
@@ -453,11 +450,7 @@ def _scores(labels, probabilities, classes, index) -> dict:
 
 def _summary(pooled: dict, folds: list[float], seconds: list[float] | float) -> dict:
     """Pooled balanced accuracy, the folds' values, their t interval and seconds per fold."""
-    from scipy.stats import t
-
-    k = len(folds)
-    mean = float(np.mean(folds))
-    half = float(t.ppf(0.975, k - 1) * np.std(folds, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
+    mean, half = float(np.mean(folds)), _half_width(folds)
     per_fold = float(np.mean(seconds)) if isinstance(seconds, list) else seconds
     return {
         "songs": pooled["n_songs"],
@@ -523,6 +516,15 @@ def cross_validate_tunetag(
     return found
 
 
+def _half_width(values) -> float:
+    """Half the 95 % t interval of the values' mean: t(0.975, k - 1) x sd / sqrt(k); 0 for
+    one value."""
+    from scipy.stats import t
+
+    k = len(values)
+    return float(t.ppf(0.975, k - 1) * np.std(values, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
+
+
 def paired_differences(found: dict, task: str, model: str = "auto") -> dict[str, dict]:
     """``model``'s balanced accuracy minus each other model's on one set and task, fold by
     fold: every model and baseline is cross-validated in the same folds (the train step's
@@ -532,8 +534,6 @@ def paired_differences(found: dict, task: str, model: str = "auto") -> dict[str,
     95 % t interval (folds of different repeats share songs: it shows the spread, not a
     tighter bound). An interval holding 0 says the folds cannot tell the two apart. Rows
     kept from a file of an earlier format (no ``repeats``) were run apart and are left out."""
-    from scipy.stats import t
-
     models = found["models"]
     mine = models.get(model, {}).get(task)
     if mine is None or "repeats" not in mine:
@@ -548,8 +548,7 @@ def paired_differences(found: dict, task: str, model: str = "auto") -> dict[str,
         folds = np.subtract(mine["fold_balanced_accuracy"], theirs["fold_balanced_accuracy"])
         if len(folds) < 2:
             continue
-        half = float(t.ppf(0.975, len(folds) - 1) * folds.std(ddof=1) / math.sqrt(len(folds)))
-        mean = float(folds.mean())
+        mean, half = float(folds.mean()), _half_width(folds)
         differences[other] = {
             "pooled": mine["balanced_accuracy"] - theirs["balanced_accuracy"],
             "fold_mean": mean,
