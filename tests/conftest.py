@@ -10,11 +10,19 @@ import soundfile as sf
 from signals import sine
 
 from tunetag.demo.library import make_demo_library
+from tunetag.features.librosa_import import librosa_loaded
 from tunetag.library.scan import scan
 
 # Files of other owners that take minutes, marked slow here until they carry
 # ``pytestmark = pytest.mark.slow`` themselves: `make check` leaves them out.
 SLOW_FILES = {"test_end_to_end.py"}  # the whole pipeline through the command line
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Import librosa under tunetag's machine-wide lock before any test module imports it
+    plainly: the test processes (pytest-xdist) would otherwise compile numba's cache at the
+    same time on a fresh install, and a torn cache segfaults (`librosa_loaded`)."""
+    librosa_loaded()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
